@@ -1,0 +1,105 @@
+//! Verai's consensus adapter: Commonware simplex + marshal driving the Verai application.
+//!
+//! # What runs
+//!
+//! [`start_validator`] starts, on one Commonware runtime context:
+//! - **simplex** (BFT consensus, ed25519 votes, round-robin leaders, one epoch: the validator
+//!   set is fixed);
+//! - **marshal** in the *standard* variant with the [`Inline`] verification wrapper: it keeps
+//!   finalized blocks and finalization certificates in immutable archives, backfills missing
+//!   blocks from peers, and reports finalized blocks in height order;
+//! - **buffered broadcast** of proposed blocks;
+//! - a delivery task calling [`Application::finalized`] exactly once per height, with a
+//!   [`FinalityProof`].
+//!
+//! It works with one validator (the dev chain: quorum of one, every view is proposed,
+//! notarized, certified and finalized locally with no network round trip) and with N.
+//!
+//! # Digest
+//!
+//! The consensus digest is the Ethereum block hash (keccak-256 of the RLP header), as
+//! Commonware's `keccak256::Digest`. Decoding a block checks that its header's
+//! `transactions_root` matches its transactions, so the hash commits to the whole block.
+//!
+//! # Why `Inline` and not `Deferred`
+//!
+//! Marshal's `Deferred` wrapper needs blocks to embed the consensus context (round, leader,
+//! parent view). An Ethereum header has no such field, so Verai uses `Inline`: a validator
+//! runs [`Application::verify`] (full execution) before voting to notarize. A validator that
+//! missed a proposal relies on the honest members of the notarizing quorum having verified it.
+//!
+//! # Empty views
+//!
+//! When [`Application::propose`] returns `None`, simplex times the view out (nullifies it)
+//! and moves to the next leader; no block is produced. The adapter waits
+//! [`Timeouts::idle_backoff`] first so a one-validator chain with nothing to do does not spin
+//! through views. An application that wants blocks "as soon as transactions wait" keeps its
+//! `propose` future pending until transactions arrive (bounded by [`Timeouts::leader`]), then
+//! returns a block; returning an empty block is also valid (an empty block per view).
+//!
+//! # Application contract
+//!
+//! - `propose` and `verify` may be called on a parent that is notarized but not finalized
+//!   (a fork that may be abandoned): execute on the parent's state, not on the finalized tip.
+//! - Consensus does not call `verify` on this validator's own proposals: cache the execution
+//!   of a proposal by block hash and reuse it in `finalized`.
+//! - `finalized` is called once per height, in order, with an encoded [`FinalityProof`];
+//!   [`ConsensusHandle::certificate`] rebuilds the proof of any stored height for RPC, and
+//!   [`verify_certificate`] is what a client runs on it.
+//!
+//! # Wiring (tokio, one validator on loopback)
+//!
+//! ```rust,ignore
+//! use commonware_runtime::{Runner as _, Supervisor as _, tokio};
+//! use verai_consensus::{network::{start_lookup, LookupConfig}, *};
+//!
+//! let runner = tokio::Runner::new(tokio::Config::new().with_storage_directory(data_dir.join("consensus")));
+//! runner.start(|context| async move {
+//!     let signer = PrivateKey::from_seed(0); // dev key; testnets: one seed or key file per validator
+//!     let me = commonware_cryptography::Signer::public_key(&signer);
+//!     let listen = "127.0.0.1:30303".parse().unwrap();
+//!     let net = start_lookup(context.child("p2p"), signer.clone(), LookupConfig {
+//!         namespace: b"verai-1337".to_vec(),
+//!         listen,
+//!         peers: vec![(me.clone(), listen)], // N validators: every (key, address), same on all
+//!         max_block_bytes: verai_primitives::MAX_BLOCK_BYTES,
+//!         allow_private_ips: true,
+//!     })?;
+//!     let validator = start_validator(context.child("consensus"), ValidatorConfig {
+//!         signer,
+//!         validators: vec![me],
+//!         partition_prefix: "verai".into(),
+//!         blocker: net.oracle.clone(),
+//!         peer_provider: net.oracle.clone(),
+//!         timeouts: Timeouts::dev(), // Timeouts::network() for N validators
+//!         mailbox_size: commonware_utils::NZUsize!(1024),
+//!         max_block_bytes: verai_primitives::MAX_BLOCK_BYTES,
+//!     }, net.channels, app).await?;
+//!     // RPC: validator.handle.certificate(height).await for verai_getCertificate.
+//!     // Start the JSON-RPC server inside this context (spawn), then await validator.task.
+//! });
+//! ```
+
+mod application;
+mod block;
+mod certificate;
+mod engine;
+mod error;
+pub mod network;
+
+pub use application::{Adapter, Application, MarshalMailbox, finality_proof};
+pub use block::{ConsensusBlock, Digest, to_b256, to_digest};
+pub use certificate::private_key_from_bytes;
+pub use certificate::{
+    EPOCH, FinalityProof, Finalization, MAX_HEADER_BYTES, MAX_PROOF_HEADERS, NAMESPACE, PublicKey,
+    Scheme, VerifiedFinality, public_key_from_bytes, validator_set, verify_certificate,
+};
+pub use commonware_consensus::marshal::standard::Inline;
+pub use commonware_cryptography::ed25519::PrivateKey;
+pub use engine::{
+    Channels, ConsensusHandle, Timeouts, Validator, ValidatorConfig, start_validator,
+};
+pub use error::ConsensusError;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The state an execution reads: a base reader plus unfinalized changesets layered on top.
+
+use crate::ReadError;
+use alloy_primitives::{Address, B256, U256};
+use revm::{
+    bytecode::Bytecode,
+    database_interface::DatabaseRef,
+    state::AccountInfo,
+};
+use std::sync::Arc;
+use verai_primitives::{AccountState, Changeset, KECCAK_EMPTY, StateKey};
+
+/// Synchronous read access to a state and to the hashes of recent blocks.
+pub trait StateReader: Send + Sync {
+    /// The value of a key, `None` when absent.
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError>;
+    /// Hash of the block at `number` on the chain being extended (for `BLOCKHASH`).
+    fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError>;
+}
+
+impl<T: StateReader + ?Sized> StateReader for &T {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
+        (**self).get(key)
+    }
+    fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
+        (**self).block_hash(number)
+    }
+}
+
+impl<T: StateReader + ?Sized> StateReader for Arc<T> {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
+        (**self).get(key)
+    }
+    fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
+        (**self).block_hash(number)
+    }
+}
+
+/// A base state with the changesets of unfinalized ancestor blocks applied, oldest first.
+#[derive(Clone)]
+pub struct Overlay<R> {
+    base: R,
+    layers: Vec<Arc<Changeset>>,
+    hashes: Vec<(u64, B256)>,
+}
+
+impl<R: StateReader> Overlay<R> {
+    /// `layers` are the changesets of ancestors above the base, oldest first; `hashes` their
+    /// (number, hash) pairs, for `BLOCKHASH` of blocks the base does not know yet.
+    pub fn new(base: R, layers: Vec<Arc<Changeset>>, hashes: Vec<(u64, B256)>) -> Self {
+        Self { base, layers, hashes }
+    }
+}
+
+impl<R: StateReader> StateReader for Overlay<R> {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
+        for layer in self.layers.iter().rev() {
+            if let Some(v) = layer.get(key) {
+                return Ok(v.clone());
+            }
+        }
+        self.base.get(key)
+    }
+
+    fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
+        if let Some((_, h)) = self.hashes.iter().find(|(n, _)| *n == number) {
+            return Ok(Some(*h));
+        }
+        self.base.block_hash(number)
+    }
+}
+
+/// Adapter from a [`StateReader`] to revm's read-only database.
+pub(crate) struct RevmDb<R>(pub R);
+
+fn decode_err(e: verai_primitives::PrimitivesError) -> ReadError {
+    ReadError(e.to_string())
+}
+
+impl<R: StateReader> DatabaseRef for RevmDb<R> {
+    type Error = ReadError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, ReadError> {
+        let Some(raw) = self.0.get(&StateKey::Account(address))? else {
+            return Ok(None);
+        };
+        let acc = AccountState::decode(&raw).map_err(decode_err)?;
+        Ok(Some(AccountInfo {
+            balance: acc.balance,
+            nonce: acc.nonce,
+            code_hash: acc.code_hash,
+            code: None,
+            ..Default::default()
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, ReadError> {
+        if code_hash == KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        match self.0.get(&StateKey::Code(code_hash))? {
+            Some(code) => Ok(Bytecode::new_raw(code.into())),
+            None => Err(ReadError(format!("missing code {code_hash}"))),
+        }
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, ReadError> {
+        Ok(self
+            .0
+            .get(&StateKey::Storage(address, index))?
+            .map(|v| U256::from_be_slice(&v))
+            .unwrap_or_default())
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, ReadError> {
+        Ok(self.0.block_hash(number)?.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// An in-memory state for tests.
+    #[derive(Default, Clone)]
+    pub struct MemState(pub HashMap<StateKey, Vec<u8>>);
+
+    impl StateReader for MemState {
+        fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
+            Ok(self.0.get(key).cloned())
+        }
+        fn block_hash(&self, _: u64) -> Result<Option<B256>, ReadError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn overlay_newest_layer_wins() {
+        let k = StateKey::Storage(Address::ZERO, U256::from(1));
+        let mut base = MemState::default();
+        base.0.insert(k, vec![1]);
+        let l1: Changeset = [(k, Some(vec![2]))].into();
+        let l2: Changeset = [(k, None)].into();
+        let o = Overlay::new(base.clone(), vec![Arc::new(l1.clone())], vec![]);
+        assert_eq!(o.get(&k).unwrap(), Some(vec![2]));
+        let o = Overlay::new(base, vec![Arc::new(l1), Arc::new(l2)], vec![]);
+        assert_eq!(o.get(&k).unwrap(), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! Block execution on revm: a pure function of (parent state, block) to (receipts, changeset).
+//!
+//! The executor never writes storage. It reads the parent state through [`StateReader`]
+//! (the finalized state plus the changesets of unfinalized ancestors, see [`Overlay`]) and
+//! returns the block's [`verai_primitives::Changeset`]; the caller commits it. Everything
+//! here is deterministic: no clocks, no randomness, no floats, ordered maps for output.
+
+mod db;
+mod env;
+mod error;
+mod executor;
+mod simulate;
+
+pub use db::{Overlay, StateReader};
+pub use env::{BlockParams, SPEC};
+pub use error::{ExecutionError, ReadError};
+pub use executor::{ExecutedBlock, Mode, Rejected, execute_block};
+pub use simulate::{CallOutcome, CallRequest, call, estimate_gas};

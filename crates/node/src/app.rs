@@ -1,0 +1,307 @@
+//! The consensus application: build blocks from the pool, verify proposals by executing them,
+//! apply finalized blocks to storage.
+
+use crate::{
+    NodeError,
+    chain::{Chain, Executed, ParentState},
+};
+use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
+use alloy_eips::eip1559::BaseFeeParams;
+use alloy_primitives::{B256, B64, Bytes, U256};
+use std::{collections::BTreeSet, sync::{Arc, atomic::Ordering}, time::Duration};
+use tracing::{debug, error, info, warn};
+use verai_consensus::Application;
+use verai_execution::{BlockParams, ExecutedBlock, Mode, execute_block};
+use verai_primitives::{Block, RecoveredTx, encode_receipts, transactions_root};
+use verai_storage::{IndexedBlock, IndexedLog, StateContext};
+
+/// [`Application`] over the shared [`Chain`].
+pub struct App<E: StateContext> {
+    pub(crate) chain: Arc<Chain<E>>,
+}
+
+impl<E: StateContext> Clone for App<E> {
+    fn clone(&self) -> Self {
+        Self { chain: self.chain.clone() }
+    }
+}
+
+/// The expected base fee of the child of `parent` (EIP-1559).
+pub(crate) fn next_base_fee(parent: &Header) -> u64 {
+    parent
+        .next_block_base_fee(BaseFeeParams::ethereum())
+        .unwrap_or(verai_primitives::INITIAL_BASE_FEE)
+}
+
+/// Block parameters for the child of `parent` at `timestamp`.
+pub(crate) fn child_params(chain_id: u64, parent: &Block, timestamp: u64, beneficiary: alloy_primitives::Address) -> BlockParams {
+    BlockParams {
+        chain_id,
+        number: parent.number() + 1,
+        timestamp: timestamp.max(parent.header.timestamp),
+        beneficiary,
+        gas_limit: parent.header.gas_limit,
+        base_fee: next_base_fee(&parent.header),
+        // PREVRANDAO is the parent hash: deterministic, and not a source of randomness.
+        prevrandao: parent.hash(),
+    }
+}
+
+fn header(params: &BlockParams, parent: &Block, result: &ExecutedBlock, state_root: B256) -> Header {
+    Header {
+        parent_hash: parent.hash(),
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        beneficiary: params.beneficiary,
+        state_root,
+        transactions_root: transactions_root(&result.transactions),
+        receipts_root: result.receipts_root,
+        logs_bloom: result.logs_bloom,
+        difficulty: U256::ZERO,
+        number: params.number,
+        gas_limit: params.gas_limit,
+        gas_used: result.gas_used,
+        timestamp: params.timestamp,
+        extra_data: Bytes::new(),
+        mix_hash: params.prevrandao,
+        nonce: B64::ZERO,
+        base_fee_per_gas: Some(params.base_fee),
+        ..Default::default()
+    }
+}
+
+impl<E: StateContext> App<E> {
+    /// When the child of `parent` is due regardless of transactions (with a block time).
+    fn due_ms(&self, parent: &Block) -> Option<u64> {
+        let bt = self.chain.producer.block_time?;
+        Some(parent.header.timestamp * 1000 + bt.as_millis() as u64)
+    }
+
+    /// Wait until transactions wait or a block is due, at most the producer's `max_wait`.
+    async fn wait_for_work(&self, parent: &Block, now_ms: u64) -> bool {
+        let due = self.due_ms(parent);
+        if due.is_some_and(|d| now_ms >= d) {
+            return true;
+        }
+        let max_wait = self.chain.producer.max_wait;
+        let until_due = due.map(|d| Duration::from_millis(d - now_ms));
+        let wait = until_due.map_or(max_wait, |u| u.min(max_wait));
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.chain.tx_arrived.notified();
+            if !self.chain.pool.is_empty() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return until_due.is_some_and(|u| u <= max_wait);
+            }
+        }
+    }
+
+    async fn build(&self, parent: &Block, timestamp_ms: u64) -> Result<Option<Block>, NodeError> {
+        let chain = &self.chain;
+        let guard = chain.commitment.read().await;
+        let Some(state) = chain.state_after(parent) else {
+            debug!(parent = %parent.hash(), "cannot build: parent not executed here");
+            return Ok(None);
+        };
+        let params = child_params(chain.spec.chain_id, parent, timestamp_ms / 1000, chain.producer.beneficiary);
+        let txs = chain.pool.best(params.base_fee, params.gas_limit, chain.producer.max_block_txs, |a| state.nonce(a));
+        if txs.is_empty() && self.due_ms(parent).is_none_or(|d| timestamp_ms < d) {
+            return Ok(None);
+        }
+        let result = execute_block(&state, &params, txs, Mode::Build)?;
+        let invalid: Vec<B256> = result.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();
+        if !invalid.is_empty() {
+            debug!(count = invalid.len(), "dropping transactions the EVM refused");
+            chain.pool.remove(invalid);
+        }
+        let pending = guard.speculate(state.pending.as_ref(), params.number, result.changeset.clone()).await?;
+        let block = Block::new(header(&params, parent, &result, pending.root()), result.transactions.clone());
+        chain.remember(Executed { block: Arc::new(block.clone()), state: pending, result: Arc::new(result) });
+        Ok(Some(block))
+    }
+
+    async fn check(&self, parent: &Block, block: &Block) -> Result<(), NodeError> {
+        let chain = &self.chain;
+        let h = &block.header;
+        let expected_base_fee = next_base_fee(&parent.header);
+        let bad = |what: &str| Err(NodeError::InvalidBlock(format!("{what} (block {})", block.number())));
+        if h.gas_limit != parent.header.gas_limit {
+            return bad("gas limit changed");
+        }
+        if h.timestamp < parent.header.timestamp {
+            return bad("timestamp before parent's");
+        }
+        if h.base_fee_per_gas != Some(expected_base_fee) {
+            return bad("wrong base fee");
+        }
+        if h.ommers_hash != EMPTY_OMMER_ROOT_HASH || !h.difficulty.is_zero() || !h.extra_data.is_empty() || h.mix_hash != parent.hash() {
+            return bad("non-canonical header fields");
+        }
+        if h.transactions_root != transactions_root(&block.transactions) {
+            return bad("wrong transactions root");
+        }
+        let txs = recover_all(&block.transactions)?;
+        let guard = chain.commitment.read().await;
+        let Some(state) = chain.state_after(parent) else {
+            return Err(NodeError::InvalidBlock(format!("parent {} not executed here", parent.hash())));
+        };
+        let params = BlockParams {
+            chain_id: chain.spec.chain_id,
+            number: h.number,
+            timestamp: h.timestamp,
+            beneficiary: h.beneficiary,
+            gas_limit: h.gas_limit,
+            base_fee: expected_base_fee,
+            prevrandao: h.mix_hash,
+        };
+        let result = execute_block(&state, &params, txs, Mode::Verify)?;
+        if result.gas_used != h.gas_used {
+            return bad("wrong gas used");
+        }
+        if result.receipts_root != h.receipts_root || result.logs_bloom != h.logs_bloom {
+            return bad("wrong receipts root or logs bloom");
+        }
+        let pending = guard.speculate(state.pending.as_ref(), h.number, result.changeset.clone()).await?;
+        if pending.root() != h.state_root {
+            return bad("wrong state root");
+        }
+        chain.remember(Executed { block: Arc::new(block.clone()), state: pending, result: Arc::new(result) });
+        Ok(())
+    }
+
+    /// Apply a finalized block: QMDB (unless a replay finds it there already), then the
+    /// index, then the state store, all under the commitment's write lock.
+    pub(crate) async fn apply(&self, block: Arc<Block>) -> Result<(), NodeError> {
+        let chain = &self.chain;
+        let number = block.number();
+        let mut guard = chain.commitment.write().await;
+        let applied = chain.store.height()?.unwrap_or_default();
+        if number <= applied {
+            return Ok(());
+        }
+        if number != applied + 1 {
+            return Err(NodeError::Inconsistent(format!("finalized block {number} after {applied}")));
+        }
+        let committed = guard.height().unwrap_or_default();
+        let result = match chain.executed(&block.hash()) {
+            Some(e) if committed < number => {
+                guard.commit_pending(&e.state).await?;
+                e.result
+            }
+            other => {
+                // Not executed here (or a replay): execute on the finalized state.
+                let result = match other {
+                    Some(e) => e.result,
+                    None => {
+                        let parent = chain.head();
+                        let state = ParentState { chain: chain.clone(), pending: None, tip: parent.number(), tip_hash: parent.hash() };
+                        let params = BlockParams {
+                            chain_id: chain.spec.chain_id,
+                            number,
+                            timestamp: block.header.timestamp,
+                            beneficiary: block.header.beneficiary,
+                            gas_limit: block.header.gas_limit,
+                            base_fee: block.header.base_fee_per_gas.unwrap_or_default(),
+                            prevrandao: block.header.mix_hash,
+                        };
+                        Arc::new(execute_block(&state, &params, recover_all(&block.transactions)?, Mode::Verify)?)
+                    }
+                };
+                if committed < number {
+                    let root = guard.commit(number, &result.changeset).await?;
+                    if root != block.header.state_root {
+                        return Err(NodeError::Inconsistent(format!(
+                            "finalized block {number} has state root {} but execution here gives {root}",
+                            block.header.state_root
+                        )));
+                    }
+                }
+                result
+            }
+        };
+        let receipts = encode_receipts(&result.receipts);
+        let tx_hashes: Vec<B256> = block.transactions.iter().map(|t| *t.tx_hash()).collect();
+        let mut logs = Vec::new();
+        let mut log_index = 0u32;
+        for (i, r) in result.receipts.iter().enumerate() {
+            for l in r.receipt.logs() {
+                logs.push(IndexedLog { tx_index: i as u32, log_index, address: l.address, topics: l.topics().to_vec() });
+                log_index += 1;
+            }
+        }
+        let encoded = block.encode();
+        chain.index.index_block(&IndexedBlock {
+            number,
+            hash: block.hash(),
+            block: &encoded,
+            receipts: &receipts,
+            tx_hashes: &tx_hashes,
+            logs: &logs,
+        })?;
+        chain.store.apply(number, &result.changeset)?;
+        drop(guard);
+
+        chain.cache_block(number, block.clone(), Arc::new(result.receipts.clone()));
+        *chain.head.lock().unwrap_or_else(|p| p.into_inner()) = block.clone();
+        chain.latest.store(number, Ordering::Release);
+        chain.forget_up_to(number);
+        let senders: BTreeSet<_> = result.receipts.iter().map(|r| r.from).collect();
+        chain.pool.prune(senders, |a| chain.account(a).map(|acc| acc.nonce).unwrap_or_default());
+        let _ = chain.blocks.send(number);
+        info!(number, hash = %block.hash(), txs = block.transactions.len(), gas = block.header.gas_used, "finalized");
+        Ok(())
+    }
+}
+
+fn recover_all(txs: &[verai_primitives::TxEnvelope]) -> Result<Vec<RecoveredTx>, NodeError> {
+    txs.iter()
+        .map(|t| RecoveredTx::recover(t.clone()).map_err(|e| NodeError::InvalidBlock(e.to_string())))
+        .collect()
+}
+
+impl<E: StateContext> Application for App<E> {
+    fn genesis(&self) -> Block {
+        (*self.chain.genesis).clone()
+    }
+
+    fn last_applied_height(&self) -> u64 {
+        self.chain.latest()
+    }
+
+    async fn propose(&self, parent: &Block, timestamp_ms: u64) -> Option<Block> {
+        if self.chain.halted.load(Ordering::Acquire) || !self.wait_for_work(parent, timestamp_ms).await {
+            return None;
+        }
+        match self.build(parent, timestamp_ms).await {
+            Ok(b) => b,
+            Err(e) => {
+                error!(%e, "building a block failed");
+                None
+            }
+        }
+    }
+
+    async fn verify(&self, parent: &Block, block: &Block) -> bool {
+        if self.chain.executed(&block.hash()).is_some() {
+            return true;
+        }
+        match self.check(parent, block).await {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(%e, "rejecting proposal");
+                false
+            }
+        }
+    }
+
+    async fn finalized(&self, block: Arc<Block>, _certificate: Vec<u8>) {
+        if self.chain.halted.load(Ordering::Acquire) {
+            return;
+        }
+        if let Err(e) = self.apply(block).await {
+            error!(%e, "cannot apply a finalized block: halting block application");
+            self.chain.halted.store(true, Ordering::Release);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The RPC backend over the chain state.
+
+use crate::{NodeError, app::next_base_fee, chain::Chain};
+use alloy_primitives::{Address, B256, Bytes};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use verai_consensus::ConsensusHandle;
+use verai_execution::{BlockParams, StateReader};
+use verai_mempool::PoolError;
+use verai_primitives::{Block, RecoveredTx, StateKey, StoredReceipt};
+use verai_rpc::{Backend, BackendError, ProofKey, ProofResponse, StorageProofEntry};
+use verai_storage::{LogLocation, LogQuery, StateContext, StorageError};
+
+/// What RPC reads: the chain plus the consensus engine's certificate store.
+pub struct NodeBackend<E: StateContext> {
+    pub(crate) chain: Arc<Chain<E>>,
+    pub(crate) consensus: ConsensusHandle,
+}
+
+fn internal(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Internal(e.to_string())
+}
+
+impl From<NodeError> for BackendError {
+    fn from(e: NodeError) -> Self {
+        internal(e)
+    }
+}
+
+/// The finalized state, read by RPC.
+struct Finalized<E: StateContext>(Arc<Chain<E>>);
+
+impl<E: StateContext> StateReader for Finalized<E> {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, verai_execution::ReadError> {
+        self.0.store.get(key).map_err(|e| verai_execution::ReadError(e.to_string()))
+    }
+    fn block_hash(&self, number: u64) -> Result<Option<B256>, verai_execution::ReadError> {
+        self.0.index.block_hash(number).map_err(|e| verai_execution::ReadError(e.to_string()))
+    }
+}
+
+impl<E: StateContext> Backend for NodeBackend<E> {
+    fn chain_id(&self) -> u64 {
+        self.chain.spec.chain_id
+    }
+
+    fn latest(&self) -> u64 {
+        self.chain.latest()
+    }
+
+    fn block(&self, number: u64) -> Result<Option<Arc<Block>>, BackendError> {
+        if number > self.chain.latest() {
+            return Ok(None);
+        }
+        Ok(self.chain.block_and_receipts(number)?.map(|(b, _)| b))
+    }
+
+    fn block_number(&self, hash: &B256) -> Result<Option<u64>, BackendError> {
+        self.chain.index.block_number(hash).map_err(internal)
+    }
+
+    fn receipts(&self, number: u64) -> Result<Option<Arc<Vec<StoredReceipt>>>, BackendError> {
+        if number > self.chain.latest() {
+            return Ok(None);
+        }
+        Ok(self.chain.block_and_receipts(number)?.map(|(_, r)| r))
+    }
+
+    fn tx_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, BackendError> {
+        match self.chain.index.tx_location(hash).map_err(internal)? {
+            Some((n, i)) if n <= self.chain.latest() => Ok(Some((n, i))),
+            _ => Ok(None),
+        }
+    }
+
+    fn logs(&self, query: &LogQuery, limit: usize) -> Result<Option<Vec<LogLocation>>, BackendError> {
+        match self.chain.index.query_logs(query, limit) {
+            Ok(r) => Ok(r),
+            Err(StorageError::TooManyResults(n)) => Err(BackendError::LimitExceeded(format!("more than {n} logs"))),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    fn state(&self) -> Arc<dyn StateReader> {
+        Arc::new(Finalized(self.chain.clone()))
+    }
+
+    fn next_block_params(&self) -> BlockParams {
+        let head = self.chain.head();
+        BlockParams {
+            chain_id: self.chain.spec.chain_id,
+            number: head.number() + 1,
+            timestamp: head.header.timestamp,
+            beneficiary: self.chain.producer.beneficiary,
+            gas_limit: head.header.gas_limit,
+            base_fee: next_base_fee(&head.header),
+            prevrandao: head.hash(),
+        }
+    }
+
+    fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
+        let account = self.chain.account(&tx.sender).unwrap_or_default();
+        let base_fee = next_base_fee(&self.chain.head().header);
+        let hash = self.chain.pool.add(tx, &account, base_fee)?;
+        self.chain.tx_arrived.notify_waiters();
+        Ok(hash)
+    }
+
+    fn pooled(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {
+        self.chain.pool.get(hash)
+    }
+
+    fn pending_nonce(&self, address: &Address, state_nonce: u64) -> u64 {
+        self.chain.pool.pending_nonce(address, state_nonce)
+    }
+
+    fn subscribe_blocks(&self) -> broadcast::Receiver<u64> {
+        self.chain.blocks.subscribe()
+    }
+
+    fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
+        self.chain.pool.subscribe()
+    }
+
+    async fn prove(&self, keys: Vec<ProofKey>) -> Result<ProofResponse, BackendError> {
+        // The read lock keeps QMDB, the index and the store at one height while we prove.
+        let guard = self.chain.commitment.read().await;
+        let height = guard.height().unwrap_or_default();
+        if height != self.chain.latest() {
+            return Err(BackendError::Unavailable("node is catching up; retry shortly".into()));
+        }
+        let root = guard.root().map_err(internal)?;
+        let block_hash = self.chain.index.block_hash(height).map_err(internal)?.unwrap_or_default();
+        let mut address = Address::ZERO;
+        let mut account = None;
+        let mut account_proof = Bytes::new();
+        let mut storage_proof = Vec::new();
+        for key in keys {
+            match key {
+                ProofKey::Account(a) => {
+                    let (v, p) = guard.get_with_proof(&StateKey::Account(a)).await.map_err(internal)?;
+                    address = a;
+                    account = v.map(Bytes::from);
+                    account_proof = Bytes::copy_from_slice(p.as_bytes());
+                }
+                ProofKey::Storage(a, slot) => {
+                    let (v, p) = guard.get_with_proof(&StateKey::Storage(a, slot)).await.map_err(internal)?;
+                    storage_proof.push(StorageProofEntry {
+                        key: slot,
+                        value: v.map(Bytes::from),
+                        proof: Bytes::copy_from_slice(p.as_bytes()),
+                    });
+                }
+            }
+        }
+        Ok(ProofResponse { block_number: height, block_hash, state_root: root, address, account, account_proof, storage_proof })
+    }
+
+    async fn certificate(&self, number: u64) -> Result<Option<Bytes>, BackendError> {
+        Ok(self.consensus.certificate(number).await.map(Bytes::from))
+    }
+}

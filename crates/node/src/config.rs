@@ -1,0 +1,41 @@
+//! Node configuration (built by the binary from flags and TOML).
+
+use crate::ProducerConfig;
+use std::{net::SocketAddr, path::PathBuf};
+use verai_consensus::{PrivateKey, PublicKey, Timeouts};
+use verai_primitives::ChainSpec;
+
+/// This validator's key and the fixed validator set with their p2p addresses.
+pub struct ValidatorKeys {
+    /// Our ed25519 key (p2p identity and consensus votes).
+    pub signer: PrivateKey,
+    /// Every validator's public key and p2p address, ours included.
+    pub validators: Vec<(PublicKey, SocketAddr)>,
+    /// Where our p2p listens.
+    pub p2p_listen: SocketAddr,
+}
+
+impl std::fmt::Debug for ValidatorKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatorKeys").field("validators", &self.validators.len()).finish_non_exhaustive()
+    }
+}
+
+/// Everything [`crate::run`] needs.
+#[derive(Debug)]
+pub struct NodeConfig {
+    /// Where the redb index lives (the runtime's storage directory holds QMDB and marshal).
+    pub datadir: PathBuf,
+    /// The chain.
+    pub spec: ChainSpec,
+    /// JSON-RPC listen address.
+    pub rpc_addr: SocketAddr,
+    /// Validator identity and peers.
+    pub keys: ValidatorKeys,
+    /// Block production.
+    pub producer: ProducerConfig,
+    /// Consensus timing.
+    pub timeouts: Timeouts,
+    /// Pool bounds.
+    pub pool: verai_mempool::PoolConfig,
+}

@@ -1,0 +1,78 @@
+//! What RPC needs from the node. The node implements it over its storage, pool and engine.
+
+use crate::types::ProofResponse;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use std::{future::Future, sync::Arc};
+use tokio::sync::broadcast;
+use verai_execution::{BlockParams, StateReader};
+use verai_mempool::PoolError;
+use verai_primitives::{Block, RecoveredTx, StoredReceipt};
+use verai_storage::{LogLocation, LogQuery};
+
+/// A failure inside the node while serving a read.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Storage or decoding failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The request needs data this node does not keep (e.g. historical state).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The request would read more than the configured limit.
+    #[error("query exceeds limit: {0}")]
+    LimitExceeded(String),
+}
+
+/// A key to prove with `verai_getProof`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofKey {
+    /// An account.
+    Account(Address),
+    /// A storage slot.
+    Storage(Address, U256),
+}
+
+/// A value with its proof, as the node returns it before JSON encoding.
+#[derive(Debug, Clone)]
+pub struct ProvenValue {
+    /// The raw value, `None` if absent.
+    pub value: Option<Bytes>,
+    /// Encoded proof against the state root.
+    pub proof: Bytes,
+}
+
+/// Read access to the chain and write access to the pool.
+pub trait Backend: Send + Sync + 'static {
+    /// EIP-155 chain id.
+    fn chain_id(&self) -> u64;
+    /// Height of the latest finalized block.
+    fn latest(&self) -> u64;
+    /// A finalized block by height.
+    fn block(&self, number: u64) -> Result<Option<Arc<Block>>, BackendError>;
+    /// Height of a finalized block by hash.
+    fn block_number(&self, hash: &B256) -> Result<Option<u64>, BackendError>;
+    /// Receipts of a finalized block.
+    fn receipts(&self, number: u64) -> Result<Option<Arc<Vec<StoredReceipt>>>, BackendError>;
+    /// Where a finalized transaction is: (block height, index in block).
+    fn tx_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, BackendError>;
+    /// Locations of logs matching a query, `None` if more than `limit` match.
+    fn logs(&self, query: &LogQuery, limit: usize) -> Result<Option<Vec<LogLocation>>, BackendError>;
+    /// The latest finalized state.
+    fn state(&self) -> Arc<dyn StateReader>;
+    /// Parameters of the next block, for `eth_call`, `eth_estimateGas` and fee suggestions.
+    fn next_block_params(&self) -> BlockParams;
+    /// Admit a transaction to the pool.
+    fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError>;
+    /// A pooled (not yet finalized) transaction.
+    fn pooled(&self, hash: &B256) -> Option<Arc<RecoveredTx>>;
+    /// Next nonce counting pooled transactions.
+    fn pending_nonce(&self, address: &Address, state_nonce: u64) -> u64;
+    /// Heights of newly finalized blocks, in order.
+    fn subscribe_blocks(&self) -> broadcast::Receiver<u64>;
+    /// Hashes of newly pooled transactions.
+    fn subscribe_pending(&self) -> broadcast::Receiver<B256>;
+    /// Prove keys against the latest finalized state root, all from one state.
+    fn prove(&self, keys: Vec<ProofKey>) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
+    /// The encoded finalization certificate of a finalized block.
+    fn certificate(&self, number: u64) -> impl Future<Output = Result<Option<Bytes>, BackendError>> + Send;
+}

@@ -1,0 +1,69 @@
+//! Starting the HTTP + WebSocket server.
+
+use crate::{
+    Backend,
+    eth::{Eth, EthApiServer, NetApiServer, Web3ApiServer},
+    pubsub::{EthPubSubApiServer, PubSub},
+    verai::{Verai, VeraiApiServer},
+};
+use jsonrpsee::{RpcModule, server::{Server, ServerConfig, ServerHandle}};
+use std::{net::SocketAddr, sync::Arc};
+
+/// Server limits and identity.
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Largest request body (bytes); larger ones are refused before parsing.
+    pub max_request_bytes: u32,
+    /// Largest response body (bytes).
+    pub max_response_bytes: u32,
+    /// Concurrent connections.
+    pub max_connections: u32,
+    /// `web3_clientVersion`.
+    pub client_version: String,
+}
+
+impl RpcConfig {
+    /// Defaults on `addr`: 5 MiB requests (room for a 128 KiB transaction many times over),
+    /// 64 MiB responses, 256 connections.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            max_request_bytes: 5 * 1024 * 1024,
+            max_response_bytes: 64 * 1024 * 1024,
+            max_connections: 256,
+            client_version: format!("verai/v{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Build the module with every namespace, for the server or for in-process calls in tests.
+pub fn module<B: Backend>(backend: Arc<B>, client_version: String) -> Result<RpcModule<()>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::new(());
+    let eth = Eth { backend: backend.clone(), client_version };
+    let eth2 = Eth { backend: backend.clone(), client_version: eth.client_version.clone() };
+    let eth3 = Eth { backend: backend.clone(), client_version: eth.client_version.clone() };
+    m.merge(Web3ApiServer::into_rpc(eth))?;
+    m.merge(NetApiServer::into_rpc(eth2))?;
+    m.merge(EthApiServer::into_rpc(eth3))?;
+    m.merge(EthPubSubApiServer::into_rpc(PubSub { backend: backend.clone() }))?;
+    m.merge(VeraiApiServer::into_rpc(Verai { backend }))?;
+    Ok(m)
+}
+
+/// Start serving; the server stops when the handle is stopped or dropped.
+pub async fn start<B: Backend>(config: RpcConfig, backend: Arc<B>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let limits = ServerConfig::builder()
+        .max_request_body_size(config.max_request_bytes)
+        .max_response_body_size(config.max_response_bytes)
+        .max_connections(config.max_connections)
+        .build();
+    let server = Server::builder()
+        .set_config(limits)
+        .build(config.addr)
+        .await?;
+    let addr = server.local_addr()?;
+    let module = module(backend, config.client_version).map_err(std::io::Error::other)?;
+    Ok((addr, server.start(module)))
+}

@@ -1,0 +1,60 @@
+//! The `verai_` namespace: state proofs and finalization certificates.
+
+use crate::{
+    Backend, CertificateResponse, ProofKey, ProofResponse,
+    error::{NOT_FOUND, err, invalid_params},
+};
+use alloy_eips::BlockNumberOrTag;
+use alloy_primitives::{Address, U256};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use std::sync::Arc;
+
+/// Most storage slots one `verai_getProof` may prove.
+pub const MAX_PROOF_KEYS: usize = 256;
+
+#[rpc(server, namespace = "verai")]
+pub trait VeraiApi {
+    /// Prove an account and some of its storage slots against the latest finalized state root.
+    #[method(name = "getProof")]
+    async fn get_proof(&self, address: Address, slots: Option<Vec<U256>>) -> RpcResult<ProofResponse>;
+    /// The finalization certificate of a block.
+    #[method(name = "getCertificate")]
+    async fn get_certificate(&self, block: BlockNumberOrTag) -> RpcResult<Option<CertificateResponse>>;
+}
+
+/// Implementation over a [`Backend`].
+pub struct Verai<B> {
+    pub(crate) backend: Arc<B>,
+}
+
+#[jsonrpsee::core::async_trait]
+impl<B: Backend> VeraiApiServer for Verai<B> {
+    async fn get_proof(&self, address: Address, slots: Option<Vec<U256>>) -> RpcResult<ProofResponse> {
+        let slots = slots.unwrap_or_default();
+        if slots.len() > MAX_PROOF_KEYS {
+            return Err(invalid_params(format!("at most {MAX_PROOF_KEYS} slots per proof request")));
+        }
+        let mut keys = vec![ProofKey::Account(address)];
+        keys.extend(slots.into_iter().map(|s| ProofKey::Storage(address, s)));
+        Ok(self.backend.prove(keys).await?)
+    }
+
+    async fn get_certificate(&self, block: BlockNumberOrTag) -> RpcResult<Option<CertificateResponse>> {
+        let latest = self.backend.latest();
+        let number = match block {
+            BlockNumberOrTag::Number(n) => n,
+            BlockNumberOrTag::Earliest => 0,
+            _ => latest,
+        };
+        if number > latest {
+            return Ok(None);
+        }
+        let Some(b) = self.backend.block(number)? else {
+            return Err(err(NOT_FOUND, format!("block {number} not found")));
+        };
+        let Some(certificate) = self.backend.certificate(number).await? else {
+            return Ok(None);
+        };
+        Ok(Some(CertificateResponse { block_number: number, block_hash: b.hash(), certificate }))
+    }
+}
