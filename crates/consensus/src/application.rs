@@ -42,11 +42,11 @@ pub trait Application: Clone + Send + Sync + 'static {
     /// Build a child of `parent` from the mempool. The parent may be notarized but not yet
     /// finalized. `timestamp_ms` is the runtime clock in milliseconds since the Unix epoch.
     ///
-    /// The future may wait (for transactions, say) but should finish within the leader
-    /// timeout; if it does not, consensus gives up on the view (nullifies it) and asks again in
-    /// the next one. Returning `None` skips the view the same way, after
+    /// The future may wait (for transactions, say); if it does not finish within the leader
+    /// timeout, consensus drops it (so it must be cancellation-safe), nullifies the view and
+    /// asks again in the next one. Returning `None` skips the view the same way, after
     /// [`Timeouts::idle_backoff`](crate::Timeouts::idle_backoff). An empty block is a valid
-    /// proposal.
+    /// proposal. See the crate docs, "Empty views".
     fn propose(
         &self,
         parent: &Block,

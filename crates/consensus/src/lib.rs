@@ -28,14 +28,25 @@
 //! runs [`Application::verify`] (full execution) before voting to notarize. A validator that
 //! missed a proposal relies on the honest members of the notarizing quorum having verified it.
 //!
-//! # Empty views
+//! # Empty views (nothing to propose)
 //!
-//! When [`Application::propose`] returns `None`, simplex times the view out (nullifies it)
-//! and moves to the next leader; no block is produced. The adapter waits
-//! [`Timeouts::idle_backoff`] first so a one-validator chain with nothing to do does not spin
-//! through views. An application that wants blocks "as soon as transactions wait" keeps its
-//! `propose` future pending until transactions arrive (bounded by [`Timeouts::leader`]), then
-//! returns a block; returning an empty block is also valid (an empty block per view).
+//! Simplex needs a proposal per view. What happens when the application has nothing to put
+//! in a block depends on what [`Application::propose`] does (measured in this crate's tests,
+//! one validator, [`Timeouts::dev`]):
+//! - **Wait in `propose`** (recommended for the dev chain): keep the future pending until a
+//!   transaction arrives, then return the block. The first block appears about 20 ms after
+//!   the wake-up. If nothing arrives within [`Timeouts::leader`], consensus drops the future
+//!   (it must be cancellation-safe), nullifies the view and asks again in the next view: an
+//!   idle chain writes one nullification per leader timeout and produces no blocks.
+//! - **Return `None`**: the adapter waits [`Timeouts::idle_backoff`], then consensus nullifies
+//!   the view. Simplex only skips a few views early (its skip budget); after that each view
+//!   waits out the leader timeout, so the first block after work arrives can take up to
+//!   [`Timeouts::leader`] (1.2 s measured).
+//! - **Return an empty block**: valid; one empty block per view (tens per second on one
+//!   validator), so only sensible with a pacing delay inside `propose`.
+//!
+//! With N validators a waiting leader holds its view until the leader timeout, so prefer a
+//! short bounded wait and then an empty block or `None`.
 //!
 //! # Application contract
 //!

@@ -27,8 +27,11 @@ type Applied = (u64, B256, Vec<u8>);
 struct TestApp {
     genesis: Block,
     applied: Arc<Mutex<Vec<Applied>>>,
-    /// While set, `propose` declines (returns `None`).
+    /// While set, `propose` has nothing to do: it waits for `wake` (a mempool notification),
+    /// or with `decline` set, returns `None` at once.
     idle: Arc<AtomicBool>,
+    decline: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
     /// Proposes blocks that honest validators reject (wrong gas limit).
     faulty: Arc<AtomicBool>,
 }
@@ -46,6 +49,8 @@ impl TestApp {
             genesis: Block::new(header, vec![]),
             applied: Arc::new(Mutex::new(applied)),
             idle: Arc::default(),
+            decline: Arc::default(),
+            wake: Arc::default(),
             faulty: Arc::default(),
         }
     }
@@ -65,8 +70,15 @@ impl Application for TestApp {
     }
 
     async fn propose(&self, parent: &Block, timestamp_ms: u64) -> Option<Block> {
-        if self.idle.load(Ordering::Relaxed) {
-            return None;
+        loop {
+            let woken = self.wake.notified();
+            if !self.idle.load(Ordering::Relaxed) {
+                break;
+            }
+            if self.decline.load(Ordering::Relaxed) {
+                return None;
+            }
+            woken.await;
         }
         let faulty = self.faulty.load(Ordering::Relaxed);
         let header = Header {
@@ -338,36 +350,45 @@ fn three_of_four_validators_make_progress() {
     });
 }
 
-#[test]
-fn idle_application_skips_views_then_resumes() {
-    if std::env::var("TRACE_IDLE").is_ok() {
-        let _ = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().try_init();
-    }
+/// One validator with nothing to propose: no blocks while idle, and a block soon after work
+/// arrives. Returns the virtual time from wake-up to the first new block.
+fn idle_then_resume(decline: bool) -> Duration {
     let runner = deterministic::Runner::timed(Duration::from_secs(60));
     runner.start(|context| async move {
-        let signers = signers(1);
-        let app_state = Vec::new();
-        let (apps, _) = start_all(&context, &signers, Timeouts::dev(), app_state, 0).await;
+        let (apps, _) = start_all(&context, &signers(1), Timeouts::dev(), Vec::new(), 0).await;
+        let app = &apps[0];
         wait_for(&context, &apps, 3).await;
-        apps[0].idle.store(true, Ordering::Relaxed);
+        app.decline.store(decline, Ordering::Relaxed);
+        app.idle.store(true, Ordering::Relaxed);
         context.sleep(Duration::from_millis(100)).await;
-        let before = apps[0].last_applied_height();
-        context.sleep(Duration::from_secs(3)).await;
-        assert_eq!(
-            apps[0].last_applied_height(),
-            before,
-            "no blocks while idle"
-        );
-        apps[0].idle.store(false, Ordering::Relaxed);
+        let before = app.last_applied_height();
+        context.sleep(Duration::from_secs(5)).await;
+        assert_eq!(app.last_applied_height(), before, "no blocks while idle");
+        app.idle.store(false, Ordering::Relaxed);
+        app.wake.notify_waiters();
         let start = context.current();
-        for k in 1..=5 {
-            wait_for(&context, &apps, before + k).await;
-            let t = context.current().duration_since(start).unwrap();
-            eprintln!("resumed after idle: block {k} at {t:?}");
-        }
-        let elapsed = context.current().duration_since(start).unwrap();
-        assert!(elapsed < Duration::from_secs(2));
-    });
+        wait_for(&context, &apps, before + 1).await;
+        let first = context.current().duration_since(start).unwrap();
+        wait_for(&context, &apps, before + 5).await;
+        first
+    })
+}
+
+#[test]
+fn idle_application_waiting_in_propose_resumes_at_once() {
+    let first = idle_then_resume(false);
+    eprintln!("propose waits for work: first block {first:?} after wake-up");
+    assert!(first < Duration::from_millis(100), "took {first:?}");
+}
+
+#[test]
+fn idle_application_declining_resumes_within_the_leader_timeout() {
+    let first = idle_then_resume(true);
+    eprintln!("propose declines: first block {first:?} after wake-up");
+    assert!(
+        first <= Timeouts::dev().leader + Duration::from_millis(500),
+        "took {first:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use crate::*;
 use alloy_primitives::{Address, B256, U256};
-use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _, deterministic, tokio as cw_tokio};
+use commonware_runtime::{
+    Runner as _, Spawner as _, Supervisor as _, deterministic, tokio as cw_tokio,
+};
 use verai_primitives::{AccountState, Changeset, StateKey};
 
 fn acct(n: u8) -> StateKey {
@@ -107,8 +109,13 @@ fn commit_reopen_tokio_on_disk() {
         // In a spawned task: every future of the API is `Send`, as the node's actors need.
         let task = context.child("writer").spawn(|ctx| async move {
             let mut c = Commitment::init(ctx.child("state"), "verai").await.unwrap();
-            c.commit(0, &cs(&[(acct(1), Some(account_value(1)))])).await.unwrap();
-            let p = c.speculate(None, 1, cs(&[(acct(2), Some(account_value(2)))])).await.unwrap();
+            c.commit(0, &cs(&[(acct(1), Some(account_value(1)))]))
+                .await
+                .unwrap();
+            let p = c
+                .speculate(None, 1, cs(&[(acct(2), Some(account_value(2)))]))
+                .await
+                .unwrap();
             let r = c.commit_pending(&p).await.unwrap();
             let _proof = c.prove(&acct(2)).await.unwrap();
             c.close().await.unwrap();

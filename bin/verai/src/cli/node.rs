@@ -88,7 +88,8 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         a.rpc_addr.or(file.rpc_addr).unwrap_or(IpAddr::from([127, 0, 0, 1])),
         a.rpc_port.or(file.rpc_port).unwrap_or(8545),
     );
-    let p2p_listen = SocketAddr::from(([127, 0, 0, 1], a.p2p_port.or(file.p2p_port).unwrap_or(30399)));
+    // The dev chain has no peers: by default its p2p listener takes any free port.
+    let p2p_listen = SocketAddr::from(([127, 0, 0, 1], a.p2p_port.or(file.p2p_port).unwrap_or(0)));
     let metrics_port = a.metrics_port.or(file.metrics_port).unwrap_or(9001);
     let block_time = a.block_time.or(file.block_time).map(Duration::from_secs);
 

@@ -259,6 +259,7 @@ impl Node {
             .try_clone()
             .map_err(|e| StartError::Other(format!("clone log handle: {e}")))?;
         let child = cmd
+            .env("NO_COLOR", "1") // plain node logs (tracing-subscriber honours it)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -373,10 +374,40 @@ impl Node {
     }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
+impl Node {
+    /// Stops the node: SIGTERM first, so that it shuts down cleanly (an
+    /// `--ephemeral` node deletes its temporary data directory on the way
+    /// out), then SIGKILL if it is still running after a few seconds.
+    fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // std has no SIGTERM and this crate forbids unsafe code: use kill(1)
+        // on the one process we started, by its id.
+        let termed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if termed {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            eprintln!("node did not exit within 10 s of SIGTERM; killing it");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
         // Keep the log of a failed test (or of every test with
         // VERAI_E2E_KEEP_LOGS=1) for inspection; remove it otherwise.
         let keep = std::env::var_os("VERAI_E2E_KEEP_LOGS").is_some_and(|v| v != "0");
