@@ -2,11 +2,7 @@
 
 use crate::ReadError;
 use alloy_primitives::{Address, B256, U256};
-use revm::{
-    bytecode::Bytecode,
-    database_interface::DatabaseRef,
-    state::AccountInfo,
-};
+use revm::{bytecode::Bytecode, database_interface::DatabaseRef, state::AccountInfo};
 use std::sync::Arc;
 use verai_primitives::{AccountState, Changeset, KECCAK_EMPTY, StateKey};
 
@@ -48,7 +44,11 @@ impl<R: StateReader> Overlay<R> {
     /// `layers` are the changesets of ancestors above the base, oldest first; `hashes` their
     /// (number, hash) pairs, for `BLOCKHASH` of blocks the base does not know yet.
     pub fn new(base: R, layers: Vec<Arc<Changeset>>, hashes: Vec<(u64, B256)>) -> Self {
-        Self { base, layers, hashes }
+        Self {
+            base,
+            layers,
+            hashes,
+        }
     }
 }
 

@@ -1,11 +1,9 @@
 //! The block executor: runs transactions in order and returns receipts and the changeset.
 
-use crate::{
-    BlockParams, ExecutionError, ReadError, StateReader,
-    db::RevmDb,
-    env::tx_env,
+use crate::{BlockParams, ExecutionError, ReadError, StateReader, db::RevmDb, env::tx_env};
+use alloy_consensus::{
+    Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
 };
-use alloy_consensus::{Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType};
 use alloy_primitives::{B256, Bloom, Log, U256};
 use revm::{
     Context, ExecuteCommitEvm, MainBuilder, MainContext,
@@ -13,7 +11,9 @@ use revm::{
     database::{State, states::bundle_state::BundleRetention},
     database_interface::WrapDatabaseRef,
 };
-use verai_primitives::{AccountState, Changeset, RecoveredTx, StateKey, StoredReceipt, logs_bloom, receipts_root};
+use verai_primitives::{
+    AccountState, Changeset, RecoveredTx, StateKey, StoredReceipt, logs_bloom, receipts_root,
+};
 
 /// What to do with a transaction the EVM refuses (bad nonce, too little balance, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +90,11 @@ pub fn execute_block<R: StateReader>(
         if tx.gas_limit() > remaining {
             match mode {
                 Mode::Build => {
-                    out.rejected.push(Rejected { hash: tx.hash, reason: "block gas limit reached".into(), invalid: false });
+                    out.rejected.push(Rejected {
+                        hash: tx.hash,
+                        reason: "block gas limit reached".into(),
+                        invalid: false,
+                    });
                     continue;
                 }
                 Mode::Verify => {
@@ -107,10 +111,19 @@ pub fn execute_block<R: StateReader>(
                 let reason = e.to_string();
                 match mode {
                     Mode::Build => {
-                        out.rejected.push(Rejected { hash: tx.hash, reason, invalid: true });
+                        out.rejected.push(Rejected {
+                            hash: tx.hash,
+                            reason,
+                            invalid: true,
+                        });
                         continue;
                     }
-                    Mode::Verify => return Err(ExecutionError::InvalidTransaction { hash: tx.hash, reason }),
+                    Mode::Verify => {
+                        return Err(ExecutionError::InvalidTransaction {
+                            hash: tx.hash,
+                            reason,
+                        });
+                    }
                 }
             }
             Err(EVMError::Database(e)) => return Err(ReadError(format!("{e:?}")).into()),
@@ -159,15 +172,23 @@ pub fn execute_block<R: StateReader>(
     db.merge_transitions(BundleRetention::PlainState);
     let bundle = db.take_bundle();
     for (hash, code) in bundle.contracts {
-        out.changeset.insert(StateKey::Code(hash), Some(code.original_bytes().to_vec()));
+        out.changeset
+            .insert(StateKey::Code(hash), Some(code.original_bytes().to_vec()));
     }
     for (address, account) in bundle.state {
         match &account.info {
             Some(info) => {
-                let acc = AccountState { nonce: info.nonce, balance: info.balance, code_hash: info.code_hash };
-                let empty = acc.nonce == 0 && acc.balance.is_zero() && acc.code_hash == verai_primitives::KECCAK_EMPTY;
+                let acc = AccountState {
+                    nonce: info.nonce,
+                    balance: info.balance,
+                    code_hash: info.code_hash,
+                };
+                let empty = acc.nonce == 0
+                    && acc.balance.is_zero()
+                    && acc.code_hash == verai_primitives::KECCAK_EMPTY;
                 // EIP-161: touched empty accounts are removed.
-                out.changeset.insert(StateKey::Account(address), (!empty).then(|| acc.encode()));
+                out.changeset
+                    .insert(StateKey::Account(address), (!empty).then(|| acc.encode()));
             }
             None => {
                 out.changeset.insert(StateKey::Account(address), None);
@@ -176,7 +197,8 @@ pub fn execute_block<R: StateReader>(
         for (slot, value) in account.storage {
             let v = value.present_value;
             let write = (v != U256::ZERO).then(|| v.to_be_bytes::<32>().to_vec());
-            out.changeset.insert(StateKey::Storage(address, slot), write);
+            out.changeset
+                .insert(StateKey::Storage(address, slot), write);
         }
     }
     let envelopes: Vec<ReceiptEnvelope> = out.receipts.iter().map(|r| r.receipt.clone()).collect();

@@ -4,7 +4,10 @@ use crate::{BlockParams, ExecutionError, ReadError, StateReader, db::RevmDb};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
-    context::{TxEnv, result::{EVMError, ExecutionResult}},
+    context::{
+        TxEnv,
+        result::{EVMError, ExecutionResult},
+    },
     database_interface::WrapDatabaseRef,
 };
 
@@ -79,20 +82,34 @@ fn run<R: StateReader>(
     let result = match evm.transact(tx) {
         Ok(r) => r.result,
         Err(EVMError::Transaction(e)) => {
-            return Err(ExecutionError::InvalidTransaction { hash: Default::default(), reason: e.to_string() });
+            return Err(ExecutionError::InvalidTransaction {
+                hash: Default::default(),
+                reason: e.to_string(),
+            });
         }
         Err(EVMError::Database(e)) => return Err(ReadError(format!("{e:?}")).into()),
         Err(e) => return Err(ExecutionError::Evm(e.to_string())),
     };
     let gas_used = result.tx_gas_used();
     Ok(match result {
-        ExecutionResult::Success { output, .. } => {
-            CallOutcome { success: true, output: output.into_data(), gas_used, halt: None }
-        }
-        ExecutionResult::Revert { output, .. } => CallOutcome { success: false, output, gas_used, halt: None },
-        ExecutionResult::Halt { reason, .. } => {
-            CallOutcome { success: false, output: Bytes::new(), gas_used, halt: Some(format!("{reason:?}")) }
-        }
+        ExecutionResult::Success { output, .. } => CallOutcome {
+            success: true,
+            output: output.into_data(),
+            gas_used,
+            halt: None,
+        },
+        ExecutionResult::Revert { output, .. } => CallOutcome {
+            success: false,
+            output,
+            gas_used,
+            halt: None,
+        },
+        ExecutionResult::Halt { reason, .. } => CallOutcome {
+            success: false,
+            output: Bytes::new(),
+            gas_used,
+            halt: Some(format!("{reason:?}")),
+        },
     })
 }
 
@@ -111,7 +128,9 @@ pub fn estimate_gas<R: StateReader>(
     // Gas refunds and the 63/64 rule mean gas_used can be too low a limit; search above it.
     let mut lo = first.gas_used.saturating_sub(1);
     let mut hi = cap;
-    let guess = (first.gas_used * 64 / 63).max(first.gas_used + 2300).min(cap);
+    let guess = (first.gas_used * 64 / 63)
+        .max(first.gas_used + 2300)
+        .min(cap);
     if run(state, params, req, guess)?.success {
         hi = guess;
     }

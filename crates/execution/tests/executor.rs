@@ -1,10 +1,13 @@
 //! Block execution against an in-memory state: transfers, contract creation, invalid txs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_signer::SignerSync;
 use std::collections::HashMap;
-use verai_execution::{BlockParams, CallRequest, Mode, ReadError, StateReader, call, execute_block};
+use verai_execution::{
+    BlockParams, CallRequest, Mode, ReadError, StateReader, call, execute_block,
+};
 use verai_primitives::{AccountState, ChainSpec, RecoveredTx, StateKey, dev_signers};
 
 #[derive(Default)]
@@ -22,7 +25,10 @@ impl StateReader for Mem {
 fn genesis() -> Mem {
     let mut m = Mem::default();
     for a in ChainSpec::dev().alloc {
-        let acc = AccountState { balance: a.balance, ..Default::default() };
+        let acc = AccountState {
+            balance: a.balance,
+            ..Default::default()
+        };
         m.0.insert(StateKey::Account(a.address), acc.encode());
     }
     m
@@ -58,8 +64,13 @@ fn sign(i: usize, nonce: u64, to: TxKind, value: u64, input: Vec<u8>, gas: u64) 
 }
 
 fn account(m: &Mem, c: &verai_primitives::Changeset, a: Address) -> AccountState {
-    let raw = c.get(&StateKey::Account(a)).cloned().flatten().or_else(|| m.0.get(&StateKey::Account(a)).cloned());
-    raw.map(|r| AccountState::decode(&r).unwrap()).unwrap_or_default()
+    let raw = c
+        .get(&StateKey::Account(a))
+        .cloned()
+        .flatten()
+        .or_else(|| m.0.get(&StateKey::Account(a)).cloned());
+    raw.map(|r| AccountState::decode(&r).unwrap())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -72,11 +83,17 @@ fn transfer_moves_value_and_charges_gas() {
     let out = execute_block(&state, &params(), [tx], Mode::Verify).unwrap();
     assert_eq!(out.gas_used, 21_000);
     assert_eq!(out.receipts.len(), 1);
-    assert_eq!(account(&state, &out.changeset, to).balance, U256::from(1000));
+    assert_eq!(
+        account(&state, &out.changeset, to).balance,
+        U256::from(1000)
+    );
     let sender = account(&state, &out.changeset, from);
     assert_eq!(sender.nonce, 1);
     // base fee 1 gwei + tip 1 gwei
-    assert_eq!(before - sender.balance, U256::from(1000u64 + 21_000 * 2_000_000_000));
+    assert_eq!(
+        before - sender.balance,
+        U256::from(1000u64 + 21_000 * 2_000_000_000)
+    );
 }
 
 #[test]
@@ -99,7 +116,15 @@ fn deploys_contract_and_reads_storage_with_call() {
     let mut init = hex_bytes("602a600055"); // PUSH1 42 PUSH1 0 SSTORE
     // PUSH1 len PUSH1 offset PUSH1 0 CODECOPY PUSH1 len PUSH1 0 RETURN
     let offset = 5 + 12;
-    init.extend(hex_bytes(&format!("60{:02x}60{:02x}600039 60{:02x}6000f3", runtime.len(), offset, runtime.len()).replace(' ', "")));
+    init.extend(hex_bytes(
+        &format!(
+            "60{:02x}60{:02x}600039 60{:02x}6000f3",
+            runtime.len(),
+            offset,
+            runtime.len()
+        )
+        .replace(' ', ""),
+    ));
     init.extend(&runtime);
     let tx = sign(0, 0, TxKind::Create, 0, init, 200_000);
     let sender = tx.sender;
@@ -108,7 +133,11 @@ fn deploys_contract_and_reads_storage_with_call() {
     assert_eq!(created, sender.create(0));
     assert!(out.receipts[0].receipt.is_success());
     assert_eq!(
-        out.changeset.get(&StateKey::Storage(created, U256::ZERO)).cloned().flatten().map(|v| U256::from_be_slice(&v)),
+        out.changeset
+            .get(&StateKey::Storage(created, U256::ZERO))
+            .cloned()
+            .flatten()
+            .map(|v| U256::from_be_slice(&v)),
         Some(U256::from(42))
     );
     // Apply and eth_call it.
@@ -119,7 +148,15 @@ fn deploys_contract_and_reads_storage_with_call() {
             None => state.0.remove(k),
         };
     }
-    let res = call(&state, &params(), &CallRequest { to: Some(created), ..Default::default() }).unwrap();
+    let res = call(
+        &state,
+        &params(),
+        &CallRequest {
+            to: Some(created),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(res.success);
     assert_eq!(U256::from_be_slice(&res.output), U256::from(42));
 }
@@ -148,5 +185,8 @@ fn state_with_genesis() -> Mem {
 }
 
 fn hex_bytes(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -65,7 +65,11 @@ impl Mempool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
         let (added, _) = broadcast::channel(4096);
-        Self { config, inner: Mutex::new(Inner::default()), added }
+        Self {
+            config,
+            inner: Mutex::new(Inner::default()),
+            added,
+        }
     }
 
     /// The pool's configuration.
@@ -101,20 +105,37 @@ impl Mempool {
 
     /// Check a transaction against the pool rules and the sender's `account` in the state it
     /// will run on, at the current `base_fee`, and admit it.
-    pub fn add(&self, tx: RecoveredTx, account: &AccountState, base_fee: u64) -> Result<B256, PoolError> {
+    pub fn add(
+        &self,
+        tx: RecoveredTx,
+        account: &AccountState,
+        base_fee: u64,
+    ) -> Result<B256, PoolError> {
         let c = &self.config;
         if tx.chain_id() != Some(c.chain_id) {
-            return Err(PoolError::WrongChainId { expected: c.chain_id, got: tx.chain_id() });
+            return Err(PoolError::WrongChainId {
+                expected: c.chain_id,
+                got: tx.chain_id(),
+            });
         }
         if tx.encoded_len > MAX_TX_BYTES {
-            return Err(PoolError::Oversized { size: tx.encoded_len, limit: MAX_TX_BYTES });
+            return Err(PoolError::Oversized {
+                size: tx.encoded_len,
+                limit: MAX_TX_BYTES,
+            });
         }
         if tx.gas_limit() > c.block_gas_limit {
-            return Err(PoolError::GasLimitExceeded { gas: tx.gas_limit(), limit: c.block_gas_limit });
+            return Err(PoolError::GasLimitExceeded {
+                gas: tx.gas_limit(),
+                limit: c.block_gas_limit,
+            });
         }
         let want = intrinsic_gas(&tx);
         if tx.gas_limit() < want {
-            return Err(PoolError::IntrinsicGasTooLow { have: tx.gas_limit(), want });
+            return Err(PoolError::IntrinsicGasTooLow {
+                have: tx.gas_limit(),
+                want,
+            });
         }
         let fee_cap = tx.max_fee_per_gas();
         let tip_cap = tx.envelope.max_priority_fee_per_gas();
@@ -122,18 +143,30 @@ impl Mempool {
             return Err(PoolError::TipAboveFeeCap);
         }
         if fee_cap < u128::from(base_fee) {
-            return Err(PoolError::FeeCapTooLow { fee: fee_cap, base_fee });
+            return Err(PoolError::FeeCapTooLow {
+                fee: fee_cap,
+                base_fee,
+            });
         }
         let nonce = tx.nonce();
         if nonce < account.nonce {
-            return Err(PoolError::NonceTooLow { state: account.nonce, tx: nonce });
+            return Err(PoolError::NonceTooLow {
+                state: account.nonce,
+                tx: nonce,
+            });
         }
         if nonce - account.nonce > c.max_nonce_gap {
-            return Err(PoolError::NonceTooHigh { state: account.nonce, tx: nonce });
+            return Err(PoolError::NonceTooHigh {
+                state: account.nonce,
+                tx: nonce,
+            });
         }
         let cost = U256::from(tx.gas_limit()) * U256::from(fee_cap) + tx.envelope.value();
         if account.balance < cost {
-            return Err(PoolError::InsufficientFunds { balance: account.balance, cost });
+            return Err(PoolError::InsufficientFunds {
+                balance: account.balance,
+                cost,
+            });
         }
 
         let hash = tx.hash;
@@ -147,7 +180,10 @@ impl Mempool {
         let replaced = match queue.get(&nonce) {
             Some(old) => {
                 let bump = |old: u128| old + old * c.price_bump_percent / 100;
-                let old_tip = old.envelope.max_priority_fee_per_gas().unwrap_or(old.max_fee_per_gas());
+                let old_tip = old
+                    .envelope
+                    .max_priority_fee_per_gas()
+                    .unwrap_or(old.max_fee_per_gas());
                 let new_tip = tip_cap.unwrap_or(fee_cap);
                 if fee_cap < bump(old.max_fee_per_gas()) || new_tip < bump(old_tip) {
                     return Err(PoolError::ReplacementUnderpriced);
@@ -204,9 +240,15 @@ impl Mempool {
             if out.len() >= max_count {
                 break;
             }
-            let Some(queue) = inner.by_sender.get(&sender) else { continue };
-            let Some(nonce) = cursors.get(&sender).copied() else { continue };
-            let Some(tx) = queue.get(&nonce) else { continue };
+            let Some(queue) = inner.by_sender.get(&sender) else {
+                continue;
+            };
+            let Some(nonce) = cursors.get(&sender).copied() else {
+                continue;
+            };
+            let Some(tx) = queue.get(&nonce) else {
+                continue;
+            };
             if tx.gas_limit() > gas_left {
                 // This sender's later nonces cannot run without this one.
                 continue;
@@ -240,11 +282,17 @@ impl Mempool {
 
     /// After a block is finalized: drop every transaction of `senders` whose nonce is below
     /// the sender's new nonce (included, or made invalid by an included one).
-    pub fn prune(&self, senders: impl IntoIterator<Item = Address>, nonce_of: impl Fn(&Address) -> u64) {
+    pub fn prune(
+        &self,
+        senders: impl IntoIterator<Item = Address>,
+        nonce_of: impl Fn(&Address) -> u64,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         for sender in senders {
-            let Some(queue) = inner.by_sender.get_mut(&sender) else { continue };
+            let Some(queue) = inner.by_sender.get_mut(&sender) else {
+                continue;
+            };
             let next = nonce_of(&sender);
             let keep = queue.split_off(&next);
             for tx in queue.values() {

@@ -1,4 +1,5 @@
 //! Admission checks, ordering, bounds and replacement of the pool.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_primitives::{Address, TxKind, U256};
@@ -25,7 +26,11 @@ fn tx(signer: usize, nonce: u64, fee: u128, tip: u128, gas: u64) -> RecoveredTx 
 }
 
 fn rich(nonce: u64) -> AccountState {
-    AccountState { nonce, balance: U256::from(10u128.pow(21)), ..Default::default() }
+    AccountState {
+        nonce,
+        balance: U256::from(10u128.pow(21)),
+        ..Default::default()
+    }
 }
 
 fn pool() -> Mempool {
@@ -36,13 +41,38 @@ fn pool() -> Mempool {
 fn admission_errors() {
     let p = pool();
     let t = tx(0, 0, 2 * BASE as u128, 1, 21_000);
-    assert_eq!(p.add(t.clone(), &rich(1), BASE), Err(PoolError::NonceTooLow { state: 1, tx: 0 }));
-    let poor = AccountState { balance: U256::from(1), ..Default::default() };
-    assert!(matches!(p.add(t.clone(), &poor, BASE), Err(PoolError::InsufficientFunds { .. })));
-    assert!(matches!(p.add(tx(0, 0, 2, 1, 21_000), &rich(0), BASE), Err(PoolError::FeeCapTooLow { .. })));
-    assert!(matches!(p.add(tx(0, 0, 2 * BASE as u128, 1, 40_000_000), &rich(0), BASE), Err(PoolError::GasLimitExceeded { .. })));
-    assert!(matches!(p.add(tx(0, 0, 2 * BASE as u128, 1, 20_000), &rich(0), BASE), Err(PoolError::IntrinsicGasTooLow { .. })));
-    assert!(matches!(p.add(tx(0, 0, BASE as u128, 2 * BASE as u128, 21_000), &rich(0), BASE), Err(PoolError::TipAboveFeeCap)));
+    assert_eq!(
+        p.add(t.clone(), &rich(1), BASE),
+        Err(PoolError::NonceTooLow { state: 1, tx: 0 })
+    );
+    let poor = AccountState {
+        balance: U256::from(1),
+        ..Default::default()
+    };
+    assert!(matches!(
+        p.add(t.clone(), &poor, BASE),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
+    assert!(matches!(
+        p.add(tx(0, 0, 2, 1, 21_000), &rich(0), BASE),
+        Err(PoolError::FeeCapTooLow { .. })
+    ));
+    assert!(matches!(
+        p.add(tx(0, 0, 2 * BASE as u128, 1, 40_000_000), &rich(0), BASE),
+        Err(PoolError::GasLimitExceeded { .. })
+    ));
+    assert!(matches!(
+        p.add(tx(0, 0, 2 * BASE as u128, 1, 20_000), &rich(0), BASE),
+        Err(PoolError::IntrinsicGasTooLow { .. })
+    ));
+    assert!(matches!(
+        p.add(
+            tx(0, 0, BASE as u128, 2 * BASE as u128, 21_000),
+            &rich(0),
+            BASE
+        ),
+        Err(PoolError::TipAboveFeeCap)
+    ));
     assert!(p.is_empty(), "nothing refused is kept");
     p.add(t.clone(), &rich(0), BASE).unwrap();
     assert_eq!(p.add(t, &rich(0), BASE), Err(PoolError::AlreadyKnown));
@@ -52,10 +82,20 @@ fn admission_errors() {
 fn wrong_chain_and_unprotected_legacy_refused() {
     let s = &dev_signers(1)[0];
     for chain_id in [None, Some(1)] {
-        let t = TxLegacy { chain_id, nonce: 0, gas_price: 2 * BASE as u128, gas_limit: 21_000, to: TxKind::Call(Address::ZERO), ..Default::default() };
+        let t = TxLegacy {
+            chain_id,
+            nonce: 0,
+            gas_price: 2 * BASE as u128,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::ZERO),
+            ..Default::default()
+        };
         let sig = s.sign_hash_sync(&t.signature_hash()).unwrap();
         let r = RecoveredTx::recover(TxEnvelope::from(t.into_signed(sig))).unwrap();
-        assert!(matches!(pool().add(r, &rich(0), BASE), Err(PoolError::WrongChainId { .. })));
+        assert!(matches!(
+            pool().add(r, &rich(0), BASE),
+            Err(PoolError::WrongChainId { .. })
+        ));
     }
 }
 
@@ -64,7 +104,10 @@ fn replacement_needs_a_higher_fee() {
     let p = pool();
     let a = tx(0, 0, 2 * BASE as u128, 100, 21_000);
     p.add(a.clone(), &rich(0), BASE).unwrap();
-    assert_eq!(p.add(tx(0, 0, 2 * BASE as u128 + 1, 101, 21_000), &rich(0), BASE), Err(PoolError::ReplacementUnderpriced));
+    assert_eq!(
+        p.add(tx(0, 0, 2 * BASE as u128 + 1, 101, 21_000), &rich(0), BASE),
+        Err(PoolError::ReplacementUnderpriced)
+    );
     let b = tx(0, 0, 3 * BASE as u128, 200, 21_000);
     p.add(b.clone(), &rich(0), BASE).unwrap();
     assert_eq!(p.len(), 1);
@@ -81,16 +124,24 @@ fn best_orders_by_tip_then_nonce() {
         p.add(tx(0, n, fee, 1, 21_000), &rich(0), BASE).unwrap();
     }
     for n in 0..2 {
-        p.add(tx(1, n, fee, 5 * BASE as u128, 21_000), &rich(0), BASE).unwrap();
+        p.add(tx(1, n, fee, 5 * BASE as u128, 21_000), &rich(0), BASE)
+            .unwrap();
     }
     // A gapped tx of sender 2 must not be selected.
-    p.add(tx(2, 1, fee, 9 * BASE as u128, 21_000), &rich(0), BASE).unwrap();
+    p.add(tx(2, 1, fee, 9 * BASE as u128, 21_000), &rich(0), BASE)
+        .unwrap();
     let best = p.best(BASE, 30_000_000, 100, |_| 0);
     let order: Vec<(Address, u64)> = best.iter().map(|t| (t.sender, t.nonce())).collect();
     let s = dev_signers(2);
     assert_eq!(
         order,
-        vec![(s[1].address(), 0), (s[1].address(), 1), (s[0].address(), 0), (s[0].address(), 1), (s[0].address(), 2)]
+        vec![
+            (s[1].address(), 0),
+            (s[1].address(), 1),
+            (s[0].address(), 0),
+            (s[0].address(), 1),
+            (s[0].address(), 2)
+        ]
     );
     // Gas bound.
     assert_eq!(p.best(BASE, 50_000, 100, |_| 0).len(), 2);
@@ -109,7 +160,13 @@ fn bounds_per_sender_and_total() {
     let fee = 2 * BASE as u128;
     p.add(tx(0, 0, fee, 1, 21_000), &rich(0), BASE).unwrap();
     p.add(tx(0, 1, fee, 1, 21_000), &rich(0), BASE).unwrap();
-    assert_eq!(p.add(tx(0, 2, fee, 1, 21_000), &rich(0), BASE), Err(PoolError::PoolFull));
+    assert_eq!(
+        p.add(tx(0, 2, fee, 1, 21_000), &rich(0), BASE),
+        Err(PoolError::PoolFull)
+    );
     p.add(tx(1, 0, fee, 1, 21_000), &rich(0), BASE).unwrap();
-    assert_eq!(p.add(tx(2, 0, fee, 1, 21_000), &rich(0), BASE), Err(PoolError::PoolFull));
+    assert_eq!(
+        p.add(tx(2, 0, fee, 1, 21_000), &rich(0), BASE),
+        Err(PoolError::PoolFull)
+    );
 }

@@ -7,8 +7,12 @@ use crate::{
 };
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
 use alloy_eips::eip1559::BaseFeeParams;
-use alloy_primitives::{B256, B64, Bytes, U256};
-use std::{collections::BTreeSet, sync::{Arc, atomic::Ordering}, time::Duration};
+use alloy_primitives::{B64, B256, Bytes, U256};
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 use tracing::{debug, error, info, warn};
 use verai_consensus::Application;
 use verai_execution::{BlockParams, ExecutedBlock, Mode, execute_block};
@@ -22,7 +26,9 @@ pub struct App<E: StateContext> {
 
 impl<E: StateContext> Clone for App<E> {
     fn clone(&self) -> Self {
-        Self { chain: self.chain.clone() }
+        Self {
+            chain: self.chain.clone(),
+        }
     }
 }
 
@@ -34,7 +40,12 @@ pub(crate) fn next_base_fee(parent: &Header) -> u64 {
 }
 
 /// Block parameters for the child of `parent` at `timestamp`.
-pub(crate) fn child_params(chain_id: u64, parent: &Block, timestamp: u64, beneficiary: alloy_primitives::Address) -> BlockParams {
+pub(crate) fn child_params(
+    chain_id: u64,
+    parent: &Block,
+    timestamp: u64,
+    beneficiary: alloy_primitives::Address,
+) -> BlockParams {
     BlockParams {
         chain_id,
         number: parent.number() + 1,
@@ -47,7 +58,12 @@ pub(crate) fn child_params(chain_id: u64, parent: &Block, timestamp: u64, benefi
     }
 }
 
-fn header(params: &BlockParams, parent: &Block, result: &ExecutedBlock, state_root: B256) -> Header {
+fn header(
+    params: &BlockParams,
+    parent: &Block,
+    result: &ExecutedBlock,
+    state_root: B256,
+) -> Header {
     Header {
         parent_hash: parent.hash(),
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -104,20 +120,51 @@ impl<E: StateContext> App<E> {
             debug!(parent = %parent.hash(), "cannot build: parent not executed here");
             return Ok(None);
         };
-        let params = child_params(chain.spec.chain_id, parent, timestamp_ms / 1000, chain.producer.beneficiary);
-        let txs = chain.pool.best(params.base_fee, params.gas_limit, chain.producer.max_block_txs, |a| state.nonce(a));
+        let params = child_params(
+            chain.spec.chain_id,
+            parent,
+            timestamp_ms / 1000,
+            chain.producer.beneficiary,
+        );
+        let txs = chain.pool.best(
+            params.base_fee,
+            params.gas_limit,
+            chain.producer.max_block_txs,
+            |a| state.nonce(a),
+        );
         if txs.is_empty() && self.due_ms(parent).is_none_or(|d| timestamp_ms < d) {
             return Ok(None);
         }
         let result = execute_block(&state, &params, txs, Mode::Build)?;
-        let invalid: Vec<B256> = result.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();
+        let invalid: Vec<B256> = result
+            .rejected
+            .iter()
+            .filter(|r| r.invalid)
+            .map(|r| r.hash)
+            .collect();
         if !invalid.is_empty() {
-            debug!(count = invalid.len(), "dropping transactions the EVM refused");
+            debug!(
+                count = invalid.len(),
+                "dropping transactions the EVM refused"
+            );
             chain.pool.remove(invalid);
         }
-        let pending = guard.speculate(state.pending.as_ref(), params.number, result.changeset.clone()).await?;
-        let block = Block::new(header(&params, parent, &result, pending.root()), result.transactions.clone());
-        chain.remember(Executed { block: Arc::new(block.clone()), state: pending, result: Arc::new(result) });
+        let pending = guard
+            .speculate(
+                state.pending.as_ref(),
+                params.number,
+                result.changeset.clone(),
+            )
+            .await?;
+        let block = Block::new(
+            header(&params, parent, &result, pending.root()),
+            result.transactions.clone(),
+        );
+        chain.remember(Executed {
+            block: Arc::new(block.clone()),
+            state: pending,
+            result: Arc::new(result),
+        });
         Ok(Some(block))
     }
 
@@ -125,7 +172,12 @@ impl<E: StateContext> App<E> {
         let chain = &self.chain;
         let h = &block.header;
         let expected_base_fee = next_base_fee(&parent.header);
-        let bad = |what: &str| Err(NodeError::InvalidBlock(format!("{what} (block {})", block.number())));
+        let bad = |what: &str| {
+            Err(NodeError::InvalidBlock(format!(
+                "{what} (block {})",
+                block.number()
+            )))
+        };
         if h.gas_limit != parent.header.gas_limit {
             return bad("gas limit changed");
         }
@@ -135,7 +187,11 @@ impl<E: StateContext> App<E> {
         if h.base_fee_per_gas != Some(expected_base_fee) {
             return bad("wrong base fee");
         }
-        if h.ommers_hash != EMPTY_OMMER_ROOT_HASH || !h.difficulty.is_zero() || !h.extra_data.is_empty() || h.mix_hash != parent.hash() {
+        if h.ommers_hash != EMPTY_OMMER_ROOT_HASH
+            || !h.difficulty.is_zero()
+            || !h.extra_data.is_empty()
+            || h.mix_hash != parent.hash()
+        {
             return bad("non-canonical header fields");
         }
         if h.transactions_root != transactions_root(&block.transactions) {
@@ -144,7 +200,10 @@ impl<E: StateContext> App<E> {
         let txs = recover_all(&block.transactions)?;
         let guard = chain.commitment.read().await;
         let Some(state) = chain.state_after(parent) else {
-            return Err(NodeError::InvalidBlock(format!("parent {} not executed here", parent.hash())));
+            return Err(NodeError::InvalidBlock(format!(
+                "parent {} not executed here",
+                parent.hash()
+            )));
         };
         let params = BlockParams {
             chain_id: chain.spec.chain_id,
@@ -162,11 +221,17 @@ impl<E: StateContext> App<E> {
         if result.receipts_root != h.receipts_root || result.logs_bloom != h.logs_bloom {
             return bad("wrong receipts root or logs bloom");
         }
-        let pending = guard.speculate(state.pending.as_ref(), h.number, result.changeset.clone()).await?;
+        let pending = guard
+            .speculate(state.pending.as_ref(), h.number, result.changeset.clone())
+            .await?;
         if pending.root() != h.state_root {
             return bad("wrong state root");
         }
-        chain.remember(Executed { block: Arc::new(block.clone()), state: pending, result: Arc::new(result) });
+        chain.remember(Executed {
+            block: Arc::new(block.clone()),
+            state: pending,
+            result: Arc::new(result),
+        });
         Ok(())
     }
 
@@ -181,7 +246,9 @@ impl<E: StateContext> App<E> {
             return Ok(());
         }
         if number != applied + 1 {
-            return Err(NodeError::Inconsistent(format!("finalized block {number} after {applied}")));
+            return Err(NodeError::Inconsistent(format!(
+                "finalized block {number} after {applied}"
+            )));
         }
         let committed = guard.height().unwrap_or_default();
         let result = match chain.executed(&block.hash()) {
@@ -195,7 +262,12 @@ impl<E: StateContext> App<E> {
                     Some(e) => e.result,
                     None => {
                         let parent = chain.head();
-                        let state = ParentState { chain: chain.clone(), pending: None, tip: parent.number(), tip_hash: parent.hash() };
+                        let state = ParentState {
+                            chain: chain.clone(),
+                            pending: None,
+                            tip: parent.number(),
+                            tip_hash: parent.hash(),
+                        };
                         let params = BlockParams {
                             chain_id: chain.spec.chain_id,
                             number,
@@ -205,7 +277,12 @@ impl<E: StateContext> App<E> {
                             base_fee: block.header.base_fee_per_gas.unwrap_or_default(),
                             prevrandao: block.header.mix_hash,
                         };
-                        Arc::new(execute_block(&state, &params, recover_all(&block.transactions)?, Mode::Verify)?)
+                        Arc::new(execute_block(
+                            &state,
+                            &params,
+                            recover_all(&block.transactions)?,
+                            Mode::Verify,
+                        )?)
                     }
                 };
                 if committed < number {
@@ -226,7 +303,12 @@ impl<E: StateContext> App<E> {
         let mut log_index = 0u32;
         for (i, r) in result.receipts.iter().enumerate() {
             for l in r.receipt.logs() {
-                logs.push(IndexedLog { tx_index: i as u32, log_index, address: l.address, topics: l.topics().to_vec() });
+                logs.push(IndexedLog {
+                    tx_index: i as u32,
+                    log_index,
+                    address: l.address,
+                    topics: l.topics().to_vec(),
+                });
                 log_index += 1;
             }
         }
@@ -247,7 +329,9 @@ impl<E: StateContext> App<E> {
         chain.latest.store(number, Ordering::Release);
         chain.forget_up_to(number);
         let senders: BTreeSet<_> = result.receipts.iter().map(|r| r.from).collect();
-        chain.pool.prune(senders, |a| chain.account(a).map(|acc| acc.nonce).unwrap_or_default());
+        chain.pool.prune(senders, |a| {
+            chain.account(a).map(|acc| acc.nonce).unwrap_or_default()
+        });
         let _ = chain.blocks.send(number);
         info!(number, hash = %block.hash(), txs = block.transactions.len(), gas = block.header.gas_used, "finalized");
         Ok(())
@@ -256,7 +340,9 @@ impl<E: StateContext> App<E> {
 
 fn recover_all(txs: &[verai_primitives::TxEnvelope]) -> Result<Vec<RecoveredTx>, NodeError> {
     txs.iter()
-        .map(|t| RecoveredTx::recover(t.clone()).map_err(|e| NodeError::InvalidBlock(e.to_string())))
+        .map(|t| {
+            RecoveredTx::recover(t.clone()).map_err(|e| NodeError::InvalidBlock(e.to_string()))
+        })
         .collect()
 }
 
@@ -270,7 +356,9 @@ impl<E: StateContext> Application for App<E> {
     }
 
     async fn propose(&self, parent: &Block, timestamp_ms: u64) -> Option<Block> {
-        if self.chain.halted.load(Ordering::Acquire) || !self.wait_for_work(parent, timestamp_ms).await {
+        if self.chain.halted.load(Ordering::Acquire)
+            || !self.wait_for_work(parent, timestamp_ms).await
+        {
             return None;
         }
         match self.build(parent, timestamp_ms).await {

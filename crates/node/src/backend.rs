@@ -32,10 +32,16 @@ struct Finalized<E: StateContext>(Arc<Chain<E>>);
 
 impl<E: StateContext> StateReader for Finalized<E> {
     fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, verai_execution::ReadError> {
-        self.0.store.get(key).map_err(|e| verai_execution::ReadError(e.to_string()))
+        self.0
+            .store
+            .get(key)
+            .map_err(|e| verai_execution::ReadError(e.to_string()))
     }
     fn block_hash(&self, number: u64) -> Result<Option<B256>, verai_execution::ReadError> {
-        self.0.index.block_hash(number).map_err(|e| verai_execution::ReadError(e.to_string()))
+        self.0
+            .index
+            .block_hash(number)
+            .map_err(|e| verai_execution::ReadError(e.to_string()))
     }
 }
 
@@ -73,10 +79,16 @@ impl<E: StateContext> Backend for NodeBackend<E> {
         }
     }
 
-    fn logs(&self, query: &LogQuery, limit: usize) -> Result<Option<Vec<LogLocation>>, BackendError> {
+    fn logs(
+        &self,
+        query: &LogQuery,
+        limit: usize,
+    ) -> Result<Option<Vec<LogLocation>>, BackendError> {
         match self.chain.index.query_logs(query, limit) {
             Ok(r) => Ok(r),
-            Err(StorageError::TooManyResults(n)) => Err(BackendError::LimitExceeded(format!("more than {n} logs"))),
+            Err(StorageError::TooManyResults(n)) => {
+                Err(BackendError::LimitExceeded(format!("more than {n} logs")))
+            }
             Err(e) => Err(internal(e)),
         }
     }
@@ -127,10 +139,17 @@ impl<E: StateContext> Backend for NodeBackend<E> {
         let guard = self.chain.commitment.read().await;
         let height = guard.height().unwrap_or_default();
         if height != self.chain.latest() {
-            return Err(BackendError::Unavailable("node is catching up; retry shortly".into()));
+            return Err(BackendError::Unavailable(
+                "node is catching up; retry shortly".into(),
+            ));
         }
         let root = guard.root().map_err(internal)?;
-        let block_hash = self.chain.index.block_hash(height).map_err(internal)?.unwrap_or_default();
+        let block_hash = self
+            .chain
+            .index
+            .block_hash(height)
+            .map_err(internal)?
+            .unwrap_or_default();
         let mut address = Address::ZERO;
         let mut account = None;
         let mut account_proof = Bytes::new();
@@ -138,13 +157,19 @@ impl<E: StateContext> Backend for NodeBackend<E> {
         for key in keys {
             match key {
                 ProofKey::Account(a) => {
-                    let (v, p) = guard.get_with_proof(&StateKey::Account(a)).await.map_err(internal)?;
+                    let (v, p) = guard
+                        .get_with_proof(&StateKey::Account(a))
+                        .await
+                        .map_err(internal)?;
                     address = a;
                     account = v.map(Bytes::from);
                     account_proof = Bytes::copy_from_slice(p.as_bytes());
                 }
                 ProofKey::Storage(a, slot) => {
-                    let (v, p) = guard.get_with_proof(&StateKey::Storage(a, slot)).await.map_err(internal)?;
+                    let (v, p) = guard
+                        .get_with_proof(&StateKey::Storage(a, slot))
+                        .await
+                        .map_err(internal)?;
                     storage_proof.push(StorageProofEntry {
                         key: slot,
                         value: v.map(Bytes::from),
@@ -153,7 +178,15 @@ impl<E: StateContext> Backend for NodeBackend<E> {
                 }
             }
         }
-        Ok(ProofResponse { block_number: height, block_hash, state_root: root, address, account, account_proof, storage_proof })
+        Ok(ProofResponse {
+            block_number: height,
+            block_hash,
+            state_root: root,
+            address,
+            account,
+            account_proof,
+            storage_proof,
+        })
     }
 
     async fn certificate(&self, number: u64) -> Result<Option<Bytes>, BackendError> {

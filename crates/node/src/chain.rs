@@ -34,7 +34,9 @@ pub struct ProducerConfig {
     /// Produce a block (empty if need be) at least this often; `None`: only when
     /// transactions wait.
     pub block_time: Option<Duration>,
-    /// How long `propose` waits for transactions before giving up the view.
+    /// How long `propose` waits for transactions before giving up the view. Longer than the
+    /// leader timeout on purpose: consensus cancels the wait when the view times out and asks
+    /// again in the next one, and a transaction arriving meanwhile is proposed at once.
     pub max_wait: Duration,
     /// Receiver of priority fees.
     pub beneficiary: Address,
@@ -46,7 +48,7 @@ impl Default for ProducerConfig {
     fn default() -> Self {
         Self {
             block_time: None,
-            max_wait: Duration::from_millis(1_500),
+            max_wait: Duration::from_secs(60),
             beneficiary: Address::ZERO,
             max_block_txs: 10_000,
         }
@@ -71,10 +73,13 @@ pub struct Chain<E: StateContext> {
     pub(crate) cache: Mutex<BlockCache>,
 }
 
+/// A finalized block with its receipts.
+pub(crate) type BlockWithReceipts = (Arc<Block>, Arc<Vec<StoredReceipt>>);
+
 /// Decoded recent blocks and receipts, so that receipt polling does not decode every time.
 #[derive(Default)]
 pub(crate) struct BlockCache {
-    entries: HashMap<u64, (Arc<Block>, Arc<Vec<StoredReceipt>>)>,
+    entries: HashMap<u64, BlockWithReceipts>,
 }
 
 const CACHE_BLOCKS: u64 = 256;
@@ -114,11 +119,17 @@ impl<E: StateContext> Chain<E> {
     }
 
     /// A finalized block and its receipts, from the cache or the index.
-    pub(crate) fn block_and_receipts(&self, number: u64) -> Result<Option<(Arc<Block>, Arc<Vec<StoredReceipt>>)>, NodeError> {
+    pub(crate) fn block_and_receipts(
+        &self,
+        number: u64,
+    ) -> Result<Option<BlockWithReceipts>, NodeError> {
         if let Some(e) = lock(&self.cache).entries.get(&number) {
             return Ok(Some(e.clone()));
         }
-        let (Some(b), Some(r)) = (self.index.block_by_number(number)?, self.index.receipts(number)?) else {
+        let (Some(b), Some(r)) = (
+            self.index.block_by_number(number)?,
+            self.index.receipts(number)?,
+        ) else {
             return Ok(None);
         };
         let entry = (Arc::new(Block::decode(&b)?), Arc::new(decode_receipts(&r)?));
@@ -126,7 +137,12 @@ impl<E: StateContext> Chain<E> {
         Ok(Some(entry))
     }
 
-    pub(crate) fn cache_block(&self, number: u64, block: Arc<Block>, receipts: Arc<Vec<StoredReceipt>>) {
+    pub(crate) fn cache_block(
+        &self,
+        number: u64,
+        block: Arc<Block>,
+        receipts: Arc<Vec<StoredReceipt>>,
+    ) {
         let mut c = lock(&self.cache);
         c.entries.insert(number, (block, receipts));
         let latest = self.latest().max(number);
@@ -138,10 +154,20 @@ impl<E: StateContext> Chain<E> {
     /// not executed `parent`.
     pub(crate) fn state_after(self: &Arc<Self>, parent: &Block) -> Option<ParentState<E>> {
         if parent.number() == self.latest() && parent.hash() == self.head().hash() {
-            return Some(ParentState { chain: self.clone(), pending: None, tip: parent.number(), tip_hash: parent.hash() });
+            return Some(ParentState {
+                chain: self.clone(),
+                pending: None,
+                tip: parent.number(),
+                tip_hash: parent.hash(),
+            });
         }
         let e = self.executed(&parent.hash())?;
-        Some(ParentState { chain: self.clone(), pending: Some(e.state), tip: parent.number(), tip_hash: parent.hash() })
+        Some(ParentState {
+            chain: self.clone(),
+            pending: Some(e.state),
+            tip: parent.number(),
+            tip_hash: parent.hash(),
+        })
     }
 }
 
@@ -156,7 +182,9 @@ pub(crate) struct ParentState<E: StateContext> {
 impl<E: StateContext> ParentState<E> {
     pub(crate) fn nonce(&self, address: &Address) -> u64 {
         match self.get(&StateKey::Account(*address)) {
-            Ok(Some(raw)) => AccountState::decode(&raw).map(|a| a.nonce).unwrap_or_default(),
+            Ok(Some(raw)) => AccountState::decode(&raw)
+                .map(|a| a.nonce)
+                .unwrap_or_default(),
             _ => 0,
         }
     }
@@ -169,7 +197,10 @@ impl<E: StateContext> StateReader for ParentState<E> {
         {
             return Ok(v);
         }
-        self.chain.store.get(key).map_err(|e| ReadError(e.to_string()))
+        self.chain
+            .store
+            .get(key)
+            .map_err(|e| ReadError(e.to_string()))
     }
 
     fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
@@ -178,7 +209,11 @@ impl<E: StateContext> StateReader for ParentState<E> {
             return Ok(None);
         }
         if number <= self.chain.latest() {
-            return self.chain.index.block_hash(number).map_err(|e| ReadError(e.to_string()));
+            return self
+                .chain
+                .index
+                .block_hash(number)
+                .map_err(|e| ReadError(e.to_string()));
         }
         // Walk the unfinalized ancestors by parent hash: another fork may hold the same height.
         let executed = lock(&self.chain.executed);

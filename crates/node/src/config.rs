@@ -17,7 +17,9 @@ pub struct ValidatorKeys {
 
 impl std::fmt::Debug for ValidatorKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ValidatorKeys").field("validators", &self.validators.len()).finish_non_exhaustive()
+        f.debug_struct("ValidatorKeys")
+            .field("validators", &self.validators.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -11,7 +11,10 @@ use rand::{CryptoRng, Rng};
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, atomic::{AtomicBool, AtomicU64}},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64},
+    },
 };
 use tokio::sync::{Notify, RwLock, broadcast};
 use tracing::{info, warn};
@@ -66,7 +69,10 @@ pub fn genesis_changes(spec: &ChainSpec) -> Changeset {
     spec.alloc
         .iter()
         .map(|a| {
-            let acc = AccountState { balance: a.balance, ..Default::default() };
+            let acc = AccountState {
+                balance: a.balance,
+                ..Default::default()
+            };
             (StateKey::Account(a.address), Some(acc.encode()))
         })
         .collect()
@@ -74,8 +80,12 @@ pub fn genesis_changes(spec: &ChainSpec) -> Changeset {
 
 /// The genesis block: its state root is QMDB's root after the genesis writes, computed in a
 /// scratch partition so that it never depends on this node's stored state.
-async fn genesis_block<E: StateContext + Supervisor>(context: &E, spec: &ChainSpec) -> Result<Block, NodeError> {
-    let scratch = Commitment::init(context.child("genesis"), &format!("{PARTITION}-genesis")).await?;
+async fn genesis_block<E: StateContext + Supervisor>(
+    context: &E,
+    spec: &ChainSpec,
+) -> Result<Block, NodeError> {
+    let scratch =
+        Commitment::init(context.child("genesis"), &format!("{PARTITION}-genesis")).await?;
     let pending = scratch.speculate(None, 0, genesis_changes(spec)).await?;
     Ok(spec.genesis_block(pending.root()))
 }
@@ -90,7 +100,16 @@ fn open_index(path: &std::path::Path) -> Result<(StateStore, Index), NodeError> 
 /// Start a validator in `context`.
 pub async fn run<E>(context: E, config: NodeConfig) -> Result<RunningNode<E>, NodeError>
 where
-    E: StateContext + Supervisor + Clock + Rng + CryptoRng + Spawner + Storage + Metrics + Network + Resolver,
+    E: StateContext
+        + Supervisor
+        + Clock
+        + Rng
+        + CryptoRng
+        + Spawner
+        + Storage
+        + Metrics
+        + Network
+        + Resolver,
 {
     std::fs::create_dir_all(&config.datadir)?;
     let genesis = genesis_block(&context, &config.spec).await?;
@@ -98,7 +117,9 @@ where
     if commitment.height().is_none() {
         let root = commitment.commit(0, &genesis_changes(&config.spec)).await?;
         if root != genesis.header.state_root {
-            return Err(NodeError::Inconsistent("genesis root differs from the scratch computation".into()));
+            return Err(NodeError::Inconsistent(
+                "genesis root differs from the scratch computation".into(),
+            ));
         }
         info!(hash = %genesis.hash(), "wrote genesis");
     }
@@ -108,12 +129,19 @@ where
     let (mut store, mut index) = open_index(&index_path)?;
     let (s, i) = (store.height()?, index.height()?);
     let consistent = match (s, i) {
-        (Some(s), Some(i)) => s <= i && i <= s + 1 && i <= committed && index.block_hash(0)? == Some(genesis.hash()),
+        (Some(s), Some(i)) => {
+            s <= i && i <= s + 1 && i <= committed && index.block_hash(0)? == Some(genesis.hash())
+        }
         (None, None) => true,
         _ => false,
     };
     if !consistent {
-        warn!(?s, ?i, committed, "index is missing or inconsistent: rebuilding it from the finalized blocks");
+        warn!(
+            ?s,
+            ?i,
+            committed,
+            "index is missing or inconsistent: rebuilding it from the finalized blocks"
+        );
         drop((store, index));
         std::fs::remove_file(&index_path)?;
         (store, index) = open_index(&index_path)?;
@@ -121,13 +149,24 @@ where
     if store.height()?.is_none() {
         let receipts = encode_receipts(&[]);
         let encoded = genesis.encode();
-        index.index_block(&IndexedBlock { number: 0, hash: genesis.hash(), block: &encoded, receipts: &receipts, tx_hashes: &[], logs: &[] })?;
+        index.index_block(&IndexedBlock {
+            number: 0,
+            hash: genesis.hash(),
+            block: &encoded,
+            receipts: &receipts,
+            tx_hashes: &[],
+            logs: &[],
+        })?;
         store.apply(0, &genesis_changes(&config.spec))?;
     }
     let applied = store.height()?.unwrap_or_default();
     let head = match index.block_by_number(applied)? {
         Some(b) => Block::decode(&b)?,
-        None => return Err(NodeError::Inconsistent(format!("block {applied} missing from the index"))),
+        None => {
+            return Err(NodeError::Inconsistent(format!(
+                "block {applied} missing from the index"
+            )));
+        }
     };
     info!(applied, committed, genesis = %genesis.hash(), "storage open");
 
@@ -174,12 +213,23 @@ where
             max_block_bytes: verai_primitives::MAX_BLOCK_BYTES,
         },
         network.channels,
-        App { chain: chain.clone() },
+        App {
+            chain: chain.clone(),
+        },
     )
     .await?;
 
-    let backend = Arc::new(NodeBackend { chain: chain.clone(), consensus: validator.handle.clone() });
+    let backend = Arc::new(NodeBackend {
+        chain: chain.clone(),
+        consensus: validator.handle.clone(),
+    });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
-    Ok(RunningNode { rpc_addr, rpc, consensus: validator.handle, genesis_hash: genesis.hash(), chain })
+    Ok(RunningNode {
+        rpc_addr,
+        rpc,
+        consensus: validator.handle,
+        genesis_hash: genesis.hash(),
+        chain,
+    })
 }

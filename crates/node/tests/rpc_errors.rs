@@ -19,8 +19,15 @@ fn bad_input_is_refused_with_eip1474_codes() {
             let mut raw = signed(0, 0, to, 1, vec![], 21_000).to_vec();
             let n = raw.len();
             raw[n - 40] ^= 0xff;
-            let (code, msg) = err_code(addr, "eth_sendRawTransaction", json!([alloy_primitives::hex::encode_prefixed(&raw)]));
-            assert!(code == -32602 || code == -32000, "bad signature: {code} {msg}");
+            let (code, msg) = err_code(
+                addr,
+                "eth_sendRawTransaction",
+                json!([alloy_primitives::hex::encode_prefixed(&raw)]),
+            );
+            assert!(
+                code == -32602 || code == -32000,
+                "bad signature: {code} {msg}"
+            );
             // Wrong chain id.
             let s = &verai_primitives::dev_signers(1)[0];
             let raw = sign_with(s, 1, 0, to, 1, vec![], 21_000);
@@ -39,9 +46,17 @@ fn bad_input_is_refused_with_eip1474_codes() {
             assert_eq!(code, -32000);
             assert!(msg.contains("gas limit"), "{msg}");
             // Nonce too low: include nonce 0, then send another nonce 0.
-            let hash = ok(addr, "eth_sendRawTransaction", json!([signed(0, 0, to, 1, vec![], 21_000)]));
+            let hash = ok(
+                addr,
+                "eth_sendRawTransaction",
+                json!([signed(0, 0, to, 1, vec![], 21_000)]),
+            );
             receipt(addr, &hash);
-            let (code, msg) = err_code(addr, "eth_sendRawTransaction", json!([signed(0, 0, to, 2, vec![], 21_000)]));
+            let (code, msg) = err_code(
+                addr,
+                "eth_sendRawTransaction",
+                json!([signed(0, 0, to, 2, vec![], 21_000)]),
+            );
             assert_eq!(code, -32000);
             assert!(msg.contains("nonce too low"), "{msg}");
             // Unknown method.
@@ -57,12 +72,22 @@ fn bad_input_is_refused_with_eip1474_codes() {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             assert_eq!(v["error"]["code"], -32700);
             // Oversized body (over the 5 MiB limit).
-            let big = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[\"{}\"]}}", "a".repeat(6 * 1024 * 1024));
+            let big = format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[\"{}\"]}}",
+                "a".repeat(6 * 1024 * 1024)
+            );
             let (status, body) = post_raw(addr, big.as_bytes());
-            assert!(status == 413 || body.contains("-32007") || body.contains("too big"), "oversized: {status} {body}");
+            assert!(
+                status == 413 || body.contains("-32007") || body.contains("too big"),
+                "oversized: {status} {body}"
+            );
             // The node still serves and still produces blocks.
             assert_eq!(ok(addr, "eth_chainId", json!([])), json!("0x539"));
-            let hash = ok(addr, "eth_sendRawTransaction", json!([signed(0, 1, to, 1, vec![], 21_000)]));
+            let hash = ok(
+                addr,
+                "eth_sendRawTransaction",
+                json!([signed(0, 1, to, 1, vec![], 21_000)]),
+            );
             assert_eq!(receipt(addr, &hash)["status"], json!("0x1"));
         })
         .await
@@ -76,12 +101,20 @@ fn reverts_carry_code_3_and_data() {
     with_node(dir.path(), |addr| async move {
         tokio::task::spawn_blocking(move || {
             // Init code that reverts with empty data: PUSH1 0 PUSH1 0 REVERT.
-            let (code, msg) = err_code(addr, "eth_call", json!([{ "data": "0x60006000fd" }, "latest"]));
+            let (code, msg) = err_code(
+                addr,
+                "eth_call",
+                json!([{ "data": "0x60006000fd" }, "latest"]),
+            );
             assert_eq!(code, 3, "{msg}");
             let (code, _) = err_code(addr, "eth_estimateGas", json!([{ "data": "0x60006000fd" }]));
             assert_eq!(code, 3);
             // Historical state is refused clearly.
-            let (code, msg) = err_code(addr, "eth_getBalance", json!(["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x99"]));
+            let (code, msg) = err_code(
+                addr,
+                "eth_getBalance",
+                json!(["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x99"]),
+            );
             assert_eq!(code, -32001, "{msg}");
         })
         .await

@@ -23,7 +23,11 @@ impl Block {
     /// Assemble a block and compute its hash.
     pub fn new(header: Header, transactions: Vec<TxEnvelope>) -> Self {
         let hash = header.hash_slow();
-        Self { header, transactions, hash }
+        Self {
+            header,
+            transactions,
+            hash,
+        }
     }
 
     /// The Ethereum block hash (keccak of the RLP header).
@@ -49,10 +53,18 @@ impl Block {
     pub fn encode(&self) -> Vec<u8> {
         let payload_length = self.payload_len();
         let mut out = Vec::with_capacity(payload_length + 8);
-        RlpHeader { list: true, payload_length }.encode(&mut out);
+        RlpHeader {
+            list: true,
+            payload_length,
+        }
+        .encode(&mut out);
         self.header.encode(&mut out);
         let txs_payload: usize = self.transactions.iter().map(tx_item_len).sum();
-        RlpHeader { list: true, payload_length: txs_payload }.encode(&mut out);
+        RlpHeader {
+            list: true,
+            payload_length: txs_payload,
+        }
+        .encode(&mut out);
         for tx in &self.transactions {
             let mut raw = Vec::with_capacity(tx.encode_2718_len());
             tx.encode_2718(&mut raw);
@@ -133,13 +145,17 @@ mod tests {
 
     #[test]
     fn roundtrip_empty_and_full() {
-        let header = Header { number: 7, gas_limit: 30_000_000, ..Default::default() };
+        let header = Header {
+            number: 7,
+            gas_limit: 30_000_000,
+            ..Default::default()
+        };
         let empty = Block::new(header.clone(), vec![]);
         let bytes = empty.encode();
         assert_eq!(bytes.len(), empty.encoded_len());
         assert_eq!(Block::decode(&bytes).unwrap(), empty);
 
-        let txs = (0..3).map(|n| signed_transfer(n)).collect();
+        let txs = (0..3).map(signed_transfer).collect();
         let full = Block::new(header, txs);
         let bytes = full.encode();
         assert_eq!(bytes.len(), full.encoded_len());

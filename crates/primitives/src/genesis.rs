@@ -59,7 +59,10 @@ impl ChainSpec {
             timestamp: 0,
             alloc: dev_signers(10)
                 .iter()
-                .map(|s| GenesisAccount { address: s.address(), balance })
+                .map(|s| GenesisAccount {
+                    address: s.address(),
+                    balance,
+                })
                 .collect(),
             extra: Bytes::new(),
         }
@@ -93,11 +96,15 @@ mod tests {
         let s = dev_signers(2);
         assert_eq!(
             s[0].address(),
-            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap()
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                .parse::<Address>()
+                .unwrap()
         );
         assert_eq!(
             s[1].address(),
-            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse::<Address>().unwrap()
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+                .parse::<Address>()
+                .unwrap()
         );
     }
 }

@@ -29,14 +29,18 @@ pub struct StoredReceipt {
 }
 
 fn opt_addr(a: &Option<Address>) -> Bytes {
-    a.map(|a| Bytes::copy_from_slice(a.as_slice())).unwrap_or_default()
+    a.map(|a| Bytes::copy_from_slice(a.as_slice()))
+        .unwrap_or_default()
 }
 
 fn parse_opt_addr(b: &Bytes) -> Result<Option<Address>, PrimitivesError> {
     match b.len() {
         0 => Ok(None),
         20 => Ok(Some(Address::from_slice(b))),
-        n => Err(PrimitivesError::Malformed { what: "receipt", reason: format!("address of {n} bytes") }),
+        n => Err(PrimitivesError::Malformed {
+            what: "receipt",
+            reason: format!("address of {n} bytes"),
+        }),
     }
 }
 
@@ -54,7 +58,11 @@ impl StoredReceipt {
             + self.gas_used.length()
             + self.effective_gas_price.length();
         let mut out = Vec::with_capacity(payload + 4);
-        RlpHeader { list: true, payload_length: payload }.encode(&mut out);
+        RlpHeader {
+            list: true,
+            payload_length: payload,
+        }
+        .encode(&mut out);
         receipt.encode(&mut out);
         self.tx_hash.encode(&mut out);
         self.from.encode(&mut out);
@@ -67,14 +75,21 @@ impl StoredReceipt {
 
     /// Decode from storage.
     pub fn decode(mut b: &[u8]) -> Result<Self, PrimitivesError> {
-        let m = |e: alloy_rlp::Error| PrimitivesError::Malformed { what: "receipt", reason: e.to_string() };
+        let m = |e: alloy_rlp::Error| PrimitivesError::Malformed {
+            what: "receipt",
+            reason: e.to_string(),
+        };
         let h = RlpHeader::decode(&mut b).map_err(m)?;
         if !h.list || h.payload_length != b.len() {
             return Err(m(alloy_rlp::Error::UnexpectedLength));
         }
         let raw = Bytes::decode(&mut b).map_err(m)?;
-        let receipt = ReceiptEnvelope::decode_2718(&mut raw.as_ref())
-            .map_err(|e| PrimitivesError::Malformed { what: "receipt", reason: e.to_string() })?;
+        let receipt = ReceiptEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| {
+            PrimitivesError::Malformed {
+                what: "receipt",
+                reason: e.to_string(),
+            }
+        })?;
         Ok(Self {
             receipt,
             tx_hash: B256::decode(&mut b).map_err(m)?,
@@ -101,6 +116,23 @@ pub fn logs_bloom<'a>(receipts: impl IntoIterator<Item = &'a ReceiptEnvelope>) -
     bloom
 }
 
+/// Encode a block's receipts as an RLP list of [`StoredReceipt::encode`] items.
+pub fn encode_receipts(receipts: &[StoredReceipt]) -> Vec<u8> {
+    let items: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.encode())).collect();
+    let mut out = Vec::new();
+    alloy_rlp::encode_list::<Bytes, Bytes>(&items, &mut out);
+    out
+}
+
+/// Decode what [`encode_receipts`] wrote.
+pub fn decode_receipts(mut b: &[u8]) -> Result<Vec<StoredReceipt>, PrimitivesError> {
+    let items = Vec::<Bytes>::decode(&mut b).map_err(|e| PrimitivesError::Malformed {
+        what: "receipts",
+        reason: e.to_string(),
+    })?;
+    items.iter().map(|i| StoredReceipt::decode(i)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,8 +141,15 @@ mod tests {
 
     #[test]
     fn roundtrip() {
-        let log = Log { address: Address::repeat_byte(1), data: LogData::new_unchecked(vec![B256::repeat_byte(2)], Bytes::from_static(b"hi")) };
-        let inner = Receipt { status: true.into(), cumulative_gas_used: 50_000, logs: vec![log] };
+        let log = Log {
+            address: Address::repeat_byte(1),
+            data: LogData::new_unchecked(vec![B256::repeat_byte(2)], Bytes::from_static(b"hi")),
+        };
+        let inner = Receipt {
+            status: true.into(),
+            cumulative_gas_used: 50_000,
+            logs: vec![log],
+        };
         let receipt = ReceiptEnvelope::Eip1559(ReceiptWithBloom::from(inner));
         let r = StoredReceipt {
             receipt,
@@ -124,19 +163,4 @@ mod tests {
         assert_eq!(StoredReceipt::decode(&r.encode()).unwrap(), r);
         assert!(StoredReceipt::decode(&r.encode()[1..]).is_err());
     }
-}
-
-/// Encode a block's receipts as an RLP list of [`StoredReceipt::encode`] items.
-pub fn encode_receipts(receipts: &[StoredReceipt]) -> Vec<u8> {
-    let items: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.encode())).collect();
-    let mut out = Vec::new();
-    alloy_rlp::encode_list::<Bytes, Bytes>(&items, &mut out);
-    out
-}
-
-/// Decode what [`encode_receipts`] wrote.
-pub fn decode_receipts(mut b: &[u8]) -> Result<Vec<StoredReceipt>, PrimitivesError> {
-    let items = Vec::<Bytes>::decode(&mut b)
-        .map_err(|e| PrimitivesError::Malformed { what: "receipts", reason: e.to_string() })?;
-    items.iter().map(|i| StoredReceipt::decode(i)).collect()
 }

@@ -11,9 +11,8 @@ use alloy_primitives::{Address, B256, U256, keccak256};
 use std::collections::BTreeMap;
 
 /// Keccak of empty code: the code hash of accounts without code.
-pub const KECCAK_EMPTY: B256 = alloy_primitives::b256!(
-    "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-);
+pub const KECCAK_EMPTY: B256 =
+    alloy_primitives::b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
 
 /// One entry of the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,16 +34,22 @@ impl StateKey {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             Self::Account(a) => [&[Self::ACCOUNT][..], a.as_slice()].concat(),
-            Self::Storage(a, s) => {
-                [&[Self::STORAGE][..], a.as_slice(), &s.to_be_bytes::<32>()[..]].concat()
-            }
+            Self::Storage(a, s) => [
+                &[Self::STORAGE][..],
+                a.as_slice(),
+                &s.to_be_bytes::<32>()[..],
+            ]
+            .concat(),
             Self::Code(h) => [&[Self::CODE][..], h.as_slice()].concat(),
         }
     }
 
     /// Parse canonical key bytes.
     pub fn from_bytes(b: &[u8]) -> Result<Self, PrimitivesError> {
-        let bad = || PrimitivesError::Malformed { what: "state key", reason: format!("{} bytes", b.len()) };
+        let bad = || PrimitivesError::Malformed {
+            what: "state key",
+            reason: format!("{} bytes", b.len()),
+        };
         match (b.first(), b.len()) {
             (Some(&Self::ACCOUNT), 21) => Ok(Self::Account(Address::from_slice(&b[1..]))),
             (Some(&Self::STORAGE), 53) => Ok(Self::Storage(
@@ -75,7 +80,11 @@ pub struct AccountState {
 
 impl Default for AccountState {
     fn default() -> Self {
-        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK_EMPTY }
+        Self {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK_EMPTY,
+        }
     }
 }
 
@@ -134,7 +143,11 @@ mod tests {
 
     #[test]
     fn account_roundtrip() {
-        let acc = AccountState { nonce: 3, balance: U256::from(10).pow(U256::from(20)), code_hash: KECCAK_EMPTY };
+        let acc = AccountState {
+            nonce: 3,
+            balance: U256::from(10).pow(U256::from(20)),
+            code_hash: KECCAK_EMPTY,
+        };
         assert_eq!(AccountState::decode(&acc.encode()).unwrap(), acc);
         assert!(AccountState::decode(&[0; 71]).is_err());
     }

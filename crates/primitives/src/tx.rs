@@ -58,10 +58,17 @@ impl RecoveredTx {
 
     /// Recover the sender of an already decoded transaction.
     pub fn recover(envelope: TxEnvelope) -> Result<Self, PrimitivesError> {
-        let sender = envelope.recover_signer().map_err(|_| PrimitivesError::InvalidSignature)?;
+        let sender = envelope
+            .recover_signer()
+            .map_err(|_| PrimitivesError::InvalidSignature)?;
         let hash = *envelope.tx_hash();
         let encoded_len = envelope.encode_2718_len();
-        Ok(Self { envelope, sender, hash, encoded_len })
+        Ok(Self {
+            envelope,
+            sender,
+            hash,
+            encoded_len,
+        })
     }
 
     /// Sender nonce.
@@ -132,7 +139,10 @@ pub(crate) mod tests {
     #[test]
     fn rejects_bad_input() {
         let raw = signed_transfer(0).encoded_2718();
-        assert!(matches!(RecoveredTx::decode(&raw[..raw.len() - 1]), Err(PrimitivesError::Malformed { .. })));
+        assert!(matches!(
+            RecoveredTx::decode(&raw[..raw.len() - 1]),
+            Err(PrimitivesError::Malformed { .. })
+        ));
         let mut trailing = raw.clone();
         trailing.push(1);
         assert!(RecoveredTx::decode(&trailing).is_err());

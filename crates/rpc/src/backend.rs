@@ -56,7 +56,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Where a finalized transaction is: (block height, index in block).
     fn tx_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, BackendError>;
     /// Locations of logs matching a query, `None` if more than `limit` match.
-    fn logs(&self, query: &LogQuery, limit: usize) -> Result<Option<Vec<LogLocation>>, BackendError>;
+    fn logs(
+        &self,
+        query: &LogQuery,
+        limit: usize,
+    ) -> Result<Option<Vec<LogLocation>>, BackendError>;
     /// The latest finalized state.
     fn state(&self) -> Arc<dyn StateReader>;
     /// Parameters of the next block, for `eth_call`, `eth_estimateGas` and fee suggestions.
@@ -72,7 +76,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Hashes of newly pooled transactions.
     fn subscribe_pending(&self) -> broadcast::Receiver<B256>;
     /// Prove keys against the latest finalized state root, all from one state.
-    fn prove(&self, keys: Vec<ProofKey>) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
+    fn prove(
+        &self,
+        keys: Vec<ProofKey>,
+    ) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
     /// The encoded finalization certificate of a finalized block.
-    fn certificate(&self, number: u64) -> impl Future<Output = Result<Option<Bytes>, BackendError>> + Send;
+    fn certificate(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<Bytes>, BackendError>> + Send;
 }

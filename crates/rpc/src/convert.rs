@@ -3,8 +3,8 @@
 use alloy_consensus::{ReceiptEnvelope, ReceiptWithBloom, transaction::Recovered};
 use alloy_primitives::U256;
 use alloy_rpc_types_eth::{
-    Block as RpcBlock, BlockTransactions, Header as RpcHeader, Log as RpcLog, Transaction as RpcTransaction,
-    TransactionReceipt,
+    Block as RpcBlock, BlockTransactions, Header as RpcHeader, Log as RpcLog,
+    Transaction as RpcTransaction, TransactionReceipt,
 };
 use verai_primitives::{Block, RecoveredTx, StoredReceipt};
 
@@ -42,7 +42,11 @@ pub fn block(block: &Block, full: bool) -> RpcBlock {
                 .transactions
                 .iter()
                 .enumerate()
-                .filter_map(|(i, t)| RecoveredTx::recover(t.clone()).ok().map(|r| tx_in_block(block, i, r)))
+                .filter_map(|(i, t)| {
+                    RecoveredTx::recover(t.clone())
+                        .ok()
+                        .map(|r| tx_in_block(block, i, r))
+                })
                 .collect(),
         )
     } else {
@@ -75,7 +79,13 @@ pub fn first_log_indexes(receipts: &[StoredReceipt]) -> Vec<u64> {
 }
 
 /// The RPC log of log `i` of receipt `tx_index` in `block`.
-pub fn log(block: &Block, r: &StoredReceipt, tx_index: usize, log_index: u64, i: usize) -> Option<RpcLog> {
+pub fn log(
+    block: &Block,
+    r: &StoredReceipt,
+    tx_index: usize,
+    log_index: u64,
+    i: usize,
+) -> Option<RpcLog> {
     let inner = r.receipt.logs().get(i)?.clone();
     Some(RpcLog {
         inner,
@@ -90,9 +100,16 @@ pub fn log(block: &Block, r: &StoredReceipt, tx_index: usize, log_index: u64, i:
 }
 
 /// The receipt of transaction `index` of `block`.
-pub fn receipt(block: &Block, receipts: &[StoredReceipt], index: usize) -> Option<TransactionReceipt> {
+pub fn receipt(
+    block: &Block,
+    receipts: &[StoredReceipt],
+    index: usize,
+) -> Option<TransactionReceipt> {
     let r = receipts.get(index)?;
-    let first = first_log_indexes(receipts).get(index).copied().unwrap_or_default();
+    let first = first_log_indexes(receipts)
+        .get(index)
+        .copied()
+        .unwrap_or_default();
     let logs: Vec<RpcLog> = (0..r.receipt.logs().len())
         .filter_map(|i| log(block, r, index, first + i as u64, i))
         .collect();

@@ -66,7 +66,9 @@ impl From<BackendError> for ErrorObjectOwned {
 /// The code for a pool refusal.
 pub fn pool_error(e: PoolError) -> ErrorObjectOwned {
     let code = match e {
-        PoolError::PoolFull | PoolError::ReplacementUnderpriced | PoolError::AlreadyKnown => TX_REJECTED,
+        PoolError::PoolFull | PoolError::ReplacementUnderpriced | PoolError::AlreadyKnown => {
+            TX_REJECTED
+        }
         PoolError::Oversized { .. } => LIMIT_EXCEEDED,
         _ => INVALID_INPUT,
     };

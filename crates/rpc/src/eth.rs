@@ -57,7 +57,12 @@ pub trait EthApi {
     #[method(name = "getCode")]
     fn get_code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
     #[method(name = "getStorageAt")]
-    fn get_storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256>;
+    fn get_storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256>;
     #[method(name = "call")]
     fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
     #[method(name = "estimateGas")]
@@ -67,7 +72,12 @@ pub trait EthApi {
     #[method(name = "maxPriorityFeePerGas")]
     fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
     #[method(name = "feeHistory")]
-    fn fee_history(&self, count: U64, newest: BlockNumberOrTag, percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory>;
+    fn fee_history(
+        &self,
+        count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
     #[method(name = "sendRawTransaction")]
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
     #[method(name = "getTransactionByHash")]
@@ -75,11 +85,18 @@ pub trait EthApi {
     #[method(name = "getTransactionReceipt")]
     fn get_transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
     #[method(name = "getBlockByNumber")]
-    fn get_block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>>;
+    fn get_block_by_number(
+        &self,
+        block: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<RpcBlock>>;
     #[method(name = "getBlockByHash")]
     fn get_block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>>;
     #[method(name = "getBlockTransactionCountByNumber")]
-    fn get_block_transaction_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>>;
+    fn get_block_transaction_count_by_number(
+        &self,
+        block: BlockNumberOrTag,
+    ) -> RpcResult<Option<U64>>;
     #[method(name = "getBlockTransactionCountByHash")]
     fn get_block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
     #[method(name = "getLogs")]
@@ -110,16 +127,25 @@ impl<B: Backend> Eth<B> {
             Some(BlockId::Hash(h)) => self.backend.block_number(&h.block_hash)? == Some(latest),
         };
         if !ok {
-            return Err(err(NOT_FOUND, format!("historical state is not kept: only block {latest} (latest) can be queried")));
+            return Err(err(
+                NOT_FOUND,
+                format!(
+                    "historical state is not kept: only block {latest} (latest) can be queried"
+                ),
+            ));
         }
         Ok(self.backend.state())
     }
 
     fn account(&self, address: Address, block: Option<BlockId>) -> RpcResult<AccountState> {
         let state = self.state_at(block)?;
-        let raw = state.get(&StateKey::Account(address)).map_err(|e| err(error::INTERNAL, e.to_string()))?;
+        let raw = state
+            .get(&StateKey::Account(address))
+            .map_err(|e| err(error::INTERNAL, e.to_string()))?;
         match raw {
-            Some(raw) => AccountState::decode(&raw).map_err(|e| err(error::INTERNAL, e.to_string())),
+            Some(raw) => {
+                AccountState::decode(&raw).map_err(|e| err(error::INTERNAL, e.to_string()))
+            }
             None => Ok(AccountState::default()),
         }
     }
@@ -141,7 +167,10 @@ impl<B: Backend> Eth<B> {
     }
 
     fn block_rpc(&self, number: u64, full: bool) -> RpcResult<Option<RpcBlock>> {
-        Ok(self.backend.block(number)?.map(|b| convert::block(&b, full)))
+        Ok(self
+            .backend
+            .block(number)?
+            .map(|b| convert::block(&b, full)))
     }
 }
 
@@ -185,7 +214,11 @@ impl<B: Backend> EthApiServer for Eth<B> {
     fn get_transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
         let pending = matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending)));
         let nonce = self.account(address, block)?.nonce;
-        Ok(U64::from(if pending { self.backend.pending_nonce(&address, nonce) } else { nonce }))
+        Ok(U64::from(if pending {
+            self.backend.pending_nonce(&address, nonce)
+        } else {
+            nonce
+        }))
     }
 
     fn get_code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
@@ -194,20 +227,31 @@ impl<B: Backend> EthApiServer for Eth<B> {
             return Ok(Bytes::new());
         }
         let state = self.backend.state();
-        let code = state.get(&StateKey::Code(acc.code_hash)).map_err(|e| err(error::INTERNAL, e.to_string()))?;
+        let code = state
+            .get(&StateKey::Code(acc.code_hash))
+            .map_err(|e| err(error::INTERNAL, e.to_string()))?;
         Ok(code.map(Bytes::from).unwrap_or_default())
     }
 
-    fn get_storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256> {
+    fn get_storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256> {
         let state = self.state_at(block)?;
-        let v = state.get(&StateKey::Storage(address, slot)).map_err(|e| err(error::INTERNAL, e.to_string()))?;
-        Ok(v.map(|v| B256::from(U256::from_be_slice(&v))).unwrap_or_default())
+        let v = state
+            .get(&StateKey::Storage(address, slot))
+            .map_err(|e| err(error::INTERNAL, e.to_string()))?;
+        Ok(v.map(|v| B256::from(U256::from_be_slice(&v)))
+            .unwrap_or_default())
     }
 
     fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
         let state = self.state_at(block)?;
         let req = self.call_request(&request)?;
-        let out = call(&state, &self.backend.next_block_params(), &req).map_err(|e| err(INVALID_INPUT, e.to_string()))?;
+        let out = call(&state, &self.backend.next_block_params(), &req)
+            .map_err(|e| err(INVALID_INPUT, e.to_string()))?;
         if out.success {
             Ok(out.output)
         } else if let Some(halt) = out.halt {
@@ -220,7 +264,9 @@ impl<B: Backend> EthApiServer for Eth<B> {
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
         let state = self.state_at(block)?;
         let req = self.call_request(&request)?;
-        match estimate_gas(&state, &self.backend.next_block_params(), &req).map_err(|e| err(INVALID_INPUT, e.to_string()))? {
+        match estimate_gas(&state, &self.backend.next_block_params(), &req)
+            .map_err(|e| err(INVALID_INPUT, e.to_string()))?
+        {
             Ok(gas) => Ok(U64::from(gas)),
             Err(out) => match out.halt {
                 Some(halt) => Err(err(INVALID_INPUT, format!("execution halted: {halt}"))),
@@ -230,22 +276,33 @@ impl<B: Backend> EthApiServer for Eth<B> {
     }
 
     fn gas_price(&self) -> RpcResult<U256> {
-        Ok(U256::from(u128::from(self.backend.next_block_params().base_fee) + SUGGESTED_TIP))
+        Ok(U256::from(
+            u128::from(self.backend.next_block_params().base_fee) + SUGGESTED_TIP,
+        ))
     }
 
     fn max_priority_fee_per_gas(&self) -> RpcResult<U256> {
         Ok(U256::from(SUGGESTED_TIP))
     }
 
-    fn fee_history(&self, count: U64, newest: BlockNumberOrTag, percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory> {
+    fn fee_history(
+        &self,
+        count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
         let latest = self.backend.latest();
         let newest = self.number_of(newest).min(latest);
         let count = count.to::<u64>().clamp(1, MAX_FEE_HISTORY).min(newest + 1);
         let oldest = newest + 1 - count;
         if let Some(p) = &percentiles
-            && (p.len() > 100 || p.windows(2).any(|w| w[0] > w[1]) || p.iter().any(|x| !(0.0..=100.0).contains(x)))
+            && (p.len() > 100
+                || p.windows(2).any(|w| w[0] > w[1])
+                || p.iter().any(|x| !(0.0..=100.0).contains(x)))
         {
-            return Err(invalid_params("reward percentiles must be at most 100 ascending values in [0, 100]"));
+            return Err(invalid_params(
+                "reward percentiles must be at most 100 ascending values in [0, 100]",
+            ));
         }
         let mut base_fee_per_gas = Vec::new();
         let mut gas_used_ratio = Vec::new();
@@ -256,7 +313,8 @@ impl<B: Backend> EthApiServer for Eth<B> {
             };
             let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
             base_fee_per_gas.push(u128::from(base_fee));
-            gas_used_ratio.push(block.header.gas_used as f64 / block.header.gas_limit.max(1) as f64);
+            gas_used_ratio
+                .push(block.header.gas_used as f64 / block.header.gas_limit.max(1) as f64);
             if let (Some(reward), Some(p)) = (reward.as_mut(), percentiles.as_ref()) {
                 let receipts = self.backend.receipts(n)?.unwrap_or_default();
                 reward.push(rewards(&block, &receipts, base_fee, p));
@@ -289,21 +347,33 @@ impl<B: Backend> EthApiServer for Eth<B> {
             && let Some(block) = self.backend.block(number)?
             && let Some(tx) = block.transactions.get(index as usize)
         {
-            let rec = RecoveredTx::recover(tx.clone()).map_err(|e| err(error::INTERNAL, e.to_string()))?;
+            let rec = RecoveredTx::recover(tx.clone())
+                .map_err(|e| err(error::INTERNAL, e.to_string()))?;
             return Ok(Some(convert::tx_in_block(&block, index as usize, rec)));
         }
-        Ok(self.backend.pooled(&hash).map(|tx| convert::pending_tx((*tx).clone())))
+        Ok(self
+            .backend
+            .pooled(&hash)
+            .map(|tx| convert::pending_tx((*tx).clone())))
     }
 
     fn get_transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
-        let Some((number, index)) = self.backend.tx_location(&hash)? else { return Ok(None) };
-        let (Some(block), Some(receipts)) = (self.backend.block(number)?, self.backend.receipts(number)?) else {
+        let Some((number, index)) = self.backend.tx_location(&hash)? else {
+            return Ok(None);
+        };
+        let (Some(block), Some(receipts)) =
+            (self.backend.block(number)?, self.backend.receipts(number)?)
+        else {
             return Ok(None);
         };
         Ok(convert::receipt(&block, &receipts, index as usize))
     }
 
-    fn get_block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>> {
+    fn get_block_by_number(
+        &self,
+        block: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<RpcBlock>> {
         self.block_rpc(self.number_of(block), full)
     }
 
@@ -314,13 +384,22 @@ impl<B: Backend> EthApiServer for Eth<B> {
         }
     }
 
-    fn get_block_transaction_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>> {
-        Ok(self.backend.block(self.number_of(block))?.map(|b| U64::from(b.transactions.len())))
+    fn get_block_transaction_count_by_number(
+        &self,
+        block: BlockNumberOrTag,
+    ) -> RpcResult<Option<U64>> {
+        Ok(self
+            .backend
+            .block(self.number_of(block))?
+            .map(|b| U64::from(b.transactions.len())))
     }
 
     fn get_block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
         match self.backend.block_number(&hash)? {
-            Some(n) => Ok(self.backend.block(n)?.map(|b| U64::from(b.transactions.len()))),
+            Some(n) => Ok(self
+                .backend
+                .block(n)?
+                .map(|b| U64::from(b.transactions.len()))),
             None => Ok(None),
         }
     }
@@ -329,6 +408,14 @@ impl<B: Backend> EthApiServer for Eth<B> {
         logs(&*self.backend, &filter)
     }
 }
+
+/// A block, its receipts and the block-wide index of each receipt's first log.
+type CachedBlock = (
+    u64,
+    Arc<verai_primitives::Block>,
+    Arc<Vec<verai_primitives::StoredReceipt>>,
+    Vec<u64>,
+);
 
 /// Logs matching `filter`, through the index, each checked against the filter exactly.
 pub(crate) fn logs<B: Backend>(backend: &B, filter: &Filter) -> RpcResult<Vec<RpcLog>> {
@@ -343,35 +430,57 @@ pub(crate) fn logs<B: Backend>(backend: &B, filter: &Filter) -> RpcResult<Vec<Rp
             Some(n) => (n, n),
             None => return Err(err(NOT_FOUND, format!("unknown block {h}"))),
         },
-        FilterBlockOption::Range { from_block, to_block } => {
-            (resolve(from_block.as_ref()), resolve(to_block.as_ref()).min(latest))
-        }
+        FilterBlockOption::Range {
+            from_block,
+            to_block,
+        } => (
+            resolve(from_block.as_ref()),
+            resolve(to_block.as_ref()).min(latest),
+        ),
     };
     if from > to {
         return Ok(vec![]);
     }
     if to - from >= MAX_LOG_RANGE {
-        return Err(err(error::LIMIT_EXCEEDED, format!("block range {from}..={to} exceeds {MAX_LOG_RANGE} blocks")));
+        return Err(err(
+            error::LIMIT_EXCEEDED,
+            format!("block range {from}..={to} exceeds {MAX_LOG_RANGE} blocks"),
+        ));
     }
     let mut topics: [Vec<B256>; TOPIC_POSITIONS] = Default::default();
     for (i, t) in filter.topics.iter().enumerate().take(TOPIC_POSITIONS) {
         topics[i] = t.iter().copied().collect();
     }
-    let query = LogQuery { from, to, addresses: filter.address.iter().copied().collect(), topics };
+    let query = LogQuery {
+        from,
+        to,
+        addresses: filter.address.iter().copied().collect(),
+        topics,
+    };
     let Some(locations) = backend.logs(&query, MAX_LOGS)? else {
-        return Err(err(error::LIMIT_EXCEEDED, format!("query returns more than {MAX_LOGS} logs")));
+        return Err(err(
+            error::LIMIT_EXCEEDED,
+            format!("query returns more than {MAX_LOGS} logs"),
+        ));
     };
     let mut out = Vec::with_capacity(locations.len());
-    let mut cached: Option<(u64, Arc<verai_primitives::Block>, Arc<Vec<verai_primitives::StoredReceipt>>, Vec<u64>)> = None;
+    let mut cached: Option<CachedBlock> = None;
     for loc in locations {
         if cached.as_ref().is_none_or(|c| c.0 != loc.block) {
-            let (Some(b), Some(r)) = (backend.block(loc.block)?, backend.receipts(loc.block)?) else { continue };
+            let (Some(b), Some(r)) = (backend.block(loc.block)?, backend.receipts(loc.block)?)
+            else {
+                continue;
+            };
             let firsts = convert::first_log_indexes(&r);
             cached = Some((loc.block, b, r, firsts));
         }
-        let Some((_, block, receipts, firsts)) = cached.as_ref() else { continue };
+        let Some((_, block, receipts, firsts)) = cached.as_ref() else {
+            continue;
+        };
         let tx = loc.tx_index as usize;
-        let (Some(r), Some(first)) = (receipts.get(tx), firsts.get(tx)) else { continue };
+        let (Some(r), Some(first)) = (receipts.get(tx), firsts.get(tx)) else {
+            continue;
+        };
         let i = (u64::from(loc.log_index) - first) as usize;
         if let Some(log) = convert::log(block, r, tx, u64::from(loc.log_index), i)
             && filter.matches(&log.inner)
@@ -383,12 +492,22 @@ pub(crate) fn logs<B: Backend>(backend: &B, filter: &Filter) -> RpcResult<Vec<Rp
 }
 
 /// Tips at the given gas-weighted percentiles of a block, as geth computes them.
-fn rewards(block: &verai_primitives::Block, receipts: &[verai_primitives::StoredReceipt], base_fee: u64, p: &[f64]) -> Vec<u128> {
+fn rewards(
+    block: &verai_primitives::Block,
+    receipts: &[verai_primitives::StoredReceipt],
+    base_fee: u64,
+    p: &[f64],
+) -> Vec<u128> {
     let mut tips: Vec<(u128, u64)> = block
         .transactions
         .iter()
         .zip(receipts)
-        .map(|(tx, r)| (tx.effective_tip_per_gas(base_fee).unwrap_or_default(), r.gas_used))
+        .map(|(tx, r)| {
+            (
+                tx.effective_tip_per_gas(base_fee).unwrap_or_default(),
+                r.gas_used,
+            )
+        })
         .collect();
     if tips.is_empty() {
         return vec![0; p.len()];
@@ -407,4 +526,3 @@ fn rewards(block: &verai_primitives::Block, receipts: &[verai_primitives::Stored
     }
     out
 }
-

@@ -1,8 +1,11 @@
 //! `eth_subscribe`: `newHeads`, `logs` and `newPendingTransactions` over WebSocket.
 
 use crate::{Backend, convert, eth::logs};
-use alloy_rpc_types_eth::{Filter, FilterBlockOption, pubsub::{Params, SubscriptionKind}};
 use alloy_eips::BlockNumberOrTag;
+use alloy_rpc_types_eth::{
+    Filter, FilterBlockOption,
+    pubsub::{Params, SubscriptionKind},
+};
 use jsonrpsee::{
     PendingSubscriptionSink, SubscriptionMessage, core::SubscriptionResult, proc_macros::rpc,
 };
@@ -12,7 +15,8 @@ use tokio::sync::broadcast::error::RecvError;
 #[rpc(server, namespace = "eth")]
 pub trait EthPubSubApi {
     #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
-    async fn subscribe(&self, kind: SubscriptionKind, params: Option<Params>) -> SubscriptionResult;
+    async fn subscribe(&self, kind: SubscriptionKind, params: Option<Params>)
+    -> SubscriptionResult;
 }
 
 /// Implementation over a [`Backend`].
@@ -21,12 +25,19 @@ pub struct PubSub<B> {
 }
 
 fn msg<T: serde::Serialize>(v: &T) -> Option<SubscriptionMessage> {
-    serde_json::value::to_raw_value(v).ok().map(SubscriptionMessage::from)
+    serde_json::value::to_raw_value(v)
+        .ok()
+        .map(SubscriptionMessage::from)
 }
 
 #[jsonrpsee::core::async_trait]
 impl<B: Backend> EthPubSubApiServer for PubSub<B> {
-    async fn subscribe(&self, pending: PendingSubscriptionSink, kind: SubscriptionKind, params: Option<Params>) -> SubscriptionResult {
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: SubscriptionKind,
+        params: Option<Params>,
+    ) -> SubscriptionResult {
         let backend = self.backend.clone();
         match kind {
             SubscriptionKind::NewHeads | SubscriptionKind::Logs => {
@@ -48,12 +59,17 @@ impl<B: Backend> EthPubSubApiServer for PubSub<B> {
                     };
                     let items: Vec<SubscriptionMessage> = match &filter {
                         None => match backend.block(number) {
-                            Ok(Some(b)) => msg(&convert::block(&b, false).header).into_iter().collect(),
+                            Ok(Some(b)) => {
+                                msg(&convert::block(&b, false).header).into_iter().collect()
+                            }
                             _ => continue,
                         },
                         Some(f) => {
                             let at = BlockNumberOrTag::Number(number);
-                            let f = f.clone().select(FilterBlockOption::Range { from_block: Some(at), to_block: Some(at) });
+                            let f = f.clone().select(FilterBlockOption::Range {
+                                from_block: Some(at),
+                                to_block: Some(at),
+                            });
                             match logs(&*backend, &f) {
                                 Ok(logs) => logs.iter().filter_map(msg).collect(),
                                 Err(_) => continue,
@@ -88,7 +104,9 @@ impl<B: Backend> EthPubSubApiServer for PubSub<B> {
             }
             other => {
                 let msg = format!("subscription {other:?} is not supported");
-                pending.reject(crate::error::err(crate::error::INVALID_PARAMS, msg)).await;
+                pending
+                    .reject(crate::error::err(crate::error::INVALID_PARAMS, msg))
+                    .await;
             }
         }
         Ok(())

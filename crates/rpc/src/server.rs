@@ -6,7 +6,10 @@ use crate::{
     pubsub::{EthPubSubApiServer, PubSub},
     verai::{Verai, VeraiApiServer},
 };
-use jsonrpsee::{RpcModule, server::{Server, ServerConfig, ServerHandle}};
+use jsonrpsee::{
+    RpcModule,
+    server::{Server, ServerConfig, ServerHandle},
+};
 use std::{net::SocketAddr, sync::Arc};
 
 /// Server limits and identity.
@@ -39,21 +42,38 @@ impl RpcConfig {
 }
 
 /// Build the module with every namespace, for the server or for in-process calls in tests.
-pub fn module<B: Backend>(backend: Arc<B>, client_version: String) -> Result<RpcModule<()>, jsonrpsee::core::RegisterMethodError> {
+pub fn module<B: Backend>(
+    backend: Arc<B>,
+    client_version: String,
+) -> Result<RpcModule<()>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(());
-    let eth = Eth { backend: backend.clone(), client_version };
-    let eth2 = Eth { backend: backend.clone(), client_version: eth.client_version.clone() };
-    let eth3 = Eth { backend: backend.clone(), client_version: eth.client_version.clone() };
+    let eth = Eth {
+        backend: backend.clone(),
+        client_version,
+    };
+    let eth2 = Eth {
+        backend: backend.clone(),
+        client_version: eth.client_version.clone(),
+    };
+    let eth3 = Eth {
+        backend: backend.clone(),
+        client_version: eth.client_version.clone(),
+    };
     m.merge(Web3ApiServer::into_rpc(eth))?;
     m.merge(NetApiServer::into_rpc(eth2))?;
     m.merge(EthApiServer::into_rpc(eth3))?;
-    m.merge(EthPubSubApiServer::into_rpc(PubSub { backend: backend.clone() }))?;
+    m.merge(EthPubSubApiServer::into_rpc(PubSub {
+        backend: backend.clone(),
+    }))?;
     m.merge(VeraiApiServer::into_rpc(Verai { backend }))?;
     Ok(m)
 }
 
 /// Start serving; the server stops when the handle is stopped or dropped.
-pub async fn start<B: Backend>(config: RpcConfig, backend: Arc<B>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+pub async fn start<B: Backend>(
+    config: RpcConfig,
+    backend: Arc<B>,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let limits = ServerConfig::builder()
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)

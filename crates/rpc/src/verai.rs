@@ -16,10 +16,17 @@ pub const MAX_PROOF_KEYS: usize = 256;
 pub trait VeraiApi {
     /// Prove an account and some of its storage slots against the latest finalized state root.
     #[method(name = "getProof")]
-    async fn get_proof(&self, address: Address, slots: Option<Vec<U256>>) -> RpcResult<ProofResponse>;
+    async fn get_proof(
+        &self,
+        address: Address,
+        slots: Option<Vec<U256>>,
+    ) -> RpcResult<ProofResponse>;
     /// The finalization certificate of a block.
     #[method(name = "getCertificate")]
-    async fn get_certificate(&self, block: BlockNumberOrTag) -> RpcResult<Option<CertificateResponse>>;
+    async fn get_certificate(
+        &self,
+        block: BlockNumberOrTag,
+    ) -> RpcResult<Option<CertificateResponse>>;
 }
 
 /// Implementation over a [`Backend`].
@@ -29,17 +36,26 @@ pub struct Verai<B> {
 
 #[jsonrpsee::core::async_trait]
 impl<B: Backend> VeraiApiServer for Verai<B> {
-    async fn get_proof(&self, address: Address, slots: Option<Vec<U256>>) -> RpcResult<ProofResponse> {
+    async fn get_proof(
+        &self,
+        address: Address,
+        slots: Option<Vec<U256>>,
+    ) -> RpcResult<ProofResponse> {
         let slots = slots.unwrap_or_default();
         if slots.len() > MAX_PROOF_KEYS {
-            return Err(invalid_params(format!("at most {MAX_PROOF_KEYS} slots per proof request")));
+            return Err(invalid_params(format!(
+                "at most {MAX_PROOF_KEYS} slots per proof request"
+            )));
         }
         let mut keys = vec![ProofKey::Account(address)];
         keys.extend(slots.into_iter().map(|s| ProofKey::Storage(address, s)));
         Ok(self.backend.prove(keys).await?)
     }
 
-    async fn get_certificate(&self, block: BlockNumberOrTag) -> RpcResult<Option<CertificateResponse>> {
+    async fn get_certificate(
+        &self,
+        block: BlockNumberOrTag,
+    ) -> RpcResult<Option<CertificateResponse>> {
         let latest = self.backend.latest();
         let number = match block {
             BlockNumberOrTag::Number(n) => n,
@@ -55,6 +71,10 @@ impl<B: Backend> VeraiApiServer for Verai<B> {
         let Some(certificate) = self.backend.certificate(number).await? else {
             return Ok(None);
         };
-        Ok(Some(CertificateResponse { block_number: number, block_hash: b.hash(), certificate }))
+        Ok(Some(CertificateResponse {
+            block_number: number,
+            block_hash: b.hash(),
+            certificate,
+        }))
     }
 }

@@ -17,9 +17,18 @@ pub struct BalanceArgs {
 pub async fn run(a: BalanceArgs) -> eyre::Result<()> {
     let addr = address(&a.address)?;
     let client = connect(&a.rpc.rpc)?;
-    let wei: U256 = call(&client, &a.rpc.rpc, "eth_getBalance", rpc_params![addr, "latest"]).await?;
+    let wei: U256 = call(
+        &client,
+        &a.rpc.rpc,
+        "eth_getBalance",
+        rpc_params![addr, "latest"],
+    )
+    .await?;
     if a.rpc.json {
-        println!("{}", serde_json::json!({ "address": addr, "wei": wei.to_string(), "ether": format_ether(wei) }));
+        println!(
+            "{}",
+            serde_json::json!({ "address": addr, "wei": wei.to_string(), "ether": format_ether(wei) })
+        );
     } else {
         println!("{} VAI ({wei} wei)", format_ether(wei));
     }

@@ -38,16 +38,25 @@ impl SignerArgs {
     /// The signer to use on a chain.
     pub fn signer(&self, chain_id: u64) -> eyre::Result<PrivateKeySigner> {
         if let Some(k) = &self.private_key {
-            return k.trim().parse().wrap_err("--private-key is not a valid hex private key");
+            return k
+                .trim()
+                .parse()
+                .wrap_err("--private-key is not a valid hex private key");
         }
         if let Some(path) = &self.keystore {
-            let k = std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
-            return k.trim().parse().wrap_err_with(|| format!("{} does not hold a hex private key", path.display()));
+            let k = std::fs::read_to_string(path)
+                .wrap_err_with(|| format!("reading {}", path.display()))?;
+            return k
+                .trim()
+                .parse()
+                .wrap_err_with(|| format!("{} does not hold a hex private key", path.display()));
         }
         if chain_id == DEV_CHAIN_ID {
             return Ok(dev_signers(1).remove(0));
         }
-        bail!("no signer: pass --private-key or --keystore (the dev default applies only on chain id {DEV_CHAIN_ID})")
+        bail!(
+            "no signer: pass --private-key or --keystore (the dev default applies only on chain id {DEV_CHAIN_ID})"
+        )
     }
 }
 
@@ -66,7 +75,10 @@ pub async fn call<R: serde::de::DeserializeOwned>(
     method: &str,
     params: jsonrpsee::core::params::ArrayParams,
 ) -> eyre::Result<R> {
-    client.request(method, params).await.wrap_err_with(|| format!("{method} on {rpc}"))
+    client
+        .request(method, params)
+        .await
+        .wrap_err_with(|| format!("{method} on {rpc}"))
 }
 
 /// The node's chain id.
@@ -77,12 +89,16 @@ pub async fn chain_id(client: &HttpClient, rpc: &str) -> eyre::Result<u64> {
 
 /// Parse an address argument.
 pub fn address(s: &str) -> eyre::Result<Address> {
-    s.parse().wrap_err_with(|| format!("{s:?} is not an address"))
+    s.parse()
+        .wrap_err_with(|| format!("{s:?} is not an address"))
 }
 
 /// Run a client future on a small runtime.
 pub fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(f: F) -> eyre::Result<()> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
 }
 
 /// Format wei as ether with up to 18 decimals, trailing zeros trimmed.

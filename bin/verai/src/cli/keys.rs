@@ -35,7 +35,9 @@ pub struct KeysArgs {
 fn key_dir(dir: &Option<PathBuf>) -> eyre::Result<PathBuf> {
     match dir {
         Some(d) => Ok(d.clone()),
-        None => Ok(dirs::data_dir().ok_or_else(|| eyre::eyre!("no user data directory; pass --dir"))?.join("verai/keys")),
+        None => Ok(dirs::data_dir()
+            .ok_or_else(|| eyre::eyre!("no user data directory; pass --dir"))?
+            .join("verai/keys")),
     }
 }
 
@@ -43,12 +45,19 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
     match c {
         KeysCommand::New(a) => {
             let dir = key_dir(&a.dir)?;
-            std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .wrap_err_with(|| format!("creating {}", dir.display()))?;
             let signer = PrivateKeySigner::random();
             let path = dir.join(format!("{}.key", signer.address()));
-            write_private(&path, &format!("0x{}\n", alloy_primitives::hex::encode(signer.to_bytes())))?;
+            write_private(
+                &path,
+                &format!("0x{}\n", alloy_primitives::hex::encode(signer.to_bytes())),
+            )?;
             if a.json {
-                println!("{}", serde_json::json!({ "id": signer.address(), "address": signer.address(), "keystore": path }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": signer.address(), "address": signer.address(), "keystore": path })
+                );
             } else {
                 println!("{}  {}", signer.address(), path.display());
             }
@@ -57,7 +66,10 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
             let mut rows = Vec::new();
             if dev {
                 for s in dev_signers(10) {
-                    rows.push((s.address().to_string(), format!("0x{}", alloy_primitives::hex::encode(s.to_bytes()))));
+                    rows.push((
+                        s.address().to_string(),
+                        format!("0x{}", alloy_primitives::hex::encode(s.to_bytes())),
+                    ));
                 }
             } else {
                 let dir = key_dir(&args.dir)?;
@@ -67,14 +79,20 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
                         if path.extension().is_some_and(|e| e == "key")
                             && let Some(stem) = path.file_stem()
                         {
-                            rows.push((stem.to_string_lossy().into_owned(), path.display().to_string()));
+                            rows.push((
+                                stem.to_string_lossy().into_owned(),
+                                path.display().to_string(),
+                            ));
                         }
                     }
                 }
                 rows.sort();
             }
             if args.json {
-                let list: Vec<_> = rows.iter().map(|(a, k)| serde_json::json!({ "address": a, "key": k })).collect();
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|(a, k)| serde_json::json!({ "address": a, "key": k }))
+                    .collect();
                 println!("{}", serde_json::json!({ "keys": list }));
             } else {
                 for (a, k) in rows {

@@ -71,21 +71,30 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     init_tracing();
     let file: FileConfig = match &a.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
             toml::from_str(&text).wrap_err_with(|| format!("parsing {}", p.display()))?
         }
         None => FileConfig::default(),
     };
     if !(a.dev || file.dev.unwrap_or(false)) {
-        bail!("only the dev chain is available yet: run `verai node --dev` (multi-validator networks come with `verai testnet`)");
+        bail!(
+            "only the dev chain is available yet: run `verai node --dev` (multi-validator networks come with `verai testnet`)"
+        );
     }
-    let ephemeral = a.ephemeral.then(|| std::env::temp_dir().join(format!("verai-{}-{}", std::process::id(), nanos())));
+    let ephemeral = a
+        .ephemeral
+        .then(|| std::env::temp_dir().join(format!("verai-{}-{}", std::process::id(), nanos())));
     let datadir = match (ephemeral.clone(), a.datadir.or(file.datadir)) {
         (Some(d), _) | (None, Some(d)) => d,
-        (None, None) => dirs::data_dir().ok_or_else(|| eyre::eyre!("no user data directory; pass --datadir"))?.join("verai/dev"),
+        (None, None) => dirs::data_dir()
+            .ok_or_else(|| eyre::eyre!("no user data directory; pass --datadir"))?
+            .join("verai/dev"),
     };
     let rpc_addr = SocketAddr::new(
-        a.rpc_addr.or(file.rpc_addr).unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        a.rpc_addr
+            .or(file.rpc_addr)
+            .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         a.rpc_port.or(file.rpc_port).unwrap_or(8545),
     );
     // The dev chain has no peers: by default its p2p listener takes any free port.
@@ -100,18 +109,32 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
         spec,
         rpc_addr,
-        keys: ValidatorKeys { validators: vec![(signer.public_key(), p2p_listen)], signer, p2p_listen },
-        producer: ProducerConfig { block_time, ..Default::default() },
+        keys: ValidatorKeys {
+            validators: vec![(signer.public_key(), p2p_listen)],
+            signer,
+            p2p_listen,
+        },
+        producer: ProducerConfig {
+            block_time,
+            ..Default::default()
+        },
         timeouts: Timeouts::dev(),
     };
-    std::fs::create_dir_all(&datadir).wrap_err_with(|| format!("creating {}", datadir.display()))?;
+    std::fs::create_dir_all(&datadir)
+        .wrap_err_with(|| format!("creating {}", datadir.display()))?;
     info!(datadir = %datadir.display(), "starting dev node");
 
-    let runtime = commonware_runtime::tokio::Config::new().with_storage_directory(datadir.join("consensus"));
+    let runtime =
+        commonware_runtime::tokio::Config::new().with_storage_directory(datadir.join("consensus"));
     let result = commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
         let metrics = context.child("metrics");
-        let node = verai_node::run(context, config).await.wrap_err("starting the node")?;
-        println!("verai dev node: chain id 1337, JSON-RPC http://{0} and ws://{0}", node.rpc_addr);
+        let node = verai_node::run(context, config)
+            .await
+            .wrap_err("starting the node")?;
+        println!(
+            "verai dev node: chain id 1337, JSON-RPC http://{0} and ws://{0}",
+            node.rpc_addr
+        );
         if metrics_port != 0 {
             let addr = SocketAddr::new(rpc_addr.ip(), metrics_port);
             match tokio::net::TcpListener::bind(addr).await {
@@ -134,13 +157,19 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
 }
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn wait_for_signal() {
@@ -166,14 +195,20 @@ async fn wait_for_signal() {
 }
 
 /// A minimal HTTP endpoint: `GET /metrics` returns the runtime's Prometheus text.
-async fn serve_metrics(listener: tokio::net::TcpListener, encode: impl Fn() -> String + Send + Sync + 'static) {
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    encode: impl Fn() -> String + Send + Sync + 'static,
+) {
     let encode = std::sync::Arc::new(encode);
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
         let encode = encode.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
-            let n = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            let n = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await
+            {
                 Ok(Ok(n)) => n,
                 _ => return,
             };

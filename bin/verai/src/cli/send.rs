@@ -32,14 +32,19 @@ pub struct SendArgs {
 pub fn parse_value(s: &str) -> eyre::Result<U256> {
     let s = s.trim();
     if let Some(wei) = s.strip_suffix("wei") {
-        return wei.trim().parse::<U256>().wrap_err_with(|| format!("{s:?} is not an amount of wei"));
+        return wei
+            .trim()
+            .parse::<U256>()
+            .wrap_err_with(|| format!("{s:?} is not an amount of wei"));
     }
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
     if frac.len() > 18 || whole.is_empty() && frac.is_empty() {
         bail!("{s:?} is not an amount of VAI (at most 18 decimals)");
     }
     let digits = format!("{whole}{frac:0<18}");
-    digits.parse::<U256>().wrap_err_with(|| format!("{s:?} is not an amount of VAI"))
+    digits
+        .parse::<U256>()
+        .wrap_err_with(|| format!("{s:?} is not an amount of VAI"))
 }
 
 pub async fn run(a: SendArgs) -> eyre::Result<()> {
@@ -50,7 +55,13 @@ pub async fn run(a: SendArgs) -> eyre::Result<()> {
     let chain_id = chain_id(&client, rpc).await?;
     let signer = a.signer.signer(chain_id)?;
     let from = signer.address();
-    let nonce: U64 = call(&client, rpc, "eth_getTransactionCount", rpc_params![from, "pending"]).await?;
+    let nonce: U64 = call(
+        &client,
+        rpc,
+        "eth_getTransactionCount",
+        rpc_params![from, "pending"],
+    )
+    .await?;
     let gas_price: U256 = call(&client, rpc, "eth_gasPrice", rpc_params![]).await?;
     let tip: U256 = call(&client, rpc, "eth_maxPriorityFeePerGas", rpc_params![]).await?;
     let tx = TxEip1559 {
@@ -67,14 +78,21 @@ pub async fn run(a: SendArgs) -> eyre::Result<()> {
     };
     let sig = signer.sign_hash_sync(&tx.signature_hash())?;
     let raw = TxEnvelope::from(tx.into_signed(sig)).encoded_2718();
-    let hash: B256 = call(&client, rpc, "eth_sendRawTransaction", rpc_params![Bytes::from(raw)]).await?;
+    let hash: B256 = call(
+        &client,
+        rpc,
+        "eth_sendRawTransaction",
+        rpc_params![Bytes::from(raw)],
+    )
+    .await?;
     if a.timeout == 0 {
         print_result(&a.rpc, hash, None);
         return Ok(());
     }
     let deadline = Instant::now() + Duration::from_secs(a.timeout);
     loop {
-        let receipt: Option<serde_json::Value> = call(&client, rpc, "eth_getTransactionReceipt", rpc_params![hash]).await?;
+        let receipt: Option<serde_json::Value> =
+            call(&client, rpc, "eth_getTransactionReceipt", rpc_params![hash]).await?;
         if let Some(r) = receipt {
             let ok = r.get("status").and_then(|s| s.as_str()) == Some("0x1");
             print_result(&a.rpc, hash, Some(&r));
@@ -96,7 +114,10 @@ fn print_result(rpc: &RpcArgs, hash: B256, receipt: Option<&serde_json::Value>) 
         .and_then(|b| b.as_str())
         .and_then(|b| u64::from_str_radix(b.trim_start_matches("0x"), 16).ok());
     if rpc.json {
-        println!("{}", serde_json::json!({ "id": hash, "transactionHash": hash, "blockNumber": block }));
+        println!(
+            "{}",
+            serde_json::json!({ "id": hash, "transactionHash": hash, "blockNumber": block })
+        );
     } else {
         match block {
             Some(b) => println!("{hash} included in block {b}"),

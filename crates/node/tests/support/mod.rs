@@ -27,7 +27,8 @@ where
     F: FnOnce(SocketAddr) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let runtime = commonware_runtime::tokio::Config::new().with_storage_directory(dir.join("consensus"));
+    let runtime =
+        commonware_runtime::tokio::Config::new().with_storage_directory(dir.join("consensus"));
     let datadir = dir.to_path_buf();
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
         let signer = <PrivateKey as commonware_cryptography::Signer>::from_seed(7);
@@ -47,7 +48,9 @@ where
         };
         let node = verai_node::run(context, config).await.expect("node starts");
         let addr = node.rpc_addr;
-        tokio::time::timeout(Duration::from_secs(120), f(addr)).await.expect("test finished in time");
+        tokio::time::timeout(Duration::from_secs(120), f(addr))
+            .await
+            .expect("test finished in time");
         node.shutdown().await.expect("clean shutdown");
     });
 }
@@ -66,8 +69,15 @@ pub fn post_raw(addr: SocketAddr, body: &[u8]) -> (u16, String) {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -89,17 +99,37 @@ pub fn ok(addr: SocketAddr, method: &str, params: Value) -> Value {
 /// The error code of a call that must fail.
 pub fn err_code(addr: SocketAddr, method: &str, params: Value) -> (i64, String) {
     let r = call(addr, method, params);
-    let e = r.get("error").unwrap_or_else(|| panic!("{method} should fail: {r}"));
-    (e["code"].as_i64().unwrap(), e["message"].as_str().unwrap_or_default().to_string())
+    let e = r
+        .get("error")
+        .unwrap_or_else(|| panic!("{method} should fail: {r}"));
+    (
+        e["code"].as_i64().unwrap(),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 /// A signed EIP-1559 transaction from dev account `from`.
-pub fn signed(from: usize, nonce: u64, to: Option<Address>, value: u64, input: Vec<u8>, gas: u64) -> Bytes {
+pub fn signed(
+    from: usize,
+    nonce: u64,
+    to: Option<Address>,
+    value: u64,
+    input: Vec<u8>,
+    gas: u64,
+) -> Bytes {
     sign_with(&dev_signers(10)[from], 1337, nonce, to, value, input, gas)
 }
 
 /// A signed EIP-1559 transaction.
-pub fn sign_with(s: &PrivateKeySigner, chain_id: u64, nonce: u64, to: Option<Address>, value: u64, input: Vec<u8>, gas: u64) -> Bytes {
+pub fn sign_with(
+    s: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: Option<Address>,
+    value: u64,
+    input: Vec<u8>,
+    gas: u64,
+) -> Bytes {
     let tx = TxEip1559 {
         chain_id,
         nonce,
@@ -130,16 +160,27 @@ pub fn receipt(addr: SocketAddr, hash: &Value) -> Value {
 
 /// Init code deploying a contract whose storage slot 0 holds 42 and whose code returns it.
 pub fn storage_contract() -> Vec<u8> {
-    let runtime = hex("6000546000526020" ).into_iter().chain(hex("6000f3")).collect::<Vec<u8>>();
+    let runtime = hex("6000546000526020")
+        .into_iter()
+        .chain(hex("6000f3"))
+        .collect::<Vec<u8>>();
     let mut init = hex("602a600055");
     let offset = 5 + 12;
-    init.extend(hex(&format!("60{:02x}60{:02x}60003960{:02x}6000f3", runtime.len(), offset, runtime.len())));
+    init.extend(hex(&format!(
+        "60{:02x}60{:02x}60003960{:02x}6000f3",
+        runtime.len(),
+        offset,
+        runtime.len()
+    )));
     init.extend(&runtime);
     init
 }
 
 pub fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Parse a hex quantity.

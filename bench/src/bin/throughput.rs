@@ -1,0 +1,290 @@
+//! Node throughput: signed ERC-20 transfers from many senders over JSON-RPC, to `verai node
+//! --dev` and to `anvil` in the same run with the same client code; transactions per second
+//! from the first submission until the last receipt.
+//!
+//! Usage: `cargo run --release -p verai-bench --bin throughput -- [--senders 200]
+//! [--per-sender 100] [--concurrency 32] [--only verai|anvil]` (see bench/README.md).
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use eyre::{WrapErr, bail};
+use jsonrpsee::{
+    core::client::ClientT,
+    http_client::{HttpClient, HttpClientBuilder},
+    rpc_params,
+};
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use verai_bench::{Workload, balance_of_call, recipient};
+
+struct Args {
+    senders: u64,
+    per_sender: u64,
+    concurrency: usize,
+    only: Option<String>,
+    verai: PathBuf,
+    anvil: PathBuf,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn parse_args() -> eyre::Result<Args> {
+    let root = repo_root();
+    let mut a = Args {
+        senders: 200,
+        per_sender: 100,
+        concurrency: 32,
+        only: None,
+        verai: root.join("target/release/verai"),
+        anvil: root.join("tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| eyre::eyre!("{flag} needs a value"));
+        match flag.as_str() {
+            "--senders" => a.senders = value()?.parse()?,
+            "--per-sender" => a.per_sender = value()?.parse()?,
+            "--concurrency" => a.concurrency = value()?.parse()?,
+            "--only" => a.only = Some(value()?),
+            "--verai" => a.verai = value()?.into(),
+            "--anvil" => a.anvil = value()?.into(),
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    Ok(a)
+}
+
+struct Peer {
+    name: &'static str,
+    child: Child,
+    url: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> eyre::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn start(name: &'static str, a: &Args) -> eyre::Result<Peer> {
+    let port = free_port()?;
+    let mut cmd = match name {
+        "verai" => {
+            let mut c = Command::new(&a.verai);
+            c.args([
+                "node",
+                "--dev",
+                "--ephemeral",
+                "--metrics-port",
+                "0",
+                "--rpc-port",
+                &port.to_string(),
+            ]);
+            c.env("RUST_LOG", "warn");
+            c
+        }
+        _ => {
+            let mut c = Command::new(&a.anvil);
+            c.args([
+                "--chain-id",
+                "1337",
+                "--silent",
+                "--port",
+                &port.to_string(),
+            ]);
+            c
+        }
+    };
+    let exe = if name == "verai" { &a.verai } else { &a.anvil };
+    if !exe.exists() {
+        bail!(
+            "{name} not found at {} (build with `cargo build --release -p verai`; anvil comes with `npm ci --prefix tests/e2e`)",
+            exe.display()
+        );
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .wrap_err_with(|| format!("starting {name}"))?;
+    Ok(Peer {
+        name,
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+fn client(url: &str) -> eyre::Result<HttpClient> {
+    Ok(HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(60))
+        .build(url)?)
+}
+
+async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if c.request::<String, _>("eth_chainId", rpc_params![])
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("node did not answer within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_receipts(c: &HttpClient, hashes: &[B256], timeout: Duration) -> eyre::Result<()> {
+    let deadline = Instant::now() + timeout;
+    for h in hashes {
+        loop {
+            let r: Option<serde_json::Value> = c
+                .request("eth_getTransactionReceipt", rpc_params![h])
+                .await?;
+            if let Some(r) = r {
+                if r["status"] != "0x1" {
+                    bail!("transaction {h} failed: {r}");
+                }
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("no receipt for {h} within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
+}
+
+async fn send_all(c: &HttpClient, txs: &[Bytes]) -> eyre::Result<Vec<B256>> {
+    let mut out = Vec::with_capacity(txs.len());
+    for tx in txs {
+        out.push(
+            c.request("eth_sendRawTransaction", rpc_params![tx])
+                .await
+                .wrap_err("eth_sendRawTransaction")?,
+        );
+    }
+    Ok(out)
+}
+
+struct Outcome {
+    tps: f64,
+    seconds: f64,
+    submit_seconds: f64,
+}
+
+async fn measure(peer: &Peer, w: &Workload, concurrency: usize) -> eyre::Result<Outcome> {
+    let c = client(&peer.url)?;
+    wait_ready(&c).await?;
+    // Set-up (not timed): deploy the token and fund the senders.
+    let hashes = send_all(&c, &w.setup).await?;
+    wait_receipts(&c, &hashes[hashes.len() - 1..], Duration::from_secs(300)).await?;
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let mine: Vec<Vec<Bytes>> = w
+            .transfers
+            .iter()
+            .skip(t)
+            .step_by(concurrency)
+            .cloned()
+            .collect();
+        let c = client(&peer.url)?;
+        tasks.push(tokio::spawn(async move {
+            let rounds = mine.iter().map(Vec::len).max().unwrap_or(0);
+            let mut last = Vec::new();
+            for n in 0..rounds {
+                for sender in &mine {
+                    if let Some(tx) = sender.get(n) {
+                        let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
+                        if n + 1 == sender.len() {
+                            last.push(h);
+                        }
+                    }
+                }
+            }
+            Ok::<_, jsonrpsee::core::ClientError>(last)
+        }));
+    }
+    let mut last = Vec::new();
+    for t in tasks {
+        last.extend(t.await??);
+    }
+    let submit_seconds = start.elapsed().as_secs_f64();
+    wait_receipts(&c, &last, Duration::from_secs(600)).await?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    // Every transfer moved one token unit to the recipient.
+    let call =
+        serde_json::json!({ "to": w.token, "data": Bytes::from(balance_of_call(recipient())) });
+    let raw: Bytes = c.request("eth_call", rpc_params![call, "latest"]).await?;
+    let got = U256::from_be_slice(&raw);
+    if got != U256::from(w.len()) {
+        bail!(
+            "{}: recipient holds {got} tokens, expected {}",
+            peer.name,
+            w.len()
+        );
+    }
+    Ok(Outcome {
+        tps: w.len() as f64 / seconds,
+        seconds,
+        submit_seconds,
+    })
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let a = parse_args()?;
+    let w = Workload::new(&repo_root(), 1337, a.senders, a.per_sender)?;
+    println!(
+        "workload: {} ERC-20 transfers from {} senders ({} each), {} concurrent HTTP clients; set-up of {} txs not timed",
+        w.len(),
+        a.senders,
+        a.per_sender,
+        a.concurrency,
+        w.setup.len()
+    );
+    let names: Vec<&'static str> = match a.only.as_deref() {
+        Some("verai") => vec!["verai"],
+        Some("anvil") => vec!["anvil"],
+        Some(o) => bail!("--only takes verai or anvil, not {o}"),
+        None => vec!["verai", "anvil"],
+    };
+    let mut results = Vec::new();
+    for name in names {
+        let peer = start(name, &a)?;
+        let o = measure(&peer, &w, a.concurrency)
+            .await
+            .wrap_err_with(|| format!("measuring {name}"))?;
+        println!(
+            "{name:>6}: {:>8.0} tx/s  ({} txs, {:.2} s until the last receipt, submission took {:.2} s)",
+            o.tps,
+            w.len(),
+            o.seconds,
+            o.submit_seconds
+        );
+        results.push((name, o.tps));
+        drop(peer);
+    }
+    if let [(_, v), (_, an)] = results.as_slice() {
+        println!("ratio verai/anvil: {:.2}x (goal: at least 2x)", v / an);
+    }
+    let _ = Address::ZERO;
+    Ok(())
+}

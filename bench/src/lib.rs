@@ -1,0 +1,182 @@
+//! The ERC-20 transfer workload shared by the benchmarks: deterministic senders, the token
+//! deployment and funding, and pre-signed transfers.
+//!
+//! Every benchmark runs the same signed transactions against each peer, so the numbers
+//! differ only by the node under test.
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolValue;
+use std::path::Path;
+use verai_primitives::dev_signers;
+
+/// Gas limit of one token transfer (the real use is about 35k-52k).
+pub const TRANSFER_GAS: u64 = 60_000;
+/// Fee cap of every benchmark transaction: high enough to stay above any base fee reached.
+pub const MAX_FEE: u128 = 100_000_000_000;
+/// Tokens each sender is given.
+pub const SENDER_TOKENS: u64 = 1_000_000;
+
+/// The workload's keys and transactions.
+pub struct Workload {
+    /// The deployer and funder (dev account 0).
+    pub funder: PrivateKeySigner,
+    /// Transaction senders.
+    pub senders: Vec<PrivateKeySigner>,
+    /// The token's address (dev account 0's first creation).
+    pub token: Address,
+    /// Deployment, then ETH and tokens to each sender, all from `funder`, in nonce order.
+    pub setup: Vec<Bytes>,
+    /// `transfers[i]` are sender i's transfers, in nonce order.
+    pub transfers: Vec<Vec<Bytes>>,
+}
+
+/// A deterministic key for sender `i`.
+pub fn sender_key(i: u64) -> PrivateKeySigner {
+    let seed = keccak256([b"verai-bench-sender".as_slice(), &i.to_be_bytes()].concat());
+    PrivateKeySigner::from_bytes(&seed)
+        .expect("a keccak output is a valid key with overwhelming probability")
+}
+
+/// Sign an EIP-1559 transaction.
+pub fn sign(
+    s: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Vec<u8>,
+    gas: u64,
+) -> Bytes {
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: MAX_FEE,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to,
+        value,
+        input: input.into(),
+        access_list: Default::default(),
+    };
+    let sig = s
+        .sign_hash_sync(&tx.signature_hash())
+        .expect("signing with a local key");
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
+}
+
+/// `transfer(to, amount)` call data.
+pub fn transfer_call(to: Address, amount: U256) -> Vec<u8> {
+    let mut data = vec![0xa9, 0x05, 0x9c, 0xbb];
+    data.extend((to, amount).abi_encode_params());
+    data
+}
+
+/// `balanceOf(owner)` call data.
+pub fn balance_of_call(owner: Address) -> Vec<u8> {
+    let mut data = vec![0x70, 0xa0, 0x82, 0x31];
+    data.extend(owner.abi_encode());
+    data
+}
+
+/// The recipient of every transfer (one fixed address, so the result is easy to check).
+pub fn recipient() -> Address {
+    Address::repeat_byte(0xbe)
+}
+
+/// Read the token's creation bytecode from the committed artifact.
+pub fn token_bytecode(repo_root: &Path) -> eyre::Result<Vec<u8>> {
+    let path = repo_root.join("contracts/out/VeraiToken.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let hex = json["bytecode"]
+        .as_str()
+        .ok_or_else(|| eyre::eyre!("no bytecode in {}", path.display()))?;
+    Ok(alloy_primitives::hex::decode(hex)?)
+}
+
+impl Workload {
+    /// `senders` senders with `per_sender` transfers each, on `chain_id`.
+    pub fn new(
+        repo_root: &Path,
+        chain_id: u64,
+        senders: u64,
+        per_sender: u64,
+    ) -> eyre::Result<Self> {
+        let funder = dev_signers(1).remove(0);
+        let token = funder.address().create(0);
+        let supply = U256::from(SENDER_TOKENS) * U256::from(senders + 1);
+        let mut init = token_bytecode(repo_root)?;
+        init.extend(("Verai Bench".to_string(), "VBT".to_string(), supply).abi_encode_params());
+        let mut setup = vec![sign(
+            &funder,
+            chain_id,
+            0,
+            TxKind::Create,
+            U256::ZERO,
+            init,
+            3_000_000,
+        )];
+        let keys: Vec<PrivateKeySigner> = (0..senders).map(sender_key).collect();
+        let mut nonce = 1;
+        let eth = U256::from(10u64).pow(U256::from(18u64));
+        for k in &keys {
+            setup.push(sign(
+                &funder,
+                chain_id,
+                nonce,
+                TxKind::Call(k.address()),
+                eth,
+                vec![],
+                21_000,
+            ));
+            setup.push(sign(
+                &funder,
+                chain_id,
+                nonce + 1,
+                TxKind::Call(token),
+                U256::ZERO,
+                transfer_call(k.address(), U256::from(SENDER_TOKENS)),
+                TRANSFER_GAS,
+            ));
+            nonce += 2;
+        }
+        let transfers = keys
+            .iter()
+            .map(|k| {
+                (0..per_sender)
+                    .map(|n| {
+                        sign(
+                            k,
+                            chain_id,
+                            n,
+                            TxKind::Call(token),
+                            U256::ZERO,
+                            transfer_call(recipient(), U256::from(1)),
+                            TRANSFER_GAS,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self {
+            funder,
+            senders: keys,
+            token,
+            setup,
+            transfers,
+        })
+    }
+
+    /// Total measured transfers.
+    pub fn len(&self) -> usize {
+        self.transfers.iter().map(Vec::len).sum()
+    }
+
+    /// Whether there are no transfers.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
