@@ -218,14 +218,24 @@ impl Node {
     /// Starts a fresh dev node on a free port and waits until `eth_chainId`
     /// answers (at most [`startup_timeout`]).
     pub fn start() -> Node {
-        let kind = NodeKind::from_env();
+        Node::start_in(None)
+    }
+
+    /// Starts a verai dev node keeping its data in `datadir` (so that it can be stopped and
+    /// started again on the same chain); `None` for an `--ephemeral` node (or anvil).
+    pub fn start_in(datadir: Option<&Path>) -> Node {
+        let kind = if datadir.is_some() {
+            NodeKind::Verai
+        } else {
+            NodeKind::from_env()
+        };
         // A port picked by `free_port` can be taken by someone else before the
         // node binds it: retry a few times when the node exits early. A node
         // that hangs without answering is not retried.
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Node::try_start(kind) {
+            match Node::try_start(kind, datadir) {
                 Ok(node) => return node,
                 Err(StartError::Exited(e)) if attempt < 3 => {
                     eprintln!("node start attempt {attempt} failed, retrying: {e}");
@@ -235,13 +245,17 @@ impl Node {
         }
     }
 
-    fn try_start(kind: NodeKind) -> Result<Node, StartError> {
+    fn try_start(kind: NodeKind, datadir: Option<&Path>) -> Result<Node, StartError> {
         let port = free_port();
         let mut cmd = match kind {
             NodeKind::Verai => {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
-                c.args(["node", "--dev", "--ephemeral", "--rpc-port"])
-                    .arg(port.to_string());
+                c.args(["node", "--dev", "--metrics-port", "0"]);
+                match datadir {
+                    Some(d) => c.arg("--datadir").arg(d),
+                    None => c.arg("--ephemeral"),
+                };
+                c.arg("--rpc-port").arg(port.to_string());
                 c
             }
             NodeKind::Anvil => {
@@ -375,6 +389,40 @@ impl Node {
 }
 
 impl Node {
+    /// Sends SIGTERM and waits (bounded) for a clean exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "node did not exit within 30 s of SIGTERM\n--- node log ---\n{}",
+            self.log_tail()
+        );
+    }
+
+    /// SIGKILL: the process dies wherever it is, mid-write included.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// One JSON-RPC call; the whole response object (errors included), or `None` if the
+    /// node did not answer.
+    pub fn try_rpc(&self, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
+        let req =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let body = rpc_raw(addr, &req.to_string()).ok()?;
+        serde_json::from_str(&body).ok()
+    }
+
     /// Stops the node: SIGTERM first, so that it shuts down cleanly (an
     /// `--ephemeral` node deletes its temporary data directory on the way
     /// out), then SIGKILL if it is still running after a few seconds.
@@ -435,7 +483,7 @@ pub fn shorten_args(args: &[&str]) -> String {
 
 /// POSTs one JSON-RPC body with HTTP/1.1 over a fresh connection and returns
 /// the response body. Deliberately dependency-free (std only).
-fn rpc_raw(addr: SocketAddr, body: &str) -> Result<String, String> {
+pub fn rpc_raw(addr: SocketAddr, body: &str) -> Result<String, String> {
     let timeout = Duration::from_secs(10);
     let mut stream =
         TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
