@@ -31,7 +31,8 @@ pub struct BlockParams {
 }
 
 impl BlockParams {
-    pub(crate) fn block_env(&self) -> BlockEnv {
+    /// The revm block environment.
+    pub fn block_env(&self) -> BlockEnv {
         BlockEnv {
             number: U256::from(self.number),
             beneficiary: self.beneficiary,
@@ -44,7 +45,8 @@ impl BlockParams {
         }
     }
 
-    pub(crate) fn cfg_env(&self) -> CfgEnv {
+    /// The revm configuration (spec, chain id).
+    pub fn cfg_env(&self) -> CfgEnv {
         let mut cfg = CfgEnv::new_with_spec(SPEC);
         cfg.set_spec_and_mainnet_gas_params(SPEC);
         cfg.chain_id = self.chain_id;

@@ -15,10 +15,12 @@ use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use std::sync::Arc;
 use verai_execution::{CallRequest, StateReader, call, estimate_gas};
 use verai_primitives::{AccountState, RecoveredTx, StateKey};
-use verai_storage::{LogQuery, TOPIC_POSITIONS};
+use verai_storage::{LogLocation, LogQuery, TOPIC_POSITIONS};
 
 /// Most blocks one `eth_getLogs` may scan.
 pub const MAX_LOG_RANGE: u64 = 100_000;
+/// Most blocks an `eth_getLogs` without address or topics may scan (it reads receipts).
+pub const MAX_UNFILTERED_LOG_RANGE: u64 = 10_000;
 /// Most logs one `eth_getLogs` may return.
 pub const MAX_LOGS: usize = 20_000;
 /// Most blocks one `eth_feeHistory` may cover.
@@ -457,11 +459,51 @@ pub(crate) fn logs<B: Backend>(backend: &B, filter: &Filter) -> RpcResult<Vec<Rp
         addresses: filter.address.iter().copied().collect(),
         topics,
     };
-    let Some(locations) = backend.logs(&query, MAX_LOGS)? else {
-        return Err(err(
-            error::LIMIT_EXCEEDED,
-            format!("query returns more than {MAX_LOGS} logs"),
-        ));
+    let unfiltered = query.addresses.is_empty() && query.topics.iter().all(Vec::is_empty);
+    let locations = if unfiltered {
+        // No address or topic to look up: read the receipts of the range.
+        if to - from >= MAX_UNFILTERED_LOG_RANGE {
+            return Err(err(
+                error::LIMIT_EXCEEDED,
+                format!(
+                    "a query without address or topics may span at most {MAX_UNFILTERED_LOG_RANGE} blocks"
+                ),
+            ));
+        }
+        let mut all = Vec::new();
+        for n in from..=to {
+            let Some(receipts) = backend.receipts(n)? else {
+                continue;
+            };
+            let mut log_index = 0u32;
+            for (tx_index, r) in receipts.iter().enumerate() {
+                for _ in r.receipt.logs() {
+                    all.push(LogLocation {
+                        block: n,
+                        tx_index: tx_index as u32,
+                        log_index,
+                    });
+                    log_index += 1;
+                }
+            }
+            if all.len() > MAX_LOGS {
+                return Err(err(
+                    error::LIMIT_EXCEEDED,
+                    format!("query returns more than {MAX_LOGS} logs"),
+                ));
+            }
+        }
+        all
+    } else {
+        match backend.logs(&query, MAX_LOGS)? {
+            Some(l) => l,
+            None => {
+                return Err(err(
+                    error::LIMIT_EXCEEDED,
+                    format!("query returns more than {MAX_LOGS} logs"),
+                ));
+            }
+        }
     };
     let mut out = Vec::with_capacity(locations.len());
     let mut cached: Option<CachedBlock> = None;
