@@ -4,12 +4,13 @@ use crate::{BlockParams, ExecutionError, ReadError, StateReader, db::RevmDb, env
 use alloy_consensus::{
     Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
 };
-use alloy_primitives::{B256, Bloom, Log, U256};
+use alloy_primitives::{B256, Bloom, Log};
 use revm::{
-    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext,
     context::result::{EVMError, ExecutionResult},
-    database::{State, states::bundle_state::BundleRetention},
+    database::CacheDB,
     database_interface::WrapDatabaseRef,
+    state::EvmState,
 };
 use verai_primitives::{
     AccountState, Changeset, RecoveredTx, StateKey, StoredReceipt, logs_bloom, receipts_root,
@@ -65,10 +66,9 @@ pub fn execute_block<R: StateReader>(
     txs: impl IntoIterator<Item = RecoveredTx>,
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
-    let db = State::builder()
-        .with_database(WrapDatabaseRef(RevmDb(state)))
-        .with_bundle_update()
-        .build();
+    // A per-block cache over the parent state; each transaction's writes are recorded into the
+    // changeset as they are committed to it, so no second pass over the block's state is needed.
+    let db = CacheDB::new(WrapDatabaseRef(RevmDb(state)));
     let mut evm = Context::mainnet()
         .with_db(db)
         .with_block(params.block_env())
@@ -105,8 +105,12 @@ pub fn execute_block<R: StateReader>(
                 }
             }
         }
-        let result = match evm.transact_commit(tx_env(&tx)) {
-            Ok(r) => r,
+        let result = match evm.transact(tx_env(&tx)) {
+            Ok(r) => {
+                record(&mut out.changeset, &r.state);
+                evm.ctx.journaled_state.database.commit(r.state);
+                r.result
+            }
             Err(EVMError::Transaction(e)) => {
                 let reason = e.to_string();
                 match mode {
@@ -168,41 +172,54 @@ pub fn execute_block<R: StateReader>(
         out.transactions.push(tx.envelope);
     }
 
-    let db = &mut evm.ctx.journaled_state.database;
-    db.merge_transitions(BundleRetention::PlainState);
-    let bundle = db.take_bundle();
-    for (hash, code) in bundle.contracts {
-        out.changeset
-            .insert(StateKey::Code(hash), Some(code.original_bytes().to_vec()));
-    }
-    for (address, account) in bundle.state {
-        match &account.info {
-            Some(info) => {
-                let acc = AccountState {
-                    nonce: info.nonce,
-                    balance: info.balance,
-                    code_hash: info.code_hash,
-                };
-                let empty = acc.nonce == 0
-                    && acc.balance.is_zero()
-                    && acc.code_hash == verai_primitives::KECCAK_EMPTY;
-                // EIP-161: touched empty accounts are removed.
-                out.changeset
-                    .insert(StateKey::Account(address), (!empty).then(|| acc.encode()));
-            }
-            None => {
-                out.changeset.insert(StateKey::Account(address), None);
-            }
-        }
-        for (slot, value) in account.storage {
-            let v = value.present_value;
-            let write = (v != U256::ZERO).then(|| v.to_be_bytes::<32>().to_vec());
-            out.changeset
-                .insert(StateKey::Storage(address, slot), write);
-        }
-    }
-    let envelopes: Vec<ReceiptEnvelope> = out.receipts.iter().map(|r| r.receipt.clone()).collect();
-    out.receipts_root = receipts_root(&envelopes);
-    out.logs_bloom = logs_bloom(&envelopes);
+    out.receipts_root = receipts_root(out.receipts.iter().map(|r| &r.receipt));
+    out.logs_bloom = logs_bloom(out.receipts.iter().map(|r| &r.receipt));
     Ok(out)
+}
+
+/// Record one transaction's writes. Later transactions overwrite earlier entries.
+fn record(changes: &mut Changeset, state: &EvmState) {
+    for (address, account) in state {
+        if !account.is_touched() {
+            continue;
+        }
+        if account.is_selfdestructed() {
+            // Since Cancun only a contract created in the same transaction can be destroyed,
+            // so its storage is exactly what this transaction wrote.
+            changes.insert(StateKey::Account(*address), None);
+            for slot in account.storage.keys() {
+                changes.insert(StateKey::Storage(*address, *slot), None);
+            }
+            continue;
+        }
+        let info = &account.info;
+        if account.is_created()
+            && info.code_hash != verai_primitives::KECCAK_EMPTY
+            && let Some(code) = &info.code
+        {
+            changes.insert(
+                StateKey::Code(info.code_hash),
+                Some(code.original_bytes().to_vec()),
+            );
+        }
+        let acc = AccountState {
+            nonce: info.nonce,
+            balance: info.balance,
+            code_hash: info.code_hash,
+        };
+        let empty = acc.nonce == 0
+            && acc.balance.is_zero()
+            && acc.code_hash == verai_primitives::KECCAK_EMPTY;
+        // EIP-161: touched empty accounts are removed.
+        changes.insert(StateKey::Account(*address), (!empty).then(|| acc.encode()));
+        for (slot, value) in &account.storage {
+            if value.is_changed() {
+                let v = value.present_value;
+                changes.insert(
+                    StateKey::Storage(*address, *slot),
+                    (!v.is_zero()).then(|| v.to_be_bytes::<32>().to_vec()),
+                );
+            }
+        }
+    }
 }

@@ -103,8 +103,9 @@ impl StoredReceipt {
 }
 
 /// Ethereum receipts root of a block.
-pub fn receipts_root(receipts: &[ReceiptEnvelope]) -> B256 {
-    alloy_consensus::proofs::calculate_receipt_root(receipts)
+pub fn receipts_root<'a>(receipts: impl IntoIterator<Item = &'a ReceiptEnvelope>) -> B256 {
+    let refs: Vec<&ReceiptEnvelope> = receipts.into_iter().collect();
+    alloy_consensus::proofs::ordered_trie_root_with_encoder(&refs, |r, buf| r.encode_2718(buf))
 }
 
 /// The block's logs bloom: the union of its receipts' blooms.
