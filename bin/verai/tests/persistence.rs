@@ -1,4 +1,5 @@
 //! Persistence of `verai node --dev`: a clean stop (SIGTERM), a crash (SIGKILL) while
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! transactions flow, and a deleted index; after each restart every finalized block,
 //! receipt and balance is there and unchanged.
 

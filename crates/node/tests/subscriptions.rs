@@ -1,4 +1,5 @@
 //! `eth_subscribe` over WebSocket: `newPendingTransactions`, `newHeads` and `logs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
