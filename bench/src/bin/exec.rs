@@ -16,34 +16,17 @@ use revm::{
     database::{CacheDB, EmptyDB},
     state::AccountInfo,
 };
-use std::{collections::HashMap, path::Path, time::Instant};
+use std::{path::Path, time::Instant};
 use verai_bench::Workload;
-use verai_execution::{BlockParams, Mode, ReadError, StateReader, execute_block};
+use verai_execution::{BlockParams, MemoryState, Mode, execute_block};
 use verai_primitives::{AccountState, ChainSpec, KECCAK_EMPTY, RecoveredTx, StateKey};
 
-#[derive(Default, Clone)]
-struct Mem(HashMap<StateKey, Vec<u8>>);
-
-impl StateReader for Mem {
-    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
-        Ok(self.0.get(key).cloned())
-    }
-    fn block_hash(&self, _: u64) -> Result<Option<B256>, ReadError> {
-        Ok(None)
-    }
+/// The same state as a revm `CacheDB`, for the plain loop.
+trait ToCacheDb {
+    fn to_cache_db(&self) -> eyre::Result<CacheDB<EmptyDB>>;
 }
 
-impl Mem {
-    fn apply(&mut self, c: &verai_primitives::Changeset) {
-        for (k, v) in c {
-            match v {
-                Some(v) => self.0.insert(*k, v.clone()),
-                None => self.0.remove(k),
-            };
-        }
-    }
-
-    /// The same state as a revm `CacheDB`.
+impl ToCacheDb for MemoryState {
     fn to_cache_db(&self) -> eyre::Result<CacheDB<EmptyDB>> {
         let mut db = CacheDB::new(EmptyDB::default());
         for (k, v) in &self.0 {
@@ -132,17 +115,7 @@ fn main() -> eyre::Result<()> {
     let w = Workload::new(&root, 1337, senders, per_sender)?;
 
     // Genesis, then the set-up block (deployment and funding), executed once.
-    let mut state = Mem::default();
-    for a in ChainSpec::dev().alloc {
-        state.0.insert(
-            StateKey::Account(a.address),
-            AccountState {
-                balance: a.balance,
-                ..Default::default()
-            }
-            .encode(),
-        );
-    }
+    let mut state = MemoryState::genesis(&ChainSpec::dev());
     let setup: Vec<RecoveredTx> = w
         .setup
         .iter()

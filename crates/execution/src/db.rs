@@ -70,6 +70,44 @@ impl<R: StateReader> StateReader for Overlay<R> {
     }
 }
 
+/// A whole state in memory: genesis tooling, tests and benchmarks.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryState(pub std::collections::HashMap<StateKey, Vec<u8>>);
+
+impl MemoryState {
+    /// The genesis state of `spec`.
+    pub fn genesis(spec: &verai_primitives::ChainSpec) -> Self {
+        let mut m = Self::default();
+        for a in &spec.alloc {
+            let acc = AccountState {
+                balance: a.balance,
+                ..Default::default()
+            };
+            m.0.insert(StateKey::Account(a.address), acc.encode());
+        }
+        m
+    }
+
+    /// Apply a block's writes.
+    pub fn apply(&mut self, changes: &Changeset) {
+        for (k, v) in changes {
+            match v {
+                Some(v) => self.0.insert(*k, v.clone()),
+                None => self.0.remove(k),
+            };
+        }
+    }
+}
+
+impl StateReader for MemoryState {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
+        Ok(self.0.get(key).cloned())
+    }
+    fn block_hash(&self, _: u64) -> Result<Option<B256>, ReadError> {
+        Ok(None)
+    }
+}
+
 /// Adapter from a [`StateReader`] to revm's read-only database.
 pub(crate) struct RevmDb<R>(pub R);
 
@@ -118,27 +156,13 @@ impl<R: StateReader> DatabaseRef for RevmDb<R> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    /// An in-memory state for tests.
-    #[derive(Default, Clone)]
-    pub struct MemState(pub HashMap<StateKey, Vec<u8>>);
-
-    impl StateReader for MemState {
-        fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
-            Ok(self.0.get(key).cloned())
-        }
-        fn block_hash(&self, _: u64) -> Result<Option<B256>, ReadError> {
-            Ok(None)
-        }
-    }
 
     #[test]
     fn overlay_newest_layer_wins() {
         let k = StateKey::Storage(Address::ZERO, U256::from(1));
-        let mut base = MemState::default();
+        let mut base = MemoryState::default();
         base.0.insert(k, vec![1]);
         let l1: Changeset = [(k, Some(vec![2]))].into();
         let l2: Changeset = [(k, None)].into();

@@ -11,7 +11,7 @@ mod error;
 mod executor;
 mod simulate;
 
-pub use db::{Overlay, StateReader};
+pub use db::{MemoryState, Overlay, StateReader};
 pub use env::{BlockParams, SPEC};
 pub use error::{ExecutionError, ReadError};
 pub use executor::{ExecutedBlock, Mode, Rejected, execute_block};

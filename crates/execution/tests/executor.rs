@@ -4,34 +4,11 @@
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_signer::SignerSync;
-use std::collections::HashMap;
-use verai_execution::{
-    BlockParams, CallRequest, Mode, ReadError, StateReader, call, execute_block,
-};
+use verai_execution::{BlockParams, CallRequest, MemoryState, Mode, call, execute_block};
 use verai_primitives::{AccountState, ChainSpec, RecoveredTx, StateKey, dev_signers};
 
-#[derive(Default)]
-struct Mem(HashMap<StateKey, Vec<u8>>);
-
-impl StateReader for Mem {
-    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
-        Ok(self.0.get(key).cloned())
-    }
-    fn block_hash(&self, _: u64) -> Result<Option<B256>, ReadError> {
-        Ok(None)
-    }
-}
-
-fn genesis() -> Mem {
-    let mut m = Mem::default();
-    for a in ChainSpec::dev().alloc {
-        let acc = AccountState {
-            balance: a.balance,
-            ..Default::default()
-        };
-        m.0.insert(StateKey::Account(a.address), acc.encode());
-    }
-    m
+fn genesis() -> MemoryState {
+    MemoryState::genesis(&ChainSpec::dev())
 }
 
 fn params() -> BlockParams {
@@ -63,7 +40,7 @@ fn sign(i: usize, nonce: u64, to: TxKind, value: u64, input: Vec<u8>, gas: u64) 
     RecoveredTx::recover(TxEnvelope::from(tx.into_signed(sig))).unwrap()
 }
 
-fn account(m: &Mem, c: &verai_primitives::Changeset, a: Address) -> AccountState {
+fn account(m: &MemoryState, c: &verai_primitives::Changeset, a: Address) -> AccountState {
     let raw = c
         .get(&StateKey::Account(a))
         .cloned()
@@ -128,7 +105,7 @@ fn deploys_contract_and_reads_storage_with_call() {
     init.extend(&runtime);
     let tx = sign(0, 0, TxKind::Create, 0, init, 200_000);
     let sender = tx.sender;
-    let out = execute_block(&state_with_genesis(), &params(), [tx], Mode::Verify).unwrap();
+    let out = execute_block(&genesis(), &params(), [tx], Mode::Verify).unwrap();
     let created = out.receipts[0].contract_address.expect("created");
     assert_eq!(created, sender.create(0));
     assert!(out.receipts[0].receipt.is_success());
@@ -141,13 +118,8 @@ fn deploys_contract_and_reads_storage_with_call() {
         Some(U256::from(42))
     );
     // Apply and eth_call it.
-    let mut state = state_with_genesis();
-    for (k, v) in &out.changeset {
-        match v {
-            Some(v) => state.0.insert(*k, v.clone()),
-            None => state.0.remove(k),
-        };
-    }
+    let mut state = genesis();
+    state.apply(&out.changeset);
     let res = call(
         &state,
         &params(),
@@ -178,10 +150,6 @@ fn legacy_eip155_transaction_executes() {
     let tx = RecoveredTx::recover(TxEnvelope::from(tx.into_signed(sig))).unwrap();
     let out = execute_block(&state, &params(), [tx], Mode::Verify).unwrap();
     assert_eq!(out.receipts[0].effective_gas_price, 2_000_000_000);
-}
-
-fn state_with_genesis() -> Mem {
-    genesis()
 }
 
 fn hex_bytes(s: &str) -> Vec<u8> {

@@ -5,7 +5,7 @@
 
 use crate::{MAX_BLOCK_BYTES, PrimitivesError, RecoveredTx};
 use alloy_consensus::{Header, TxEnvelope};
-use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::B256;
 use alloy_rlp::{Decodable, Encodable, Header as RlpHeader};
 
@@ -108,22 +108,6 @@ impl Block {
             transactions.push(tx);
         }
         Ok(Self::new(header, transactions))
-    }
-
-    /// Decode a transaction list entry and reject trailing bytes (used by the envelope codec).
-    pub fn tx_from_2718(raw: &[u8]) -> Result<TxEnvelope, PrimitivesError> {
-        let mut slice = raw;
-        let tx = TxEnvelope::decode_2718(&mut slice).map_err(|e| PrimitivesError::Malformed {
-            what: "transaction",
-            reason: e.to_string(),
-        })?;
-        if !slice.is_empty() {
-            return Err(PrimitivesError::Malformed {
-                what: "transaction",
-                reason: "trailing bytes".into(),
-            });
-        }
-        Ok(tx)
     }
 }
 
