@@ -1,4 +1,4 @@
-//! The state an execution reads: a base reader plus unfinalized changesets layered on top.
+//! The state an execution reads, and its adapter to revm.
 
 use crate::ReadError;
 use alloy_primitives::{Address, B256, U256};
@@ -29,44 +29,6 @@ impl<T: StateReader + ?Sized> StateReader for Arc<T> {
     }
     fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
         (**self).block_hash(number)
-    }
-}
-
-/// A base state with the changesets of unfinalized ancestor blocks applied, oldest first.
-#[derive(Clone)]
-pub struct Overlay<R> {
-    base: R,
-    layers: Vec<Arc<Changeset>>,
-    hashes: Vec<(u64, B256)>,
-}
-
-impl<R: StateReader> Overlay<R> {
-    /// `layers` are the changesets of ancestors above the base, oldest first; `hashes` their
-    /// (number, hash) pairs, for `BLOCKHASH` of blocks the base does not know yet.
-    pub fn new(base: R, layers: Vec<Arc<Changeset>>, hashes: Vec<(u64, B256)>) -> Self {
-        Self {
-            base,
-            layers,
-            hashes,
-        }
-    }
-}
-
-impl<R: StateReader> StateReader for Overlay<R> {
-    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
-        for layer in self.layers.iter().rev() {
-            if let Some(v) = layer.get(key) {
-                return Ok(v.clone());
-            }
-        }
-        self.base.get(key)
-    }
-
-    fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
-        if let Some((_, h)) = self.hashes.iter().find(|(n, _)| *n == number) {
-            return Ok(Some(*h));
-        }
-        self.base.block_hash(number)
     }
 }
 
@@ -152,23 +114,5 @@ impl<R: StateReader> DatabaseRef for RevmDb<R> {
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, ReadError> {
         Ok(self.0.block_hash(number)?.unwrap_or_default())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlay_newest_layer_wins() {
-        let k = StateKey::Storage(Address::ZERO, U256::from(1));
-        let mut base = MemoryState::default();
-        base.0.insert(k, vec![1]);
-        let l1: Changeset = [(k, Some(vec![2]))].into();
-        let l2: Changeset = [(k, None)].into();
-        let o = Overlay::new(base.clone(), vec![Arc::new(l1.clone())], vec![]);
-        assert_eq!(o.get(&k).unwrap(), Some(vec![2]));
-        let o = Overlay::new(base, vec![Arc::new(l1), Arc::new(l2)], vec![]);
-        assert_eq!(o.get(&k).unwrap(), None);
     }
 }

@@ -31,6 +31,19 @@ pub struct BlockParams {
 }
 
 impl BlockParams {
+    /// The parameters a block's header fixes (a header without a base fee has base fee 0).
+    pub fn from_header(chain_id: u64, h: &alloy_consensus::Header) -> Self {
+        Self {
+            chain_id,
+            number: h.number,
+            timestamp: h.timestamp,
+            beneficiary: h.beneficiary,
+            gas_limit: h.gas_limit,
+            base_fee: h.base_fee_per_gas.unwrap_or_default(),
+            prevrandao: h.mix_hash,
+        }
+    }
+
     /// The revm block environment.
     pub fn block_env(&self) -> BlockEnv {
         BlockEnv {

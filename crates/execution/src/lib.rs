@@ -1,7 +1,7 @@
 //! Block execution on revm: a pure function of (parent state, block) to (receipts, changeset).
 //!
 //! The executor never writes storage. It reads the parent state through [`StateReader`]
-//! (the finalized state plus the changesets of unfinalized ancestors, see [`Overlay`]) and
+//! (the node layers the changesets of unfinalized ancestors over the finalized state) and
 //! returns the block's [`verai_primitives::Changeset`]; the caller commits it. Everything
 //! here is deterministic: no clocks, no randomness, no floats, ordered maps for output.
 
@@ -11,7 +11,7 @@ mod error;
 mod executor;
 mod simulate;
 
-pub use db::{MemoryState, Overlay, StateReader};
+pub use db::{MemoryState, StateReader};
 pub use env::{BlockParams, SPEC};
 pub use error::{ExecutionError, ReadError};
 pub use executor::{ExecutedBlock, Mode, Rejected, execute_block};

@@ -3,7 +3,7 @@
 
 use crate::{
     NodeError,
-    chain::{Chain, Executed, ParentState},
+    chain::{Chain, Executed},
 };
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
 use alloy_eips::eip1559::BaseFeeParams;
@@ -205,15 +205,8 @@ impl<E: StateContext> App<E> {
                 parent.hash()
             )));
         };
-        let params = BlockParams {
-            chain_id: chain.spec.chain_id,
-            number: h.number,
-            timestamp: h.timestamp,
-            beneficiary: h.beneficiary,
-            gas_limit: h.gas_limit,
-            base_fee: expected_base_fee,
-            prevrandao: h.mix_hash,
-        };
+        // The header's base fee was checked against the parent's above.
+        let params = BlockParams::from_header(chain.spec.chain_id, h);
         let result = execute_block(&state, &params, txs, Mode::Verify)?;
         if result.gas_used != h.gas_used {
             return bad("wrong gas used");
@@ -261,22 +254,11 @@ impl<E: StateContext> App<E> {
                 let result = match other {
                     Some(e) => e.result,
                     None => {
-                        let parent = chain.head();
-                        let state = ParentState {
-                            chain: chain.clone(),
-                            pending: None,
-                            tip: parent.number(),
-                            tip_hash: parent.hash(),
-                        };
-                        let params = BlockParams {
-                            chain_id: chain.spec.chain_id,
-                            number,
-                            timestamp: block.header.timestamp,
-                            beneficiary: block.header.beneficiary,
-                            gas_limit: block.header.gas_limit,
-                            base_fee: block.header.base_fee_per_gas.unwrap_or_default(),
-                            prevrandao: block.header.mix_hash,
-                        };
+                        // The finalized head is this block's parent (heights are consecutive).
+                        let state = chain.state_after(&chain.head()).ok_or_else(|| {
+                            NodeError::Inconsistent("finalized head has no state".into())
+                        })?;
+                        let params = BlockParams::from_header(chain.spec.chain_id, &block.header);
                         Arc::new(execute_block(
                             &state,
                             &params,

@@ -1,6 +1,10 @@
 //! The RPC backend over the chain state.
 
-use crate::{NodeError, app::next_base_fee, chain::Chain};
+use crate::{
+    NodeError,
+    app::{child_params, next_base_fee},
+    chain::Chain,
+};
 use alloy_primitives::{Address, B256, Bytes};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -99,15 +103,12 @@ impl<E: StateContext> Backend for NodeBackend<E> {
 
     fn next_block_params(&self) -> BlockParams {
         let head = self.chain.head();
-        BlockParams {
-            chain_id: self.chain.spec.chain_id,
-            number: head.number() + 1,
-            timestamp: head.header.timestamp,
-            beneficiary: self.chain.producer.beneficiary,
-            gas_limit: head.header.gas_limit,
-            base_fee: next_base_fee(&head.header),
-            prevrandao: head.hash(),
-        }
+        child_params(
+            self.chain.spec.chain_id,
+            &head,
+            head.header.timestamp,
+            self.chain.producer.beneficiary,
+        )
     }
 
     fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {

@@ -21,9 +21,6 @@ pub enum NodeError {
     /// Local state disagrees with the finalized chain.
     #[error("inconsistent state: {0}")]
     Inconsistent(String),
-    /// Configuration is unusable.
-    #[error("config: {0}")]
-    Config(String),
     /// I/O failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

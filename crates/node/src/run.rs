@@ -6,7 +6,7 @@ use crate::{
     backend::NodeBackend,
     chain::{BlockCache, Chain},
 };
-use commonware_runtime::{Clock, Metrics, Network, Resolver, Spawner, Storage};
+use commonware_runtime::{Clock, Metrics, Network, Resolver, Spawner, Storage, Supervisor};
 use rand::{CryptoRng, Rng};
 use std::{
     collections::HashMap,
@@ -89,8 +89,6 @@ async fn genesis_block<E: StateContext + Supervisor>(
     let pending = scratch.speculate(None, 0, genesis_changes(spec)).await?;
     Ok(spec.genesis_block(pending.root()))
 }
-
-use commonware_runtime::Supervisor;
 
 fn open_index(path: &std::path::Path) -> Result<(StateStore, Index), NodeError> {
     let db = Arc::new(redb::Database::create(path).map_err(verai_storage::StorageError::from)?);

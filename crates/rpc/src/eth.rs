@@ -13,7 +13,7 @@ use alloy_rpc_types_eth::{
 };
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use std::sync::Arc;
-use verai_execution::{CallRequest, StateReader, call, estimate_gas};
+use verai_execution::{CallOutcome, CallRequest, StateReader, call, estimate_gas};
 use verai_primitives::{AccountState, RecoveredTx, StateKey};
 use verai_storage::{LogLocation, LogQuery, TOPIC_POSITIONS};
 
@@ -256,10 +256,8 @@ impl<B: Backend> EthApiServer for Eth<B> {
             .map_err(|e| err(INVALID_INPUT, e.to_string()))?;
         if out.success {
             Ok(out.output)
-        } else if let Some(halt) = out.halt {
-            Err(err(INVALID_INPUT, format!("execution halted: {halt}")))
         } else {
-            Err(error::reverted(&out.output))
+            Err(failure(&out))
         }
     }
 
@@ -270,10 +268,7 @@ impl<B: Backend> EthApiServer for Eth<B> {
             .map_err(|e| err(INVALID_INPUT, e.to_string()))?
         {
             Ok(gas) => Ok(U64::from(gas)),
-            Err(out) => match out.halt {
-                Some(halt) => Err(err(INVALID_INPUT, format!("execution halted: {halt}"))),
-                None => Err(error::reverted(&out.output)),
-            },
+            Err(out) => Err(failure(&out)),
         }
     }
 
@@ -408,6 +403,14 @@ impl<B: Backend> EthApiServer for Eth<B> {
 
     fn get_logs(&self, filter: Filter) -> RpcResult<Vec<RpcLog>> {
         logs(&*self.backend, &filter)
+    }
+}
+
+/// The error for a simulated message that failed: a revert (code 3, with its data) or a halt.
+fn failure(out: &CallOutcome) -> jsonrpsee::types::ErrorObjectOwned {
+    match &out.halt {
+        Some(halt) => err(INVALID_INPUT, format!("execution halted: {halt}")),
+        None => error::reverted(&out.output),
     }
 }
 
