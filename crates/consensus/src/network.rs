@@ -33,6 +33,10 @@ pub const CHANNEL_RESOLVER: Channel = 2;
 pub const CHANNEL_BROADCAST: Channel = 3;
 /// Marshal backfill (blocks and finalizations by height or digest).
 pub const CHANNEL_BACKFILL: Channel = 4;
+/// The node's genesis handshake (not used by the engine).
+pub const CHANNEL_HELLO: Channel = 5;
+/// The node's mempool gossip (not used by the engine).
+pub const CHANNEL_TXS: Channel = 6;
 
 /// All channels with their per-peer rate limit.
 pub fn channel_quotas() -> [(Channel, Quota); 5] {
@@ -42,6 +46,14 @@ pub fn channel_quotas() -> [(Channel, Quota); 5] {
         (CHANNEL_RESOLVER, Quota::per_second(NZU32!(1_000))),
         (CHANNEL_BROADCAST, Quota::per_second(NZU32!(1_000))),
         (CHANNEL_BACKFILL, Quota::per_second(NZU32!(1_000))),
+    ]
+}
+
+/// The node's own channels (genesis handshake, mempool gossip) with their per-peer rate limit.
+pub fn node_channel_quotas() -> [(Channel, Quota); 2] {
+    [
+        (CHANNEL_HELLO, Quota::per_second(NZU32!(100))),
+        (CHANNEL_TXS, Quota::per_second(NZU32!(2_000))),
     ]
 }
 
@@ -79,6 +91,10 @@ pub type LookupReceiver = lookup::Receiver<PublicKey>;
 pub struct LookupNetwork<E: Clock> {
     /// Channels to pass to [`start_validator`](crate::start_validator).
     pub channels: Channels<LookupSender<E>, LookupReceiver>,
+    /// The node's genesis handshake channel ([`CHANNEL_HELLO`]).
+    pub hello: (LookupSender<E>, LookupReceiver),
+    /// The node's mempool gossip channel ([`CHANNEL_TXS`]).
+    pub txs: (LookupSender<E>, LookupReceiver),
     /// Blocker and peer-set provider for [`ValidatorConfig`](crate::ValidatorConfig).
     pub oracle: lookup::Oracle<PublicKey>,
     /// The network task.
@@ -134,6 +150,8 @@ where
 
     let [votes, certificates, resolver, broadcast, backfill] =
         channel_quotas().map(|(channel, quota)| network.register(channel, quota));
+    let [hello, txs] =
+        node_channel_quotas().map(|(channel, quota)| network.register(channel, quota));
     let task = network.start();
     Ok(LookupNetwork {
         channels: Channels {
@@ -143,6 +161,8 @@ where
             broadcast,
             backfill,
         },
+        hello,
+        txs,
         oracle,
         task,
     })

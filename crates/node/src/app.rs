@@ -8,6 +8,7 @@ use crate::{
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
 use alloy_eips::eip1559::BaseFeeParams;
 use alloy_primitives::{B64, B256, Bytes, U256};
+use futures::future::Either;
 use std::{
     collections::BTreeSet,
     sync::{Arc, atomic::Ordering},
@@ -18,6 +19,9 @@ use verai_consensus::Application;
 use verai_execution::{BlockParams, ExecutedBlock, Mode, execute_block};
 use verai_primitives::{Block, RecoveredTx, encode_receipts, transactions_root};
 use verai_storage::{IndexedBlock, IndexedLog, StateContext};
+
+/// How far ahead of a validator's clock a proposal's timestamp may be.
+const MAX_CLOCK_DRIFT_MS: u64 = 15_000;
 
 /// [`Application`] over the shared [`Chain`].
 pub struct App<E: StateContext> {
@@ -93,6 +97,7 @@ impl<E: StateContext> App<E> {
     }
 
     /// Wait until transactions wait or a block is due, at most the producer's `max_wait`.
+    /// Sleeps on the runtime's clock, so simulations run it in virtual time.
     async fn wait_for_work(&self, parent: &Block, now_ms: u64) -> bool {
         let due = self.due_ms(parent);
         if due.is_some_and(|d| now_ms >= d) {
@@ -101,13 +106,15 @@ impl<E: StateContext> App<E> {
         let max_wait = self.chain.producer.max_wait;
         let until_due = due.map(|d| Duration::from_millis(d - now_ms));
         let wait = until_due.map_or(max_wait, |u| u.min(max_wait));
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = self.chain.clock.current() + wait;
         loop {
             let notified = self.chain.tx_arrived.notified();
             if !self.chain.pool.is_empty() {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            let sleep = self.chain.clock.sleep_until(deadline);
+            futures::pin_mut!(notified, sleep);
+            if let Either::Right(_) = futures::future::select(notified, sleep).await {
                 return until_due.is_some_and(|u| u <= max_wait);
             }
         }
@@ -183,6 +190,15 @@ impl<E: StateContext> App<E> {
         }
         if h.timestamp < parent.header.timestamp {
             return bad("timestamp before parent's");
+        }
+        let now_ms = self
+            .chain
+            .clock
+            .current()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        if h.timestamp.saturating_mul(1000) > now_ms + MAX_CLOCK_DRIFT_MS {
+            return bad("timestamp too far in the future");
         }
         if h.base_fee_per_gas != Some(expected_base_fee) {
             return bad("wrong base fee");

@@ -1,10 +1,6 @@
 //! The RPC backend over the chain state.
 
-use crate::{
-    NodeError,
-    app::{child_params, next_base_fee},
-    chain::Chain,
-};
+use crate::{NodeError, app::child_params, chain::Chain};
 use alloy_primitives::{Address, B256, Bytes};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -112,11 +108,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
-        let account = self.chain.account(&tx.sender).unwrap_or_default();
-        let base_fee = next_base_fee(&self.chain.head().header);
-        let hash = self.chain.pool.add(tx, &account, base_fee)?;
-        self.chain.tx_arrived.notify_waiters();
-        Ok(hash)
+        self.chain.submit_local(tx)
     }
 
     fn pooled(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {

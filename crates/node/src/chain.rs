@@ -16,8 +16,10 @@ use std::{
 };
 use tokio::sync::{Notify, RwLock, broadcast};
 use verai_execution::{ExecutedBlock, ReadError, StateReader};
-use verai_mempool::Mempool;
-use verai_primitives::{AccountState, Block, ChainSpec, StateKey, StoredReceipt, decode_receipts};
+use verai_mempool::{Mempool, PoolError};
+use verai_primitives::{
+    AccountState, Block, ChainSpec, RecoveredTx, StateKey, StoredReceipt, decode_receipts,
+};
 use verai_storage::{Commitment, Index, PendingState, StateContext, StateStore};
 
 /// A block this node executed (proposed or verified) that is not finalized yet.
@@ -71,6 +73,11 @@ pub struct Chain<E: StateContext> {
     pub(crate) tx_arrived: Notify,
     pub(crate) halted: AtomicBool,
     pub(crate) cache: Mutex<BlockCache>,
+    /// The runtime context, for its clock (deterministic in simulations).
+    pub(crate) clock: E,
+    /// Transactions accepted from clients, waiting to be gossiped to peers.
+    pub(crate) outbox: Mutex<Vec<alloy_primitives::Bytes>>,
+    pub(crate) outbox_ready: Notify,
 }
 
 /// A finalized block with its receipts.
@@ -90,6 +97,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<E: StateContext> Chain<E> {
+    /// Admit a transaction from a client: into the pool, then queued for gossip.
+    pub(crate) fn submit_local(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
+        use alloy_eips::eip2718::Encodable2718 as _;
+        let raw = tx.envelope.encoded_2718();
+        let hash = self.admit(tx)?;
+        lock(&self.outbox).push(raw.into());
+        self.outbox_ready.notify_one();
+        Ok(hash)
+    }
+
+    /// Admit a transaction into the pool against the finalized state and wake the producer.
+    pub(crate) fn admit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
+        let account = self.account(&tx.sender).unwrap_or_default();
+        let base_fee = crate::app::next_base_fee(&self.head().header);
+        let hash = self.pool.add(tx, &account, base_fee)?;
+        self.tx_arrived.notify_waiters();
+        Ok(hash)
+    }
+
     pub(crate) fn latest(&self) -> u64 {
         self.latest.load(Ordering::Acquire)
     }

@@ -21,6 +21,22 @@ pub enum NodeError {
     /// Local state disagrees with the finalized chain.
     #[error("inconsistent state: {0}")]
     Inconsistent(String),
+    /// A quorum-breaking number of validators runs from another genesis.
+    #[error(
+        "genesis mismatch: this node's genesis block is {ours} but {theirs}; start every node from the same genesis file (see `verai testnet init`)"
+    )]
+    GenesisMismatch {
+        /// Our genesis hash.
+        ours: alloy_primitives::B256,
+        /// Which validators reported what.
+        theirs: String,
+    },
+    /// A configuration or genesis file is invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A submitted transaction was refused.
+    #[error("transaction refused: {0}")]
+    Rejected(String),
     /// I/O failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -1,10 +1,12 @@
 //! The Verai node: wiring of storage, execution, pool, consensus and RPC, start-up and
 //! shutdown.
 //!
-//! [`run`] starts a validator inside a Commonware runtime context: it opens the state
-//! (QMDB) and the redb index, writes genesis on first start, starts the consensus engine
-//! (simplex + marshal) with [`app::App`] as its application, and serves JSON-RPC. The
-//! dev chain is a one-validator network: no code path skips consensus.
+//! [`start_core`] runs a validator on any p2p network (the simulated one in tests): it
+//! opens the chain state, agrees on genesis with the other validators ([`peers`]), then
+//! starts consensus and mempool gossip. [`run`] wraps it for production with the
+//! authenticated p2p network and JSON-RPC. State is QMDB plus the redb index, genesis is
+//! written on first start, and consensus (simplex + marshal) drives [`app::App`]. The dev
+//! chain is a one-validator network: no code path skips consensus.
 //!
 //! Recovery invariant: on disk, `store height <= index height <= QMDB height` and each block
 //! is written in that reverse order (QMDB, index, store). After a crash the node reports the
@@ -16,10 +18,17 @@ mod app;
 mod backend;
 mod chain;
 mod config;
+mod core;
 mod error;
+mod genesis;
+mod open;
+pub mod peers;
 mod run;
 
 pub use chain::ProducerConfig;
 pub use config::{NodeConfig, ValidatorKeys};
+pub use core::{Core, CoreConfig, NodeNetwork, start_core};
 pub use error::NodeError;
+pub use genesis::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES};
+pub use open::{ChainConfig, INDEX_FILE, genesis_block, genesis_changes};
 pub use run::{RunningNode, run};

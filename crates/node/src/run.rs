@@ -1,35 +1,23 @@
-//! Start-up: storage, genesis, recovery, consensus, RPC.
+//! Start-up of a production node: authenticated p2p, the [`Core`], JSON-RPC.
 
 use crate::{
     NodeConfig, NodeError,
-    app::App,
     backend::NodeBackend,
-    chain::{BlockCache, Chain},
+    chain::Chain,
+    core::{Core, CoreConfig, NodeNetwork, start_core},
+    open::ChainConfig,
 };
 use commonware_runtime::{Clock, Metrics, Network, Resolver, Spawner, Storage, Supervisor};
 use rand::{CryptoRng, Rng};
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64},
-    },
-};
-use tokio::sync::{Notify, RwLock, broadcast};
-use tracing::{info, warn};
+use std::{net::SocketAddr, sync::Arc};
+use tracing::info;
 use verai_consensus::{
-    ConsensusHandle, ValidatorConfig,
+    ConsensusHandle,
     network::{LookupConfig, start_lookup},
-    start_validator,
 };
-use verai_mempool::Mempool;
-use verai_primitives::{AccountState, Block, ChainSpec, Changeset, StateKey, encode_receipts};
 use verai_rpc::RpcConfig;
-use verai_storage::{Commitment, Index, IndexedBlock, StateContext, StateStore};
+use verai_storage::StateContext;
 
-/// Name of the redb file (state copy + RPC index) in the data directory.
-pub const INDEX_FILE: &str = "index.redb";
 /// Prefix of the node's storage partitions in the runtime's storage.
 const PARTITION: &str = "verai";
 
@@ -64,35 +52,10 @@ impl<E: StateContext> RunningNode<E> {
     }
 }
 
-/// The genesis state as a changeset.
-pub fn genesis_changes(spec: &ChainSpec) -> Changeset {
-    spec.alloc
-        .iter()
-        .map(|a| {
-            let acc = AccountState {
-                balance: a.balance,
-                ..Default::default()
-            };
-            (StateKey::Account(a.address), Some(acc.encode()))
-        })
-        .collect()
-}
-
-/// The genesis block: its state root is QMDB's root after the genesis writes, computed in a
-/// scratch partition so that it never depends on this node's stored state.
-async fn genesis_block<E: StateContext + Supervisor>(
-    context: &E,
-    spec: &ChainSpec,
-) -> Result<Block, NodeError> {
-    let scratch =
-        Commitment::init(context.child("genesis"), &format!("{PARTITION}-genesis")).await?;
-    let pending = scratch.speculate(None, 0, genesis_changes(spec)).await?;
-    Ok(spec.genesis_block(pending.root()))
-}
-
-fn open_index(path: &std::path::Path) -> Result<(StateStore, Index), NodeError> {
-    let db = Arc::new(redb::Database::create(path).map_err(verai_storage::StorageError::from)?);
-    Ok((StateStore::from_db(db.clone())?, Index::from_db(db)?))
+/// The p2p handshake namespace: per chain id, so that nodes of one chain id but different
+/// genesis files can connect and tell each other (see [`crate::peers`]).
+fn namespace(chain_id: u64) -> Vec<u8> {
+    format!("verai-p2p-{chain_id}").into_bytes()
 }
 
 /// Start a validator in `context`.
@@ -109,125 +72,59 @@ where
         + Network
         + Resolver,
 {
-    std::fs::create_dir_all(&config.datadir)?;
-    let genesis = genesis_block(&context, &config.spec).await?;
-    let mut commitment = Commitment::init(context.child("state"), PARTITION).await?;
-    if commitment.height().is_none() {
-        let root = commitment.commit(0, &genesis_changes(&config.spec)).await?;
-        if root != genesis.header.state_root {
-            return Err(NodeError::Inconsistent(
-                "genesis root differs from the scratch computation".into(),
-            ));
-        }
-        info!(hash = %genesis.hash(), "wrote genesis");
-    }
-    let committed = commitment.height().unwrap_or_default();
-
-    let index_path = config.datadir.join(INDEX_FILE);
-    let (mut store, mut index) = open_index(&index_path)?;
-    let (s, i) = (store.height()?, index.height()?);
-    let consistent = match (s, i) {
-        (Some(s), Some(i)) => {
-            s <= i && i <= s + 1 && i <= committed && index.block_hash(0)? == Some(genesis.hash())
-        }
-        (None, None) => true,
-        _ => false,
-    };
-    if !consistent {
-        warn!(
-            ?s,
-            ?i,
-            committed,
-            "index is missing or inconsistent: rebuilding it from the finalized blocks"
-        );
-        drop((store, index));
-        std::fs::remove_file(&index_path)?;
-        (store, index) = open_index(&index_path)?;
-    }
-    if store.height()?.is_none() {
-        let receipts = encode_receipts(&[]);
-        let encoded = genesis.encode();
-        index.index_block(&IndexedBlock {
-            number: 0,
-            hash: genesis.hash(),
-            block: &encoded,
-            receipts: &receipts,
-            tx_hashes: &[],
-            logs: &[],
-        })?;
-        store.apply(0, &genesis_changes(&config.spec))?;
-    }
-    let applied = store.height()?.unwrap_or_default();
-    let head = match index.block_by_number(applied)? {
-        Some(b) => Block::decode(&b)?,
-        None => {
-            return Err(NodeError::Inconsistent(format!(
-                "block {applied} missing from the index"
-            )));
-        }
-    };
-    info!(applied, committed, genesis = %genesis.hash(), "storage open");
-
-    let (blocks, _) = broadcast::channel(1024);
-    let chain = Arc::new(Chain {
-        spec: config.spec.clone(),
-        genesis: Arc::new(genesis.clone()),
-        producer: config.producer.clone(),
-        commitment: RwLock::new(commitment),
-        store,
-        index,
-        pool: Mempool::new(config.pool.clone()),
-        executed: Mutex::new(HashMap::new()),
-        latest: AtomicU64::new(applied),
-        head: Mutex::new(Arc::new(head)),
-        blocks,
-        tx_arrived: Notify::new(),
-        halted: AtomicBool::new(false),
-        cache: Mutex::new(BlockCache::default()),
-    });
-
     let keys = config.keys;
     let network = start_lookup(
         context.child("p2p"),
         keys.signer.clone(),
         LookupConfig {
-            namespace: genesis.hash().to_vec(),
+            namespace: namespace(config.spec.chain_id),
             listen: keys.p2p_listen,
             peers: keys.validators.clone(),
             max_block_bytes: verai_primitives::MAX_BLOCK_BYTES,
             allow_private_ips: true,
         },
     )?;
-    let validator = start_validator(
-        context.child("consensus"),
-        ValidatorConfig {
+    if keys.validators.len() > 1 {
+        info!(
+            validators = keys.validators.len(),
+            "waiting for a quorum of validators to confirm the genesis"
+        );
+    }
+    let core: Core<E> = start_core(
+        context.child("node"),
+        CoreConfig {
+            chain: ChainConfig {
+                datadir: config.datadir,
+                spec: config.spec,
+                producer: config.producer,
+                pool: config.pool,
+                partition: PARTITION.to_string(),
+            },
             signer: keys.signer,
             validators: keys.validators.iter().map(|(k, _)| k.clone()).collect(),
-            partition_prefix: PARTITION.to_string(),
-            blocker: network.oracle.clone(),
-            peer_provider: network.oracle.clone(),
             timeouts: config.timeouts,
-            mailbox_size: std::num::NonZeroUsize::new(1024).unwrap_or(std::num::NonZeroUsize::MIN),
-            max_block_bytes: verai_primitives::MAX_BLOCK_BYTES,
         },
-        network.channels,
-        App {
-            chain: chain.clone(),
+        NodeNetwork {
+            channels: network.channels,
+            hello: network.hello,
+            txs: network.txs,
+            blocker: network.oracle.clone(),
+            peer_provider: network.oracle,
         },
     )
     .await?;
 
     let backend = Arc::new(NodeBackend {
-        chain: chain.clone(),
-        consensus: validator.handle.clone(),
+        chain: core.chain.clone(),
+        consensus: core.consensus.clone(),
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
     Ok(RunningNode {
         rpc_addr,
         rpc,
-        consensus: validator.handle,
-        genesis_hash: genesis.hash(),
-        chain,
+        consensus: core.consensus,
+        genesis_hash: core.chain.genesis.hash(),
+        chain: core.chain,
     })
 }

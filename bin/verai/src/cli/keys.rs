@@ -105,7 +105,7 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -118,6 +118,6 @@ fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
     std::fs::write(path, contents).wrap_err_with(|| format!("writing {}", path.display()))
 }

@@ -1,4 +1,5 @@
-//! `verai node`: run a validator (`--dev`: a one-validator local chain with funded accounts).
+//! `verai node`: run a validator (`--dev`: a one-validator local chain with funded accounts;
+//! `--config node.toml`: one validator of a network, see `verai testnet`).
 
 use clap::Args;
 use commonware_cryptography::Signer as _;
@@ -7,14 +8,14 @@ use eyre::{WrapErr, bail};
 use serde::Deserialize;
 use std::{
     net::{IpAddr, SocketAddr},
-    path::PathBuf,
+    path::{Path, PathBuf},
     time::Duration,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::{info, warn};
 use verai_consensus::{PrivateKey, Timeouts};
 use verai_mempool::PoolConfig;
-use verai_node::{NodeConfig, ProducerConfig, ValidatorKeys};
+use verai_node::{GenesisFile, NodeConfig, ProducerConfig, ValidatorKeys};
 use verai_primitives::ChainSpec;
 
 /// Arguments of `verai node`.
@@ -49,6 +50,12 @@ pub struct NodeArgs {
     /// when transactions wait).
     #[arg(long)]
     block_time: Option<u64>,
+    /// Genesis file of a network (from `verai testnet init`).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// This validator's ed25519 key file (hex).
+    #[arg(long)]
+    validator_key: Option<PathBuf>,
 }
 
 /// The same options from a TOML file.
@@ -62,6 +69,8 @@ struct FileConfig {
     p2p_port: Option<u16>,
     metrics_port: Option<u16>,
     block_time: Option<u64>,
+    genesis: Option<PathBuf>,
+    validator_key: Option<PathBuf>,
 }
 
 /// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator.
@@ -69,27 +78,29 @@ const DEV_VALIDATOR_SEED: u64 = 0x7e7a1;
 
 pub fn run(a: NodeArgs) -> eyre::Result<()> {
     init_tracing();
-    let file: FileConfig = match &a.config {
+    let (file, base): (FileConfig, PathBuf) = match &a.config {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
-            toml::from_str(&text).wrap_err_with(|| format!("parsing {}", p.display()))?
+            let file =
+                toml::from_str(&text).wrap_err_with(|| format!("parsing {}", p.display()))?;
+            (file, p.parent().map(PathBuf::from).unwrap_or_default())
         }
-        None => FileConfig::default(),
+        None => (FileConfig::default(), PathBuf::new()),
     };
-    if !(a.dev || file.dev.unwrap_or(false)) {
-        bail!(
-            "only the dev chain is available yet: run `verai node --dev` (multi-validator networks come with `verai testnet`)"
-        );
-    }
+    // Paths in a config file are relative to the file.
+    let rel = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+    let dev = a.dev || file.dev.unwrap_or(false);
+    let genesis = a.genesis.or(file.genesis.map(rel));
+    let validator_key = a.validator_key.or(file.validator_key.map(&rel));
     let ephemeral = a
         .ephemeral
         .then(|| std::env::temp_dir().join(format!("verai-{}-{}", std::process::id(), nanos())));
-    let datadir = match (ephemeral.clone(), a.datadir.or(file.datadir)) {
+    let datadir = match (ephemeral.clone(), a.datadir.or(file.datadir.map(&rel))) {
         (Some(d), _) | (None, Some(d)) => d,
         (None, None) => dirs::data_dir()
             .ok_or_else(|| eyre::eyre!("no user data directory; pass --datadir"))?
-            .join("verai/dev"),
+            .join(if dev { "verai/dev" } else { "verai/node" }),
     };
     let rpc_addr = SocketAddr::new(
         a.rpc_addr
@@ -97,32 +108,52 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         a.rpc_port.or(file.rpc_port).unwrap_or(8545),
     );
-    // The dev chain has no peers: by default its p2p listener takes any free port.
-    let p2p_listen = SocketAddr::from(([127, 0, 0, 1], a.p2p_port.or(file.p2p_port).unwrap_or(0)));
+    let p2p_port = a.p2p_port.or(file.p2p_port);
     let metrics_port = a.metrics_port.or(file.metrics_port).unwrap_or(9001);
     let block_time = a.block_time.or(file.block_time).map(Duration::from_secs);
 
-    let signer = <PrivateKey as commonware_cryptography::Signer>::from_seed(DEV_VALIDATOR_SEED);
-    let spec = ChainSpec::dev();
+    let (spec, keys, timeouts, label) = if dev {
+        if genesis.is_some() {
+            bail!("--dev runs the built-in dev chain: drop --dev to use a genesis file");
+        }
+        let signer = <PrivateKey as commonware_cryptography::Signer>::from_seed(DEV_VALIDATOR_SEED);
+        // The dev chain has no peers: by default its p2p listener takes any free port.
+        let p2p_listen = SocketAddr::from(([127, 0, 0, 1], p2p_port.unwrap_or(0)));
+        let keys = ValidatorKeys {
+            validators: vec![(signer.public_key(), p2p_listen)],
+            signer,
+            p2p_listen,
+        };
+        (
+            ChainSpec::dev(),
+            keys,
+            Timeouts::dev(),
+            "dev node".to_string(),
+        )
+    } else {
+        let (Some(genesis), Some(key)) = (genesis, validator_key) else {
+            bail!(
+                "pass --dev for a local dev chain, or a genesis file and a validator key (--config node.toml from `verai testnet init`, or --genesis and --validator-key)"
+            );
+        };
+        network_keys(&genesis, &key, p2p_port)?
+    };
     let config = NodeConfig {
         datadir: datadir.clone(),
         pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
         spec,
         rpc_addr,
-        keys: ValidatorKeys {
-            validators: vec![(signer.public_key(), p2p_listen)],
-            signer,
-            p2p_listen,
-        },
+        keys,
         producer: ProducerConfig {
             block_time,
             ..Default::default()
         },
-        timeouts: Timeouts::dev(),
+        timeouts,
     };
+    let chain_id = config.spec.chain_id;
     std::fs::create_dir_all(&datadir)
         .wrap_err_with(|| format!("creating {}", datadir.display()))?;
-    info!(datadir = %datadir.display(), "starting dev node");
+    info!(datadir = %datadir.display(), "starting {label}");
 
     let runtime =
         commonware_runtime::tokio::Config::new().with_storage_directory(datadir.join("consensus"));
@@ -132,8 +163,8 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             .await
             .wrap_err("starting the node")?;
         println!(
-            "verai dev node: chain id 1337, JSON-RPC http://{0} and ws://{0}",
-            node.rpc_addr
+            "verai {label}: chain id {chain_id}, genesis {}, JSON-RPC http://{1} and ws://{1}",
+            node.genesis_hash, node.rpc_addr
         );
         if metrics_port != 0 {
             let addr = SocketAddr::new(rpc_addr.ip(), metrics_port);
@@ -156,6 +187,46 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     result
 }
 
+/// The chain spec, keys and timing of a validator of a network described by a genesis file.
+fn network_keys(
+    genesis: &Path,
+    key: &Path,
+    p2p_port: Option<u16>,
+) -> eyre::Result<(ChainSpec, ValidatorKeys, Timeouts, String)> {
+    let bytes =
+        std::fs::read(genesis).wrap_err_with(|| format!("reading {}", genesis.display()))?;
+    let file = GenesisFile::parse(&bytes).wrap_err_with(|| format!("in {}", genesis.display()))?;
+    let signer = read_validator_key(key)?;
+    let me = signer.public_key();
+    let validators = file.validators()?;
+    let Some((index, (_, addr))) = validators.iter().enumerate().find(|(_, (k, _))| *k == me)
+    else {
+        bail!(
+            "the validator key in {} ({me}) is not in the validator set of {}",
+            key.display(),
+            genesis.display()
+        );
+    };
+    let p2p_listen = SocketAddr::new(addr.ip(), p2p_port.unwrap_or(addr.port()));
+    let label = format!("validator {index} of {}", validators.len());
+    let keys = ValidatorKeys {
+        signer,
+        validators,
+        p2p_listen,
+    };
+    Ok((file.spec()?, keys, Timeouts::network(), label))
+}
+
+/// Read a validator key file: the 32-byte ed25519 private key in hex.
+pub fn read_validator_key(path: &Path) -> eyre::Result<PrivateKey> {
+    let text =
+        std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
+    let raw = alloy_primitives::hex::decode(text.trim())
+        .wrap_err_with(|| format!("{} is not a hex key", path.display()))?;
+    verai_consensus::private_key_from_bytes(&raw)
+        .wrap_err_with(|| format!("{} is not an ed25519 key", path.display()))
+}
+
 fn nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -169,10 +240,11 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

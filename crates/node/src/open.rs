@@ -1,0 +1,157 @@
+//! Opening a node's storage: genesis, QMDB, the redb index, and recovery of the three.
+
+use crate::{
+    NodeError, ProducerConfig,
+    chain::{BlockCache, Chain},
+};
+use commonware_runtime::Supervisor;
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64},
+    },
+};
+use tokio::sync::{Notify, RwLock, broadcast};
+use tracing::{info, warn};
+use verai_mempool::{Mempool, PoolConfig};
+use verai_primitives::{AccountState, Block, ChainSpec, Changeset, StateKey, encode_receipts};
+use verai_storage::{Commitment, Index, IndexedBlock, StateContext, StateStore};
+
+/// Name of the redb file (state copy + RPC index) in the data directory.
+pub const INDEX_FILE: &str = "index.redb";
+
+/// What a node's chain state needs.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// Where the redb index lives (the runtime's storage holds QMDB and marshal).
+    pub datadir: PathBuf,
+    /// The chain.
+    pub spec: ChainSpec,
+    /// Block production.
+    pub producer: ProducerConfig,
+    /// Pool bounds.
+    pub pool: PoolConfig,
+    /// Prefix of this node's partitions in the runtime's storage: one per node sharing a
+    /// storage (as in simulations), kept across restarts.
+    pub partition: String,
+}
+
+/// The genesis state as a changeset.
+pub fn genesis_changes(spec: &ChainSpec) -> Changeset {
+    spec.alloc
+        .iter()
+        .map(|a| {
+            let acc = AccountState {
+                balance: a.balance,
+                ..Default::default()
+            };
+            (StateKey::Account(a.address), Some(acc.encode()))
+        })
+        .collect()
+}
+
+/// The genesis block: its state root is QMDB's root after the genesis writes, computed in a
+/// scratch partition so that it never depends on this node's stored state.
+pub async fn genesis_block<E: StateContext + Supervisor>(
+    context: &E,
+    spec: &ChainSpec,
+    partition: &str,
+) -> Result<Block, NodeError> {
+    let scratch =
+        Commitment::init(context.child("genesis"), &format!("{partition}-genesis")).await?;
+    let pending = scratch.speculate(None, 0, genesis_changes(spec)).await?;
+    Ok(spec.genesis_block(pending.root()))
+}
+
+fn open_index(path: &std::path::Path) -> Result<(StateStore, Index), NodeError> {
+    let db = Arc::new(redb::Database::create(path).map_err(verai_storage::StorageError::from)?);
+    Ok((StateStore::from_db(db.clone())?, Index::from_db(db)?))
+}
+
+/// Open (or create) the chain state of one node.
+pub(crate) async fn open_chain<E: StateContext + Supervisor>(
+    context: &E,
+    config: &ChainConfig,
+) -> Result<Arc<Chain<E>>, NodeError> {
+    std::fs::create_dir_all(&config.datadir)?;
+    let genesis = genesis_block(context, &config.spec, &config.partition).await?;
+    let mut commitment = Commitment::init(context.child("state"), &config.partition).await?;
+    if commitment.height().is_none() {
+        let root = commitment.commit(0, &genesis_changes(&config.spec)).await?;
+        if root != genesis.header.state_root {
+            return Err(NodeError::Inconsistent(
+                "genesis root differs from the scratch computation".into(),
+            ));
+        }
+        info!(hash = %genesis.hash(), "wrote genesis");
+    }
+    let committed = commitment.height().unwrap_or_default();
+
+    let index_path = config.datadir.join(INDEX_FILE);
+    let (mut store, mut index) = open_index(&index_path)?;
+    let (s, i) = (store.height()?, index.height()?);
+    let consistent = match (s, i) {
+        (Some(s), Some(i)) => {
+            s <= i && i <= s + 1 && i <= committed && index.block_hash(0)? == Some(genesis.hash())
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    if !consistent {
+        warn!(
+            ?s,
+            ?i,
+            committed,
+            "index is missing or inconsistent: rebuilding it from the finalized blocks"
+        );
+        drop((store, index));
+        std::fs::remove_file(&index_path)?;
+        (store, index) = open_index(&index_path)?;
+    }
+    if store.height()?.is_none() {
+        let receipts = encode_receipts(&[]);
+        let encoded = genesis.encode();
+        index.index_block(&IndexedBlock {
+            number: 0,
+            hash: genesis.hash(),
+            block: &encoded,
+            receipts: &receipts,
+            tx_hashes: &[],
+            logs: &[],
+        })?;
+        store.apply(0, &genesis_changes(&config.spec))?;
+    }
+    let applied = store.height()?.unwrap_or_default();
+    let head = match index.block_by_number(applied)? {
+        Some(b) => Block::decode(&b)?,
+        None => {
+            return Err(NodeError::Inconsistent(format!(
+                "block {applied} missing from the index"
+            )));
+        }
+    };
+    info!(applied, committed, genesis = %genesis.hash(), "storage open");
+
+    let (blocks, _) = broadcast::channel(1024);
+    Ok(Arc::new(Chain {
+        spec: config.spec.clone(),
+        genesis: Arc::new(genesis),
+        producer: config.producer.clone(),
+        commitment: RwLock::new(commitment),
+        store,
+        index,
+        pool: Mempool::new(config.pool.clone()),
+        executed: Mutex::new(HashMap::new()),
+        latest: AtomicU64::new(applied),
+        head: Mutex::new(Arc::new(head)),
+        blocks,
+        tx_arrived: Notify::new(),
+        halted: AtomicBool::new(false),
+        cache: Mutex::new(BlockCache::default()),
+        clock: context.child("clock"),
+        outbox: Mutex::new(Vec::new()),
+        outbox_ready: Notify::new(),
+    }))
+}
