@@ -107,12 +107,19 @@ pub(crate) async fn genesis_handshake<E, S, R>(
             }
         }
         let recv = receiver.recv();
-        let tick = clock.sleep_until(next_ask);
-        futures::pin_mut!(recv, tick);
-        let (peer, msg) = match futures::future::select(recv, tick).await {
-            Either::Left((Ok(m), _)) => m,
-            Either::Left((Err(_), _)) => return,
-            Either::Right(_) => continue,
+        let received = if decided.is_some() {
+            let tick = clock.sleep_until(next_ask);
+            futures::pin_mut!(recv, tick);
+            match futures::future::select(recv, tick).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => continue,
+            }
+        } else {
+            // Decided: only answer.
+            recv.await
+        };
+        let Ok((peer, msg)) = received else {
+            return;
         };
         let msg = msg.as_ref();
         if msg.len() != 33 || msg[0] > ANSWER || !members.contains(&peer) {
