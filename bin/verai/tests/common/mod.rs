@@ -198,7 +198,7 @@ impl NodeKind {
 }
 
 #[derive(Debug)]
-enum StartError {
+pub enum StartError {
     /// The process exited before answering (maybe its port was taken).
     Exited(String),
     Other(String),
@@ -247,7 +247,7 @@ impl Node {
 
     fn try_start(kind: NodeKind, datadir: Option<&Path>) -> Result<Node, StartError> {
         let port = free_port();
-        let mut cmd = match kind {
+        let cmd = match kind {
             NodeKind::Verai => {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
                 c.args(["node", "--dev", "--metrics-port", "0"]);
@@ -265,6 +265,14 @@ impl Node {
                 c
             }
         };
+        let mut node = Node::spawn(cmd, kind, port)?;
+        let described = format!("{kind:?} node on port {port}");
+        node.wait_ready(&described)?;
+        Ok(node)
+    }
+
+    /// Starts `cmd` (a node answering JSON-RPC on `port`) without waiting for it.
+    pub fn spawn(mut cmd: Command, kind: NodeKind, port: u16) -> Result<Node, StartError> {
         let log_path =
             std::env::temp_dir().join(format!("verai-e2e-{}-{port}.log", std::process::id()));
         let log = File::create(&log_path)
@@ -279,19 +287,17 @@ impl Node {
             .stderr(log_err)
             .spawn()
             .map_err(|e| StartError::Other(format!("cannot start {cmd:?}: {e}")))?;
-        let mut node = Node {
+        Ok(Node {
             child,
             kind,
             port,
             rpc_url: format!("http://127.0.0.1:{port}"),
             log_path,
-        };
-        let described = format!("{cmd:?}");
-        node.wait_ready(&described)?;
-        Ok(node)
+        })
     }
 
-    fn wait_ready(&mut self, described: &str) -> Result<(), StartError> {
+    /// Wait until the node answers `eth_chainId` (at most [`startup_timeout`]).
+    pub fn wait_ready(&mut self, described: &str) -> Result<(), StartError> {
         let timeout = startup_timeout();
         let deadline = Instant::now() + timeout;
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
@@ -405,6 +411,18 @@ impl Node {
             "node did not exit within 30 s of SIGTERM\n--- node log ---\n{}",
             self.log_tail()
         );
+    }
+
+    /// Wait (bounded) for the process to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// SIGKILL: the process dies wherever it is, mid-write included.

@@ -1,0 +1,212 @@
+//! A 4-validator testnet of real `verai node --config` processes on loopback: transactions
+//! flow through one node's RPC while another validator is killed with SIGKILL and restarted;
+//! at the end every accepted transaction is in exactly one finalized block and all nodes
+//! report the same block hash and state root at the same height. A node started from
+//! another genesis refuses to join with a clear error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, TxKind, U256, hex};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use common::{Node, NodeKind, quantity};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, TcpListener},
+    path::Path,
+    process::Command,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use verai_primitives::dev_signers;
+
+const VALIDATORS: u16 = 4;
+
+/// A base port with `n` free consecutive ports after it.
+fn free_range(n: u16) -> u16 {
+    for _ in 0..200 {
+        let base = 20_000 + (rand_u16() % 30_000);
+        if (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+fn rand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    (nanos ^ std::process::id().rotate_left(7)) as u16
+}
+
+fn transfer(s: &PrivateKeySigner, nonce: u64) -> String {
+    let tx = TxEip1559 {
+        chain_id: 1337,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(Address::repeat_byte(0x77)),
+        value: U256::from(1 + nonce),
+        ..Default::default()
+    };
+    let sig = s.sign_hash_sync(&tx.signature_hash()).unwrap();
+    hex::encode_prefixed(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())
+}
+
+fn validator(dir: &Path, k: u16, rpc_port: u16, extra: &[&str]) -> Node {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verai"));
+    cmd.arg("node")
+        .arg("--config")
+        .arg(dir.join(format!("node-{k}.toml")))
+        .args(extra)
+        .env("RUST_BACKTRACE", "0");
+    Node::spawn(cmd, NodeKind::Verai, rpc_port).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn height(node: &Node) -> u64 {
+    quantity(&node.rpc("eth_blockNumber", json!([]))) as u64
+}
+
+fn block(node: &Node, n: u64, full: bool) -> Value {
+    node.rpc("eth_getBlockByNumber", json!([format!("{n:#x}"), full]))
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn four_processes_survive_a_sigkill_and_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let rpc = free_range(VALIDATORS);
+    let p2p = free_range(VALIDATORS);
+    let init = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args(["testnet", "init", "--validators", "4", "--metrics-port", "0"])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--rpc-port", &rpc.to_string(), "--p2p-port", &p2p.to_string()])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+
+    let mut nodes: Vec<Node> = (0..VALIDATORS)
+        .map(|k| validator(dir.path(), k, rpc + k, &[]))
+        .collect();
+    for n in &mut nodes {
+        n.wait_ready("validator").unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let entry = SocketAddr::from(([127, 0, 0, 1], rpc));
+
+    // Load through node 0 from five accounts, in the background.
+    let signers = dev_signers(5);
+    let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = std::thread::spawn({
+        let accepted = accepted.clone();
+        let stop = stop.clone();
+        move || {
+            let mut nonces = vec![0u64; signers.len()];
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let a = i % signers.len();
+                i += 1;
+                let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction",
+                    "params": [transfer(&signers[a], nonces[a])]});
+                if let Ok(text) = common::rpc_raw(entry, &body.to_string()) {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    if let Some(h) = v["result"].as_str() {
+                        nonces[a] += 1;
+                        accepted.lock().unwrap().push(h.to_string());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    });
+
+    std::thread::sleep(Duration::from_secs(2));
+    let victim = 2usize;
+    nodes[victim].kill9();
+    let at_kill = height(&nodes[0]);
+    wait_until("progress without the killed validator", Duration::from_secs(60), || {
+        height(&nodes[0]) >= at_kill + 5
+    });
+    nodes[victim] = validator(dir.path(), victim as u16, rpc + victim as u16, &[]);
+    nodes[victim]
+        .wait_ready("restarted validator")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(accepted.len() > 100, "only {} transactions accepted", accepted.len());
+
+    // Every accepted transaction gets a receipt on node 0.
+    wait_until("receipts for every accepted transaction", Duration::from_secs(120), || {
+        accepted
+            .iter()
+            .rev()
+            .take(20)
+            .all(|h| !nodes[0].rpc("eth_getTransactionReceipt", json!([h])).is_null())
+    });
+    let top = height(&nodes[0]);
+    wait_until("every node at the same height", Duration::from_secs(120), || {
+        nodes.iter().all(|n| height(n) >= top)
+    });
+
+    // Exactly once: count each accepted hash over all finalized blocks.
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for n in 1..=top {
+        for tx in block(&nodes[0], n, true)["transactions"].as_array().unwrap() {
+            *seen.entry(tx["hash"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    for h in &accepted {
+        assert_eq!(seen.get(h), Some(&1), "transaction {h} is in {:?} blocks", seen.get(h));
+    }
+    assert_eq!(seen.len(), accepted.len(), "a block holds a transaction nobody accepted");
+    // Same block hash and state root at every height on every node.
+    for n in 0..=top {
+        let reference = block(&nodes[0], n, false);
+        for (k, node) in nodes.iter().enumerate().skip(1) {
+            let b = block(node, n, false);
+            assert_eq!(b["hash"], reference["hash"], "node {k} differs at {n}");
+            assert_eq!(b["stateRoot"], reference["stateRoot"], "node {k} differs at {n}");
+        }
+    }
+
+    // A validator restarted from another genesis refuses to join.
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("genesis.json")).unwrap()).unwrap();
+    let mut other = genesis.clone();
+    other["timestamp"] = json!(genesis["timestamp"].as_u64().unwrap() + 1);
+    let bad = dir.path().join("genesis-other.json");
+    std::fs::write(&bad, serde_json::to_vec(&other).unwrap()).unwrap();
+    nodes[3].kill9();
+    let mut impostor = validator(
+        dir.path(),
+        3,
+        rpc + 3,
+        &["--genesis", bad.to_str().unwrap(), "--datadir", dir.path().join("other").to_str().unwrap()],
+    );
+    let status = impostor
+        .wait_exit(Duration::from_secs(60))
+        .expect("a node with another genesis must exit");
+    assert!(!status.success());
+    let log = impostor.log_tail();
+    assert!(log.contains("genesis mismatch"), "no clear error:\n{log}");
+}
