@@ -1,0 +1,354 @@
+//! Finality latency and sustained throughput of a local testnet: N `verai node --config`
+//! processes (from `verai testnet init`) on this machine, load from this client process.
+//!
+//! 1. Set-up (not timed): deploy the benchmark token and fund the senders through node 0.
+//! 2. Latency: transfers paced at `--rate` tx/s for `--latency-secs`, sent round-robin to
+//!    every node's RPC. A watcher polls node 0 for new finalized blocks; a transaction's
+//!    latency is from just before its `eth_sendRawTransaction` to the first poll that sees
+//!    it in a finalized block (so it includes up to one poll interval, 2 ms).
+//! 3. Throughput: the remaining transfers as fast as `--concurrency` clients send them, to
+//!    all nodes; transactions per second from the first send to the last inclusion seen.
+//!
+//! Run: `cargo build --release -p verai && cargo run --release -p verai-bench --bin testnet`.
+
+use alloy_primitives::{B256, Bytes, U256};
+use eyre::{WrapErr, bail};
+use jsonrpsee::{
+    core::client::ClientT,
+    http_client::{HttpClient, HttpClientBuilder},
+    rpc_params,
+};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use verai_bench::{Workload, balance_of_call, recipient};
+
+struct Args {
+    validators: u16,
+    senders: u64,
+    per_sender: u64,
+    rate: u64,
+    latency_secs: u64,
+    concurrency: usize,
+    binary: PathBuf,
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn parse_args() -> eyre::Result<Args> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let mut a = Args {
+        validators: 4,
+        senders: 400,
+        per_sender: 50,
+        rate: 500,
+        latency_secs: 10,
+        concurrency: 16,
+        binary: target.join("release/verai"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| eyre::eyre!("{flag} needs a value"));
+        match flag.as_str() {
+            "--validators" => a.validators = value()?.parse()?,
+            "--senders" => a.senders = value()?.parse()?,
+            "--per-sender" => a.per_sender = value()?.parse()?,
+            "--rate" => a.rate = value()?.parse()?,
+            "--latency-secs" => a.latency_secs = value()?.parse()?,
+            "--concurrency" => a.concurrency = value()?.parse()?,
+            "--binary" => a.binary = value()?.into(),
+            other => bail!(
+                "unknown flag {other} (flags: --validators --senders --per-sender --rate --latency-secs --concurrency --binary)"
+            ),
+        }
+    }
+    if !a.binary.exists() {
+        bail!(
+            "{} not found: run `cargo build --release -p verai` first (or pass --binary)",
+            a.binary.display()
+        );
+    }
+    Ok(a)
+}
+
+/// The validator processes, stopped on drop.
+struct Testnet {
+    children: Vec<Child>,
+    urls: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        for c in &mut self.children {
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_base(n: u16) -> u16 {
+    (0..500u16)
+        .map(|i| 21_000 + (std::process::id() as u16 % 97) * 100 + i * 7)
+        .find(|base| (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok()))
+        .unwrap_or(40_000)
+}
+
+fn start(a: &Args) -> eyre::Result<Testnet> {
+    let dir = tempfile::tempdir()?;
+    let rpc = free_base(a.validators);
+    let p2p = free_base(a.validators) + 1_000;
+    let out = Command::new(&a.binary)
+        .args(["testnet", "init", "--metrics-port", "0", "--validators"])
+        .arg(a.validators.to_string())
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--rpc-port", &rpc.to_string(), "--p2p-port", &p2p.to_string()])
+        .output()?;
+    if !out.status.success() {
+        bail!("testnet init: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut children = Vec::new();
+    for k in 0..a.validators {
+        let log = std::fs::File::create(dir.path().join(format!("node-{k}.log")))?;
+        children.push(
+            Command::new(&a.binary)
+                .arg("node")
+                .arg("--config")
+                .arg(dir.path().join(format!("node-{k}.toml")))
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?,
+        );
+    }
+    Ok(Testnet {
+        children,
+        urls: (0..a.validators)
+            .map(|k| format!("http://127.0.0.1:{}", rpc + k))
+            .collect(),
+        _dir: dir,
+    })
+}
+
+fn client(url: &str) -> eyre::Result<HttpClient> {
+    Ok(HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(60))
+        .build(url)?)
+}
+
+async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c
+        .request::<String, _>("eth_chainId", rpc_params![])
+        .await
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            bail!("a validator did not answer within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// When each transaction was first seen finalized on node 0.
+type Seen = Arc<Mutex<HashMap<B256, Instant>>>;
+
+/// Poll node 0 for new blocks and record when each transaction appears.
+async fn watch(c: HttpClient, seen: Seen, stop: Arc<std::sync::atomic::AtomicBool>) {
+    let mut next = 1u64;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let latest: U256 = match c.request("eth_blockNumber", rpc_params![]).await {
+            Ok(n) => n,
+            Err(_) => continue,
+        };
+        let latest = latest.to::<u64>();
+        while next <= latest {
+            let block: serde_json::Value = match c
+                .request("eth_getBlockByNumber", rpc_params![format!("{next:#x}"), false])
+                .await
+            {
+                Ok(b) => b,
+                Err(_) => break,
+            };
+            let now = Instant::now();
+            let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
+            for h in block["transactions"].as_array().into_iter().flatten() {
+                if let Some(h) = h.as_str().and_then(|h| h.parse().ok()) {
+                    s.entry(h).or_insert(now);
+                }
+            }
+            next += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn wait_seen(seen: &Seen, hashes: &[B256], timeout: Duration) -> eyre::Result<Instant> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        {
+            let s = seen.lock().unwrap_or_else(|p| p.into_inner());
+            let missing = hashes.iter().filter(|h| !s.contains_key(*h)).count();
+            if missing == 0 {
+                return Ok(hashes.iter().filter_map(|h| s.get(h)).max().copied().unwrap_or_else(Instant::now));
+            }
+            if Instant::now() > deadline {
+                bail!("{missing} of {} transactions not finalized within {timeout:?}", hashes.len());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let a = parse_args()?;
+    let w = Workload::new(&repo_root(), 1337, a.senders, a.per_sender)?;
+    // Round-robin over senders, rounds in nonce order: any prefix is sendable.
+    let order: Vec<Bytes> = (0..a.per_sender as usize)
+        .flat_map(|n| w.transfers.iter().filter_map(move |s| s.get(n).cloned()))
+        .collect();
+    let latency_count = ((a.rate * a.latency_secs) as usize).min(order.len() / 2);
+    println!(
+        "testnet: {} validator processes on 127.0.0.1 ({}), load from one client process",
+        a.validators,
+        a.binary.display()
+    );
+    println!(
+        "workload: {} ERC-20 transfers from {} senders; latency phase {} txs at {} tx/s; throughput phase {} txs with {} concurrent clients",
+        order.len(),
+        a.senders,
+        latency_count,
+        a.rate,
+        order.len() - latency_count,
+        a.concurrency
+    );
+    let net = start(&a)?;
+    let clients: Vec<HttpClient> = net.urls.iter().map(|u| client(u)).collect::<Result<_, _>>()?;
+    for c in &clients {
+        wait_ready(c).await?;
+    }
+    let seen: Seen = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = tokio::spawn(watch(client(&net.urls[0])?, seen.clone(), stop.clone()));
+
+    // Set-up through node 0.
+    let mut setup = Vec::new();
+    for tx in &w.setup {
+        let h: B256 = clients[0]
+            .request("eth_sendRawTransaction", rpc_params![tx])
+            .await
+            .wrap_err("set-up transaction")?;
+        setup.push(h);
+    }
+    wait_seen(&seen, &setup, Duration::from_secs(300)).await?;
+
+    // Latency: paced sends, each in its own task so a slow reply does not delay the pace.
+    let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
+    let begin = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, tx) in order[..latency_count].iter().enumerate() {
+        let at = begin + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(at.into()).await;
+        let c = clients[i % clients.len()].clone();
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
+            Ok::<_, jsonrpsee::core::ClientError>((h, sent))
+        }));
+    }
+    let mut sent = Vec::new();
+    for t in tasks {
+        sent.push(t.await??);
+    }
+    let hashes: Vec<B256> = sent.iter().map(|(h, _)| *h).collect();
+    wait_seen(&seen, &hashes, Duration::from_secs(120)).await?;
+    let mut latencies: Vec<Duration> = {
+        let s = seen.lock().unwrap_or_else(|p| p.into_inner());
+        sent.iter().map(|(h, t)| s[h].duration_since(*t)).collect()
+    };
+    latencies.sort();
+    let p50 = percentile(&latencies, 0.5);
+    let p99 = percentile(&latencies, 0.99);
+    println!(
+        "finality latency at {} tx/s ({} txs, submission to finalized on node 0): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (goal: p50 under 300 ms)",
+        a.rate,
+        latencies.len(),
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+
+    // Throughput: the rest as fast as the clients go.
+    let rest = &order[latency_count..];
+    let begin = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..a.concurrency {
+        let mine: Vec<Bytes> = rest.iter().skip(t).step_by(a.concurrency).cloned().collect();
+        let c = clients[t % clients.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(mine.len());
+            for tx in mine {
+                let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
+                out.push(h);
+            }
+            Ok::<_, jsonrpsee::core::ClientError>(out)
+        }));
+    }
+    let mut hashes = Vec::new();
+    for t in tasks {
+        hashes.extend(t.await??);
+    }
+    let submitted = begin.elapsed();
+    let last = wait_seen(&seen, &hashes, Duration::from_secs(300)).await?;
+    let seconds = last.duration_since(begin).as_secs_f64();
+    println!(
+        "sustained throughput: {:.0} tx/s ({} txs finalized in {:.2} s; submission took {:.2} s) (goal: at least 5,000 tx/s)",
+        hashes.len() as f64 / seconds,
+        hashes.len(),
+        seconds,
+        submitted.as_secs_f64()
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = watcher.await;
+
+    // Every transfer moved one token unit to the recipient, on every validator.
+    let call = serde_json::json!({ "to": w.token, "data": Bytes::from(balance_of_call(recipient())) });
+    for (k, c) in clients.iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let raw: Bytes = c.request("eth_call", rpc_params![call.clone(), "latest"]).await?;
+            let got = U256::from_be_slice(&raw);
+            if got == U256::from(order.len()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("validator {k}: recipient holds {got} tokens, expected {}", order.len());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    println!("check: every validator's state holds all {} transfers", order.len());
+    drop(net);
+    Ok(())
+}
