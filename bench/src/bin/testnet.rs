@@ -115,7 +115,12 @@ fn start(a: &Args) -> eyre::Result<Testnet> {
         .arg(a.validators.to_string())
         .arg("--dir")
         .arg(dir.path())
-        .args(["--rpc-port", &rpc.to_string(), "--p2p-port", &p2p.to_string()])
+        .args([
+            "--rpc-port",
+            &rpc.to_string(),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
         .output()?;
     if !out.status.success() {
         bail!("testnet init: {}", String::from_utf8_lossy(&out.stderr));
@@ -178,7 +183,10 @@ async fn watch(c: HttpClient, seen: Seen, stop: Arc<std::sync::atomic::AtomicBoo
         let latest = latest.to::<u64>();
         while next <= latest {
             let block: serde_json::Value = match c
-                .request("eth_getBlockByNumber", rpc_params![format!("{next:#x}"), false])
+                .request(
+                    "eth_getBlockByNumber",
+                    rpc_params![format!("{next:#x}"), false],
+                )
                 .await
             {
                 Ok(b) => b,
@@ -204,10 +212,18 @@ async fn wait_seen(seen: &Seen, hashes: &[B256], timeout: Duration) -> eyre::Res
             let s = seen.lock().unwrap_or_else(|p| p.into_inner());
             let missing = hashes.iter().filter(|h| !s.contains_key(*h)).count();
             if missing == 0 {
-                return Ok(hashes.iter().filter_map(|h| s.get(h)).max().copied().unwrap_or_else(Instant::now));
+                return Ok(hashes
+                    .iter()
+                    .filter_map(|h| s.get(h))
+                    .max()
+                    .copied()
+                    .unwrap_or_else(Instant::now));
             }
             if Instant::now() > deadline {
-                bail!("{missing} of {} transactions not finalized within {timeout:?}", hashes.len());
+                bail!(
+                    "{missing} of {} transactions not finalized within {timeout:?}",
+                    hashes.len()
+                );
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -243,7 +259,11 @@ async fn main() -> eyre::Result<()> {
         a.concurrency
     );
     let net = start(&a)?;
-    let clients: Vec<HttpClient> = net.urls.iter().map(|u| client(u)).collect::<Result<_, _>>()?;
+    let clients: Vec<HttpClient> = net
+        .urls
+        .iter()
+        .map(|u| client(u))
+        .collect::<Result<_, _>>()?;
     for c in &clients {
         wait_ready(c).await?;
     }
@@ -304,7 +324,12 @@ async fn main() -> eyre::Result<()> {
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..a.concurrency {
-        let mine: Vec<Bytes> = rest.iter().skip(t).step_by(a.concurrency).cloned().collect();
+        let mine: Vec<Bytes> = rest
+            .iter()
+            .skip(t)
+            .step_by(a.concurrency)
+            .cloned()
+            .collect();
         let c = clients[t % clients.len()].clone();
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(mine.len());
@@ -333,22 +358,31 @@ async fn main() -> eyre::Result<()> {
     let _ = watcher.await;
 
     // Every transfer moved one token unit to the recipient, on every validator.
-    let call = serde_json::json!({ "to": w.token, "data": Bytes::from(balance_of_call(recipient())) });
+    let call =
+        serde_json::json!({ "to": w.token, "data": Bytes::from(balance_of_call(recipient())) });
     for (k, c) in clients.iter().enumerate() {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let raw: Bytes = c.request("eth_call", rpc_params![call.clone(), "latest"]).await?;
+            let raw: Bytes = c
+                .request("eth_call", rpc_params![call.clone(), "latest"])
+                .await?;
             let got = U256::from_be_slice(&raw);
             if got == U256::from(order.len()) {
                 break;
             }
             if Instant::now() > deadline {
-                bail!("validator {k}: recipient holds {got} tokens, expected {}", order.len());
+                bail!(
+                    "validator {k}: recipient holds {got} tokens, expected {}",
+                    order.len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    println!("check: every validator's state holds all {} transfers", order.len());
+    println!(
+        "check: every validator's state holds all {} transfers",
+        order.len()
+    );
     drop(net);
     Ok(())
 }

@@ -95,19 +95,36 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let rpc = free_range(VALIDATORS);
     let p2p = free_range(VALIDATORS);
     let init = Command::new(env!("CARGO_BIN_EXE_verai"))
-        .args(["testnet", "init", "--validators", "4", "--metrics-port", "0"])
+        .args([
+            "testnet",
+            "init",
+            "--validators",
+            "4",
+            "--metrics-port",
+            "0",
+        ])
         .arg("--dir")
         .arg(dir.path())
-        .args(["--rpc-port", &rpc.to_string(), "--p2p-port", &p2p.to_string()])
+        .args([
+            "--rpc-port",
+            &rpc.to_string(),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
         .output()
         .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
 
     let mut nodes: Vec<Node> = (0..VALIDATORS)
         .map(|k| validator(dir.path(), k, rpc + k, &[]))
         .collect();
     for n in &mut nodes {
-        n.wait_ready("validator").unwrap_or_else(|e| panic!("{e:?}"));
+        n.wait_ready("validator")
+            .unwrap_or_else(|e| panic!("{e:?}"));
     }
     let entry = SocketAddr::from(([127, 0, 0, 1], rpc));
 
@@ -142,9 +159,11 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let victim = 2usize;
     nodes[victim].kill9();
     let at_kill = height(&nodes[0]);
-    wait_until("progress without the killed validator", Duration::from_secs(60), || {
-        height(&nodes[0]) >= at_kill + 5
-    });
+    wait_until(
+        "progress without the killed validator",
+        Duration::from_secs(60),
+        || height(&nodes[0]) >= at_kill + 5,
+    );
     nodes[victim] = validator(dir.path(), victim as u16, rpc + victim as u16, &[]);
     nodes[victim]
         .wait_ready("restarted validator")
@@ -153,39 +172,66 @@ fn four_processes_survive_a_sigkill_and_agree() {
     stop.store(true, Ordering::Relaxed);
     sender.join().unwrap();
     let accepted = accepted.lock().unwrap().clone();
-    assert!(accepted.len() > 100, "only {} transactions accepted", accepted.len());
+    assert!(
+        accepted.len() > 100,
+        "only {} transactions accepted",
+        accepted.len()
+    );
 
     // Every accepted transaction gets a receipt on node 0.
-    wait_until("receipts for every accepted transaction", Duration::from_secs(120), || {
-        accepted
-            .iter()
-            .rev()
-            .take(20)
-            .all(|h| !nodes[0].rpc("eth_getTransactionReceipt", json!([h])).is_null())
-    });
+    wait_until(
+        "receipts for every accepted transaction",
+        Duration::from_secs(120),
+        || {
+            accepted.iter().rev().take(20).all(|h| {
+                !nodes[0]
+                    .rpc("eth_getTransactionReceipt", json!([h]))
+                    .is_null()
+            })
+        },
+    );
     let top = height(&nodes[0]);
-    wait_until("every node at the same height", Duration::from_secs(120), || {
-        nodes.iter().all(|n| height(n) >= top)
-    });
+    wait_until(
+        "every node at the same height",
+        Duration::from_secs(120),
+        || nodes.iter().all(|n| height(n) >= top),
+    );
 
     // Exactly once: count each accepted hash over all finalized blocks.
     let mut seen: HashMap<String, u32> = HashMap::new();
     for n in 1..=top {
-        for tx in block(&nodes[0], n, true)["transactions"].as_array().unwrap() {
-            *seen.entry(tx["hash"].as_str().unwrap().to_string()).or_default() += 1;
+        for tx in block(&nodes[0], n, true)["transactions"]
+            .as_array()
+            .unwrap()
+        {
+            *seen
+                .entry(tx["hash"].as_str().unwrap().to_string())
+                .or_default() += 1;
         }
     }
     for h in &accepted {
-        assert_eq!(seen.get(h), Some(&1), "transaction {h} is in {:?} blocks", seen.get(h));
+        assert_eq!(
+            seen.get(h),
+            Some(&1),
+            "transaction {h} is in {:?} blocks",
+            seen.get(h)
+        );
     }
-    assert_eq!(seen.len(), accepted.len(), "a block holds a transaction nobody accepted");
+    assert_eq!(
+        seen.len(),
+        accepted.len(),
+        "a block holds a transaction nobody accepted"
+    );
     // Same block hash and state root at every height on every node.
     for n in 0..=top {
         let reference = block(&nodes[0], n, false);
         for (k, node) in nodes.iter().enumerate().skip(1) {
             let b = block(node, n, false);
             assert_eq!(b["hash"], reference["hash"], "node {k} differs at {n}");
-            assert_eq!(b["stateRoot"], reference["stateRoot"], "node {k} differs at {n}");
+            assert_eq!(
+                b["stateRoot"], reference["stateRoot"],
+                "node {k} differs at {n}"
+            );
         }
     }
 
@@ -201,7 +247,12 @@ fn four_processes_survive_a_sigkill_and_agree() {
         dir.path(),
         3,
         rpc + 3,
-        &["--genesis", bad.to_str().unwrap(), "--datadir", dir.path().join("other").to_str().unwrap()],
+        &[
+            "--genesis",
+            bad.to_str().unwrap(),
+            "--datadir",
+            dir.path().join("other").to_str().unwrap(),
+        ],
     );
     let status = impostor
         .wait_exit(Duration::from_secs(60))

@@ -42,12 +42,15 @@ const N: usize = 4;
 type Ctx = deterministic::Context;
 type Sim = Oracle<ed25519::PublicKey, Ctx>;
 
+/// Where a running node's task publishes its core once started.
+type Slot = Arc<Mutex<Option<Core<Ctx>>>>;
+
 /// One simulated validator: its key, storage, and (while running) its task and core.
 struct Node {
     signer: ed25519::PrivateKey,
     datadir: PathBuf,
     partition: String,
-    running: Option<(Handle<()>, Arc<Mutex<Option<Core<Ctx>>>>)>,
+    running: Option<(Handle<()>, Slot)>,
 }
 
 /// A simulated network of [`N`] validators.
@@ -177,7 +180,7 @@ impl Net {
             validators: self.keys.clone(),
             timeouts: Timeouts::network(),
         };
-        let slot = Arc::new(Mutex::new(None));
+        let slot: Slot = Arc::new(Mutex::new(None));
         let handle = context.child("node").with_attribute("index", i).spawn({
             let slot = slot.clone();
             move |ctx| async move {
