@@ -1,8 +1,9 @@
 //! A 4-validator testnet of real `verai node --config` processes on loopback: transactions
 //! flow through one node's RPC while another validator is killed with SIGKILL and restarted;
 //! at the end every accepted transaction is in exactly one finalized block and all nodes
-//! report the same block hash and state root at the same height. A node started from
-//! another genesis refuses to join with a clear error.
+//! report the same block hash and state root at the same height. A follower syncs certified
+//! blocks and forwards transactions. A node started from another genesis refuses to join
+//! with a clear error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -234,6 +235,52 @@ fn four_processes_survive_a_sigkill_and_agree() {
             );
         }
     }
+
+    // A follower syncs certified blocks from validator 1, serves them with their
+    // certificates, and forwards a transaction to the network.
+    let fport = free_range(1);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verai"));
+    cmd.args(["node", "--follow", &format!("http://127.0.0.1:{}", rpc + 1)])
+        .arg("--genesis")
+        .arg(dir.path().join("genesis.json"))
+        .arg("--datadir")
+        .arg(dir.path().join("follower"))
+        .args(["--rpc-port", &fport.to_string()])
+        .env("RUST_BACKTRACE", "0");
+    let mut follower = Node::spawn(cmd, NodeKind::Verai, fport).unwrap();
+    follower
+        .wait_ready("follower")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    wait_until("the follower catches up", Duration::from_secs(60), || {
+        height(&follower) >= top
+    });
+    for n in [1, top / 2, top] {
+        assert_eq!(
+            block(&follower, n, false),
+            block(&nodes[0], n, false),
+            "follower at {n}"
+        );
+        let cert = follower.rpc("verai_getCertificate", json!([format!("{n:#x}")]));
+        assert_eq!(cert["blockHash"], block(&nodes[0], n, false)["hash"]);
+    }
+    let via_follower = follower.rpc(
+        "eth_sendRawTransaction",
+        json!([transfer(&dev_signers(6)[5], 0)]),
+    );
+    let h = via_follower.as_str().unwrap().to_string();
+    wait_until(
+        "a transaction sent to the follower is finalized",
+        Duration::from_secs(60),
+        || {
+            !nodes[0]
+                .rpc("eth_getTransactionReceipt", json!([h]))
+                .is_null()
+                && !follower
+                    .rpc("eth_getTransactionReceipt", json!([h]))
+                    .is_null()
+        },
+    );
+    drop(follower);
 
     // A validator restarted from another genesis refuses to join.
     let genesis: Value =

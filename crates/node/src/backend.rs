@@ -11,10 +11,11 @@ use verai_primitives::{Block, RecoveredTx, StateKey, StoredReceipt};
 use verai_rpc::{Backend, BackendError, ProofKey, ProofResponse, StorageProofEntry};
 use verai_storage::{LogLocation, LogQuery, StateContext, StorageError};
 
-/// What RPC reads: the chain plus the consensus engine's certificate store.
+/// What RPC reads: the chain plus the consensus engine's certificate store (`None` on a
+/// follower, which keeps verified certificates in its index).
 pub struct NodeBackend<E: StateContext> {
     pub(crate) chain: Arc<Chain<E>>,
-    pub(crate) consensus: ConsensusHandle,
+    pub(crate) consensus: Option<ConsensusHandle>,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -183,6 +184,15 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     async fn certificate(&self, number: u64) -> Result<Option<Bytes>, BackendError> {
-        Ok(self.consensus.certificate(number).await.map(Bytes::from))
+        match &self.consensus {
+            Some(c) => Ok(c.certificate(number).await.map(Bytes::from)),
+            // A follower serves the certificates it fetched and verified.
+            None => Ok(self
+                .chain
+                .index
+                .certificate(number)
+                .map_err(internal)?
+                .map(Bytes::from)),
+        }
     }
 }

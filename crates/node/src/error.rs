@@ -34,6 +34,9 @@ pub enum NodeError {
     /// A configuration or genesis file is invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// A follower's upstream failed or served something invalid.
+    #[error("upstream: {0}")]
+    Upstream(String),
     /// A submitted transaction was refused.
     #[error("transaction refused: {0}")]
     Rejected(String),

@@ -116,7 +116,7 @@ where
 
     let backend = Arc::new(NodeBackend {
         chain: core.chain.clone(),
-        consensus: core.consensus.clone(),
+        consensus: Some(core.consensus.clone()),
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");

@@ -4,7 +4,7 @@ use crate::{
     Backend,
     eth::{Eth, EthApiServer, NetApiServer, Web3ApiServer},
     pubsub::{EthPubSubApiServer, PubSub},
-    verai::{Verai, VeraiApiServer},
+    verai::{DebugApiServer, Verai, VeraiApiServer},
 };
 use jsonrpsee::{
     RpcModule,
@@ -63,6 +63,9 @@ pub fn module<B: Backend>(
     m.merge(NetApiServer::into_rpc(eth2))?;
     m.merge(EthApiServer::into_rpc(eth3))?;
     m.merge(EthPubSubApiServer::into_rpc(PubSub {
+        backend: backend.clone(),
+    }))?;
+    m.merge(DebugApiServer::into_rpc(Verai {
         backend: backend.clone(),
     }))?;
     m.merge(VeraiApiServer::into_rpc(Verai { backend }))?;

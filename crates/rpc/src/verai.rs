@@ -1,11 +1,12 @@
-//! The `verai_` namespace: state proofs and finalization certificates.
+//! The `verai_` namespace (state proofs, finalization certificates) and `debug_getRawBlock`
+//! (what a follower syncs from).
 
 use crate::{
     Backend, CertificateResponse, ProofKey, ProofResponse,
     error::{NOT_FOUND, err, invalid_params},
 };
 use alloy_eips::BlockNumberOrTag;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use std::sync::Arc;
 
@@ -27,6 +28,30 @@ pub trait VeraiApi {
         &self,
         block: BlockNumberOrTag,
     ) -> RpcResult<Option<CertificateResponse>>;
+}
+
+/// Raw blocks, as geth and reth serve them.
+#[rpc(server, namespace = "debug")]
+pub trait DebugApi {
+    /// The RLP encoding of a finalized block (header and transactions), `null` if unknown.
+    #[method(name = "getRawBlock")]
+    async fn get_raw_block(&self, block: BlockNumberOrTag) -> RpcResult<Option<Bytes>>;
+}
+
+#[jsonrpsee::core::async_trait]
+impl<B: Backend> DebugApiServer for Verai<B> {
+    async fn get_raw_block(&self, block: BlockNumberOrTag) -> RpcResult<Option<Bytes>> {
+        let latest = self.backend.latest();
+        let number = match block {
+            BlockNumberOrTag::Number(n) => n,
+            BlockNumberOrTag::Earliest => 0,
+            _ => latest,
+        };
+        if number > latest {
+            return Ok(None);
+        }
+        Ok(self.backend.block(number)?.map(|b| Bytes::from(b.encode())))
+    }
 }
 
 /// Implementation over a [`Backend`].

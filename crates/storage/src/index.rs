@@ -28,6 +28,8 @@ const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
 const LOGS_BY_ADDRESS: TableDefinition<&[u8], ()> = TableDefinition::new("logs_by_address");
 const LOGS_BY_TOPIC: TableDefinition<&[u8], ()> = TableDefinition::new("logs_by_topic");
 const META: TableDefinition<&str, u64> = TableDefinition::new("index_meta");
+/// Finality certificates a follower fetched and verified (validators read theirs from marshal).
+const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
 const HEIGHT: &str = "height";
 
 /// Number of indexed topic positions (LOG0..LOG4 carry at most four topics).
@@ -160,6 +162,7 @@ impl Index {
         tx.open_table(LOGS_BY_ADDRESS)?;
         tx.open_table(LOGS_BY_TOPIC)?;
         tx.open_table(META)?;
+        tx.open_table(CERTIFICATES)?;
         tx.commit()?;
         Ok(Self { db })
     }
@@ -227,6 +230,23 @@ impl Index {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Store the (verified) finality certificate of block `number`.
+    pub fn put_certificate(&self, number: u64, certificate: &[u8]) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(CERTIFICATES)?.insert(number, certificate)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored finality certificate of block `number`.
+    pub fn certificate(&self, number: u64) -> Result<Option<Vec<u8>>> {
+        let tx = self.db.begin_read()?;
+        Ok(tx
+            .open_table(CERTIFICATES)?
+            .get(number)?
+            .map(|v| v.value().to_vec()))
     }
 
     /// The encoded block at `number`.

@@ -15,7 +15,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::{info, warn};
 use verai_consensus::{PrivateKey, Timeouts};
 use verai_mempool::PoolConfig;
-use verai_node::{GenesisFile, NodeConfig, ProducerConfig, ValidatorKeys};
+use verai_node::{
+    ChainConfig, FollowConfig, GenesisFile, NodeConfig, ProducerConfig, ValidatorKeys,
+};
 use verai_primitives::ChainSpec;
 
 /// Arguments of `verai node`.
@@ -56,6 +58,10 @@ pub struct NodeArgs {
     /// This validator's ed25519 key file (hex).
     #[arg(long)]
     validator_key: Option<PathBuf>,
+    /// Run as a follower (a full node that does not vote) of the network in `--genesis`,
+    /// syncing certified blocks from this validator's JSON-RPC URL.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["dev", "validator_key"])]
+    follow: Option<String>,
 }
 
 /// The same options from a TOML file.
@@ -71,6 +77,7 @@ struct FileConfig {
     block_time: Option<u64>,
     genesis: Option<PathBuf>,
     validator_key: Option<PathBuf>,
+    follow: Option<String>,
 }
 
 /// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator.
@@ -112,6 +119,18 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     let metrics_port = a.metrics_port.or(file.metrics_port).unwrap_or(9001);
     let block_time = a.block_time.or(file.block_time).map(Duration::from_secs);
 
+    if let Some(upstream) = a.follow.or(file.follow) {
+        let Some(genesis) = genesis else {
+            bail!("a follower needs the network's genesis file (--genesis)");
+        };
+        return run_follower(FollowerArgs {
+            genesis,
+            upstream,
+            datadir,
+            rpc_addr,
+            ephemeral,
+        });
+    }
     let (spec, keys, timeouts, label) = if dev {
         if genesis.is_some() {
             bail!("--dev runs the built-in dev chain: drop --dev to use a genesis file");
@@ -182,6 +201,57 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         Ok::<_, eyre::Report>(())
     });
     if let Some(dir) = ephemeral {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+struct FollowerArgs {
+    genesis: PathBuf,
+    upstream: String,
+    datadir: PathBuf,
+    rpc_addr: SocketAddr,
+    ephemeral: Option<PathBuf>,
+}
+
+/// Run a follower until Ctrl-C or SIGTERM.
+fn run_follower(f: FollowerArgs) -> eyre::Result<()> {
+    let bytes =
+        std::fs::read(&f.genesis).wrap_err_with(|| format!("reading {}", f.genesis.display()))?;
+    let file =
+        GenesisFile::parse(&bytes).wrap_err_with(|| format!("in {}", f.genesis.display()))?;
+    let spec = file.spec()?;
+    let config = FollowConfig {
+        chain: ChainConfig {
+            datadir: f.datadir.clone(),
+            pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
+            spec,
+            producer: ProducerConfig::default(),
+            partition: "verai".into(),
+        },
+        validators: file.validators()?.into_iter().map(|(k, _)| k).collect(),
+        upstream: f.upstream,
+        rpc_addr: f.rpc_addr,
+        poll: Duration::from_millis(100),
+    };
+    std::fs::create_dir_all(&f.datadir)
+        .wrap_err_with(|| format!("creating {}", f.datadir.display()))?;
+    let runtime = commonware_runtime::tokio::Config::new()
+        .with_storage_directory(f.datadir.join("consensus"));
+    let result = commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
+        let node = verai_node::follow(context, config)
+            .await
+            .wrap_err("starting the follower")?;
+        println!(
+            "verai follower: genesis {}, JSON-RPC http://{1} and ws://{1}",
+            node.genesis_hash, node.rpc_addr
+        );
+        wait_for_signal().await;
+        info!(height = node.latest(), "shutting down");
+        node.shutdown().await;
+        Ok::<_, eyre::Report>(())
+    });
+    if let Some(dir) = f.ephemeral {
         let _ = std::fs::remove_dir_all(dir);
     }
     result
