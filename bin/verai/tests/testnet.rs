@@ -236,6 +236,41 @@ fn four_processes_survive_a_sigkill_and_agree() {
         }
     }
 
+    // The public verifier: a block's certificate checks against the genesis validators,
+    // and not against another validator set.
+    let verify = |genesis: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_verai"))
+            .args(["block", &top.to_string(), "--verify", "--json", "--rpc"])
+            .arg(format!("http://127.0.0.1:{}", rpc + 1))
+            .arg("--genesis")
+            .arg(genesis)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&dir.path().join("genesis.json"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let report: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["hash"], block(&nodes[0], top, false)["hash"]);
+    let strangers = tempfile::tempdir().unwrap();
+    let init = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args(["testnet", "init", "--validators", "4", "--dir"])
+        .arg(strangers.path())
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let refused = verify(&strangers.path().join("genesis.json"));
+    assert!(
+        !refused.status.success(),
+        "a foreign validator set must not verify"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("NOT proven final"));
+
     // A follower syncs certified blocks from validator 1, serves them with their
     // certificates, and forwards a transaction to the network.
     let fport = free_range(1);

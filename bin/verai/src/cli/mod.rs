@@ -7,6 +7,7 @@ mod keys;
 mod node;
 mod send;
 mod testnet;
+mod validators;
 
 use clap::{Parser, Subcommand};
 

@@ -80,8 +80,14 @@ struct FileConfig {
     follow: Option<String>,
 }
 
-/// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator.
+/// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator
+/// and clients know the dev chain's validator set.
 const DEV_VALIDATOR_SEED: u64 = 0x7e7a1;
+
+/// The dev chain's validator key.
+pub(crate) fn dev_validator() -> PrivateKey {
+    <PrivateKey as commonware_cryptography::Signer>::from_seed(DEV_VALIDATOR_SEED)
+}
 
 pub fn run(a: NodeArgs) -> eyre::Result<()> {
     init_tracing();
