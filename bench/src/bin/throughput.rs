@@ -3,7 +3,9 @@
 //! from the first submission until the last receipt.
 //!
 //! Usage: `cargo run --release -p verai-bench --bin throughput -- [--senders 200]
-//! [--per-sender 100] [--concurrency 32] [--only verai|anvil]` (see bench/README.md).
+//! [--per-sender 100] [--concurrency 32] [--window W] [--only verai|anvil]` (see
+//! bench/README.md). `--window W` paces every client: at most W unconfirmed transactions per
+//! sender (the next round waits for the receipts of the round W back), for both nodes.
 
 use alloy_primitives::{B256, Bytes, U256};
 use eyre::{WrapErr, bail};
@@ -27,6 +29,7 @@ struct Args {
     verai: PathBuf,
     anvil: PathBuf,
     anvil_block_time: Option<String>,
+    window: usize,
 }
 
 fn repo_root() -> PathBuf {
@@ -43,6 +46,7 @@ fn parse_args() -> eyre::Result<Args> {
         verai: root.join("target/release/verai"),
         anvil: root.join("tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
         anvil_block_time: None,
+        window: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -55,6 +59,7 @@ fn parse_args() -> eyre::Result<Args> {
             "--verai" => a.verai = value()?.into(),
             "--anvil" => a.anvil = value()?.into(),
             "--anvil-block-time" => a.anvil_block_time = Some(value()?),
+            "--window" => a.window = value()?.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -200,7 +205,12 @@ struct Outcome {
     submit_seconds: f64,
 }
 
-async fn measure(peer: &Peer, w: &Workload, concurrency: usize) -> eyre::Result<Outcome> {
+async fn measure(
+    peer: &Peer,
+    w: &Workload,
+    concurrency: usize,
+    window: usize,
+) -> eyre::Result<Outcome> {
     let c = client(&peer.url)?;
     wait_ready(&c).await?;
     // Set-up (not timed): deploy the token and fund the senders.
@@ -221,17 +231,25 @@ async fn measure(peer: &Peer, w: &Workload, concurrency: usize) -> eyre::Result<
         tasks.push(tokio::spawn(async move {
             let rounds = mine.iter().map(Vec::len).max().unwrap_or(0);
             let mut last = Vec::new();
+            let mut sent: Vec<Vec<B256>> = Vec::with_capacity(rounds);
             for n in 0..rounds {
+                // Pacing: at most `window` unconfirmed transactions per sender.
+                if window > 0 && n >= window {
+                    wait_receipts(&c, &sent[n - window], Duration::from_secs(120)).await?;
+                }
+                let mut round = Vec::new();
                 for sender in &mine {
                     if let Some(tx) = sender.get(n) {
                         let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
+                        round.push(h);
                         if n + 1 == sender.len() {
                             last.push(h);
                         }
                     }
                 }
+                sent.push(round);
             }
-            Ok::<_, jsonrpsee::core::ClientError>(last)
+            Ok::<_, eyre::Report>(last)
         }));
     }
     let mut last = Vec::new();
@@ -266,11 +284,16 @@ async fn main() -> eyre::Result<()> {
     let a = parse_args()?;
     let w = Workload::new(&repo_root(), 1337, a.senders, a.per_sender)?;
     println!(
-        "workload: {} ERC-20 transfers from {} senders ({} each), {} concurrent HTTP clients; set-up of {} txs not timed",
+        "workload: {} ERC-20 transfers from {} senders ({} each), {} concurrent HTTP clients, {}; set-up of {} txs not timed",
         w.len(),
         a.senders,
         a.per_sender,
         a.concurrency,
+        if a.window == 0 {
+            "no pacing".to_string()
+        } else {
+            format!("at most {} unconfirmed per sender", a.window)
+        },
         w.setup.len()
     );
     let names: Vec<&'static str> = match a.only.as_deref() {
@@ -282,7 +305,7 @@ async fn main() -> eyre::Result<()> {
     let mut results = Vec::new();
     for name in names {
         let peer = start(name, &a)?;
-        let o = measure(&peer, &w, a.concurrency)
+        let o = measure(&peer, &w, a.concurrency, a.window)
             .await
             .wrap_err_with(|| format!("measuring {name}"))?;
         println!(

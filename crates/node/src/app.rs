@@ -213,7 +213,7 @@ impl<E: StateContext> App<E> {
         if h.transactions_root != transactions_root(&block.transactions) {
             return bad("wrong transactions root");
         }
-        let txs = recover_all(&block.transactions)?;
+        let txs = recover_all(chain, &block.transactions)?;
         let guard = chain.commitment.read().await;
         let Some(state) = chain.state_after(parent) else {
             return Err(NodeError::InvalidBlock(format!(
@@ -278,7 +278,7 @@ impl<E: StateContext> App<E> {
                         Arc::new(execute_block(
                             &state,
                             &params,
-                            recover_all(&block.transactions)?,
+                            recover_all(chain, &block.transactions)?,
                             Mode::Verify,
                         )?)
                     }
@@ -336,10 +336,17 @@ impl<E: StateContext> App<E> {
     }
 }
 
-fn recover_all(txs: &[verai_primitives::TxEnvelope]) -> Result<Vec<RecoveredTx>, NodeError> {
+/// Senders of a block's transactions. A transaction this node pooled was recovered at
+/// admission (same hash, so same signature and sender): reuse it instead of recovering again.
+fn recover_all<E: StateContext>(
+    chain: &Chain<E>,
+    txs: &[verai_primitives::TxEnvelope],
+) -> Result<Vec<RecoveredTx>, NodeError> {
     txs.iter()
-        .map(|t| {
-            RecoveredTx::recover(t.clone()).map_err(|e| NodeError::InvalidBlock(e.to_string()))
+        .map(|t| match chain.pool.get(t.tx_hash()) {
+            Some(pooled) => Ok((*pooled).clone()),
+            None => RecoveredTx::recover(t.clone())
+                .map_err(|e| NodeError::InvalidBlock(e.to_string())),
         })
         .collect()
 }
