@@ -1,5 +1,7 @@
 //! Subcommands, one file each.
 
+mod audit;
+mod audit_train;
 mod balance;
 mod block;
 mod client;
@@ -30,6 +32,10 @@ enum Command {
     Balance(balance::BalanceArgs),
     /// Show a block.
     Block(block::BlockArgs),
+    /// Scan Solidity source or deployed bytecode for vulnerabilities.
+    Audit(audit::AuditArgs),
+    /// Train the auditor's risk model and print its cross-validation.
+    AuditTrain(audit_train::TrainArgs),
 }
 
 /// Dispatch to the subcommand.
@@ -40,5 +46,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Send(a) => client::block_on(send::run(a)),
         Command::Balance(a) => client::block_on(balance::run(a)),
         Command::Block(a) => client::block_on(block::run(a)),
+        Command::Audit(a) => audit::run(a),
+        Command::AuditTrain(a) => audit_train::run(a),
     }
 }

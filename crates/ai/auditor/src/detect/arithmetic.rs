@@ -1,0 +1,61 @@
+//! Arithmetic: integer overflow and underflow before Solidity 0.8.
+//!
+//! Rule: in a contract compiled without checked arithmetic (pragma below 0.8) and
+//! outside libraries, an addition, subtraction or multiplication that writes state, or
+//! that combines a caller-supplied value (parameter, `msg.value`) with state or by
+//! multiplication, and that no condition of the function compares its operands (a
+//! `require(a >= b)` or `assert(c >= a)` guard). Loop counters, constant expressions and
+//! additions of a constant are left out. Conditions that are themselves the unguarded
+//! operation (`require(a - b >= 0)`) do not count as guards.
+
+use super::Cx;
+use crate::{Category, Confidence, Finding, Severity};
+
+pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    if !cx.program.unchecked_arithmetic() || cx.contract.is_library {
+        return;
+    }
+    for f in &cx.contract.functions {
+        if f.view && !f.public {
+            continue;
+        }
+        let mut lines = Vec::new();
+        let mut strong = false;
+        for a in &f.facts.arith {
+            if a.guarded || a.constant || a.loop_counter || a.increment {
+                continue;
+            }
+            let risky = a.writes_state || (a.user_operand && (a.reads_state || a.op.starts_with('*')));
+            if !risky {
+                continue;
+            }
+            strong |= a.user_operand;
+            lines.push(a.line);
+        }
+        for (line, kind) in &f.facts.tautologies {
+            if *kind == crate::source::facts::Tautology::Subtraction {
+                lines.push(*line);
+                strong = true;
+            }
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        out.push(cx.finding(
+            Some(f),
+            Category::Arithmetic,
+            "integer-overflow",
+            Severity::High,
+            if strong { Confidence::High } else { Confidence::Medium },
+            lines.iter().copied(),
+            format!(
+                "`{}` does unchecked arithmetic (pragma below 0.8, no SafeMath, no guard) at \
+                 line(s) {}: a large or small enough input wraps the value around.",
+                super::display_name(f),
+                lines.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            "Use SafeMath (add/sub/mul) or compile with Solidity >= 0.8, and check \
+             `balance >= amount` before subtracting.",
+        ));
+    }
+}
