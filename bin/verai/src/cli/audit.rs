@@ -10,7 +10,7 @@ use eyre::{WrapErr, bail};
 use jsonrpsee::rpc_params;
 use std::path::{Path, PathBuf};
 use verai_auditor::report::{self, Outcome};
-use verai_auditor::{MAX_SOURCE_BYTES, Severity};
+use verai_auditor::{Confidence, MAX_SOURCE_BYTES, Severity};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -48,15 +48,36 @@ pub struct AuditArgs {
     /// Exit with status 1 when a contract's risk is at least this level.
     #[arg(long, value_enum)]
     fail_on: Option<Level>,
+    /// Show findings of at least this confidence (low ones are hints; the risk level
+    /// always counts every finding).
+    #[arg(long, value_enum, default_value = "medium")]
+    min_confidence: Conf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Conf {
+    Low,
+    Medium,
+    High,
 }
 
 pub fn run(a: AuditArgs) -> eyre::Result<()> {
-    let outcomes = match (&a.path, &a.address) {
+    let mut outcomes = match (&a.path, &a.address) {
         (_, Some(addr)) => vec![super::client::block_on_value(fetch_and_audit(addr, &a.rpc))?],
         (Some(p), None) if p.is_dir() => audit_dir(p)?,
         (Some(p), None) => vec![audit_file(p)],
         (None, None) => bail!("give a file, a directory or --address"),
     };
+    let min = match a.min_confidence {
+        Conf::Low => Confidence::Low,
+        Conf::Medium => Confidence::Medium,
+        Conf::High => Confidence::High,
+    };
+    for o in &mut outcomes {
+        if let Ok(r) = &mut o.result {
+            r.keep_confidence(min);
+        }
+    }
     let format = if a.json { Format::Json } else { a.format };
     match format {
         Format::Text => print!("{}", report::text(&outcomes)),

@@ -186,6 +186,19 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub gas: Vec<GasHint>,
     pub risk: risk::RiskAssessment,
+    /// Findings left out by [`Report::keep_confidence`] (the risk still counts them).
+    #[serde(default)]
+    pub hidden: usize,
+}
+
+impl Report {
+    /// Keeps only findings of at least `min` confidence; the risk level, computed on
+    /// all findings, is unchanged.
+    pub fn keep_confidence(&mut self, min: Confidence) {
+        let before = self.findings.len();
+        self.findings.retain(|f| f.confidence >= min);
+        self.hidden += before - self.findings.len();
+    }
 }
 
 /// Audits Solidity source text.
@@ -208,6 +221,7 @@ pub fn audit_source_with_features(src: &str) -> Result<(Report, Vec<f64>), Audit
         findings,
         gas,
         risk: risk::RiskAssessment::default(),
+        hidden: 0,
     };
     report.risk = risk::assess(&report, Some(&program))?;
     let x = risk::features(&report, Some(&program));
@@ -225,6 +239,7 @@ pub fn audit_bytecode(code: &[u8]) -> Result<Report, AuditError> {
         findings,
         gas: Vec::new(),
         risk: risk::RiskAssessment::default(),
+        hidden: 0,
     };
     report.risk = risk::assess(&report, None)?;
     Ok(report)

@@ -83,6 +83,12 @@ pub fn text(outcomes: &[Outcome]) -> String {
                         f.fix
                     ));
                 }
+                if r.hidden > 0 {
+                    s.push_str(&format!(
+                        "  ({} low-confidence finding(s) hidden: --min-confidence low shows them)\n",
+                        r.hidden
+                    ));
+                }
                 for g in &r.gas {
                     s.push_str(&format!("  gas: line {}: {}\n", g.line, g.message));
                 }

@@ -76,7 +76,7 @@ fn origin(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 }
 
 /// State that decides who is privileged.
-fn privileged_vars(cx: &Cx<'_, '_>) -> BTreeSet<String> {
+pub fn privileged_vars(cx: &Cx<'_, '_>) -> BTreeSet<String> {
     let mut v = BTreeSet::new();
     for c in cx.lineage() {
         for f in c.functions.iter().chain(&c.modifiers) {
@@ -90,7 +90,8 @@ fn privileged_vars(cx: &Cx<'_, '_>) -> BTreeSet<String> {
             let role = ["owner", "admin", "creator", "ceo", "governor", "controller"]
                 .iter()
                 .any(|k| n.contains(k));
-            let addressy = s.ty.contains("address") || s.ty.contains("=>") || s.ty.contains("[]");
+            // A role variable or list, not per-record data (`childOwner[id]`).
+            let addressy = !s.ty.contains("=>") && (s.ty.contains("address") || s.ty.contains('['));
             if role && addressy {
                 v.insert(s.name.clone());
             }

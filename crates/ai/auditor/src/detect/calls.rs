@@ -4,12 +4,12 @@
 //!   `callcode` or `staticcall` is dropped (statement expression, or stored in a local
 //!   that is never read): a failed transfer goes unnoticed.
 //! - `denial_of_service`: (a) a call whose failure reverts, inside a loop: one failing
-//!   recipient blocks everyone; (b) a call whose failure reverts, to a recipient any
-//!   caller can become (a state address assigned `msg.sender`): that caller can block
-//!   the function for good; (c) state growth or writes in a loop bounded by input or
-//!   by a state array's length, or pushes in a loop: gas grows until the block limit;
-//!   (d) resetting a dynamic state array (`= new T[](0)`, `delete`), which costs gas
-//!   linear in its length.
+//!   recipient blocks everyone; (b) an ether payment whose failure reverts, to a
+//!   scalar recipient any caller can become (`leader = msg.sender`, not an owner role):
+//!   that caller can block the function for good; (c) a loop that grows a state array,
+//!   or walks one by its length and writes state: gas grows until the block limit;
+//!   (d) clearing a dynamic state array (`= new T[](0)`, `.length = 0`, `delete`),
+//!   which costs gas linear in its length.
 
 use super::Cx;
 use crate::source::facts::{CallKind, WriteOp};
@@ -63,11 +63,23 @@ fn unchecked(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 }
 
 fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
-    // State addresses any caller can become.
+    // Scalar state addresses any caller can become (`leader = msg.sender`), other than
+    // roles checked against the caller (taking those is an access-control problem).
+    let roles = super::access::privileged_vars(cx);
     let mut takeable: BTreeSet<String> = BTreeSet::new();
     for f in &cx.contract.functions {
         for w in &f.facts.writes {
-            if w.value_is_sender && f.public && !f.is_constructor && f.kind != solang_parser::pt::FunctionTy::Constructor {
+            let scalar = cx
+                .contract
+                .state_var(&w.var)
+                .is_some_and(|v| !v.ty.contains("=>") && !v.ty.contains('['));
+            if w.value_is_sender
+                && scalar
+                && !roles.contains(&w.var)
+                && f.public
+                && !f.is_constructor
+                && f.kind != solang_parser::pt::FunctionTy::Constructor
+            {
                 takeable.insert(w.var.clone());
             }
         }
@@ -79,6 +91,7 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             if !external || !c.reverts_on_fail {
                 continue;
             }
+            let pays = matches!(c.kind, CallKind::LowLevel(_)) && c.has_value;
             if let Some(li) = c.in_loop {
                 let lp = &facts.loops[li];
                 out.push(cx.finding(
@@ -97,7 +110,8 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     "Let each recipient withdraw its own funds (pull payments) instead of \
                      paying in a loop; never revert the whole batch on one failure.",
                 ));
-            } else if !c.target_is_sender
+            } else if pays
+                && !c.target_is_sender
                 && c.target_root.as_ref().is_some_and(|t| takeable.contains(t))
             {
                 out.push(cx.finding(
@@ -119,12 +133,20 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 ));
             }
         }
-        // Unbounded loops that write state, and pushes inside loops.
+        // Loops that grow a state array, or that walk one (bounded by its length) and
+        // write state: gas grows with data other callers add.
         for (i, lp) in facts.loops.iter().enumerate() {
+            let grows = facts
+                .writes
+                .iter()
+                .any(|w| w.in_loop == Some(i) && matches!(w.op, WriteOp::Push | WriteOp::Resize));
+            if !grows && !lp.over_state {
+                continue;
+            }
             let writes: Vec<u32> = facts
                 .writes
                 .iter()
-                .filter(|w| w.in_loop == Some(i) && (lp.unbounded || matches!(w.op, WriteOp::Push | WriteOp::Resize)))
+                .filter(|w| w.in_loop == Some(i))
                 .map(|w| w.line)
                 .collect();
             if writes.is_empty() {
@@ -135,23 +157,20 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 Category::DenialOfService,
                 "dos-unbounded-loop",
                 Severity::Medium,
-                if lp.unbounded { Confidence::Medium } else { Confidence::Low },
+                Confidence::Medium,
                 std::iter::once(lp.line).chain(writes.iter().copied()),
                 format!(
-                    "The loop at line {} writes storage {} times per call{}: its gas grows \
-                     with the data until the function no longer fits in a block.",
+                    "The loop at line {} {}: its gas grows with the data until the function \
+                     no longer fits in a block.",
                     lp.line,
-                    if lp.unbounded { "an input-controlled number of" } else { "many" },
-                    if writes.is_empty() { "" } else { " (array growth)" }
+                    if grows { "grows a storage array" } else { "walks a storage array and writes storage" },
                 ),
                 "Bound the loop by a constant, process the work in batches across \
                  transactions, or use a mapping instead of a growing array.",
             ));
         }
         for w in &facts.writes {
-            let reset = w.op == WriteOp::Resize && w.in_loop.is_none()
-                || w.op == WriteOp::Delete && cx.contract.state_var(&w.var).is_some_and(|v| v.ty.ends_with("[]"));
-            if reset && cx.contract.state_var(&w.var).is_some_and(|v| v.ty.ends_with("[]")) {
+            if w.clears && cx.contract.state_var(&w.var).is_some_and(|v| v.ty.ends_with("[]")) {
                 out.push(cx.finding(
                     Some(f),
                     Category::DenialOfService,

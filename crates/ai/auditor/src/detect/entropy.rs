@@ -1,12 +1,13 @@
 //! Bad randomness and time manipulation: block values used as entropy or in decisions.
 //!
 //! Sources: `block.timestamp`/`now`, `block.number`, `blockhash`, `block.difficulty`,
-//! `block.coinbase`, `block.gaslimit`. Sinks: hash arguments, `%`, `/`, `blockhash`
+//! `block.coinbase`, `block.gaslimit`. Sinks: hash arguments, `%`, `blockhash`
 //! arguments. A source reaches a sink directly, or through a local or state variable
 //! assigned from it. `blockhash` itself is always entropy. When the only source is the
 //! timestamp, the finding is `time_manipulation` (a miner shifts it by seconds);
-//! otherwise `bad_randomness`. Timestamp uses in conditions, in state and in return
-//! values that are not entropy are `time_manipulation` too.
+//! otherwise `bad_randomness`. Timestamp uses in conditions and return values that are
+//! not entropy are `time_manipulation` too, and so are timestamps stored in state that
+//! some condition of the contract reads (a stored time nobody tests decides nothing).
 
 use super::Cx;
 use crate::source::walk::EnvKind;
@@ -31,6 +32,13 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             }
         }
     }
+    // State variables some condition compares with the timestamp.
+    let timed_state: BTreeSet<&str> = cx
+        .contract
+        .functions
+        .iter()
+        .flat_map(|f| f.facts.timed_vars.iter().map(String::as_str))
+        .collect();
     for f in &cx.contract.functions {
         let facts = &f.facts;
         let mut lines = Vec::new();
@@ -77,12 +85,21 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             } else {
                 (Category::BadRandomness, "weak-randomness")
             };
+            // Timestamp-only hashes are usually state digests, not dice; `%` and `==`
+            // on the timestamp are dice.
+            let dice = facts.env.iter().any(|u| {
+                u.kind == EnvKind::Timestamp && (u.in_modulo || u.in_equality)
+            });
             out.push(cx.finding(
                 Some(f),
                 cat,
                 det,
                 Severity::High,
-                if time_only { Confidence::Medium } else { Confidence::High },
+                match (time_only, dice) {
+                    (false, _) => Confidence::High,
+                    (true, true) => Confidence::High,
+                    (true, false) => Confidence::Low,
+                },
                 lines,
                 format!(
                     "`{}` derives a random-looking value from block data ({}): miners and other \
@@ -95,24 +112,34 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             ));
         }
         // Timestamp in decisions and state.
-        let time_lines: Vec<u32> = facts
+        let uses: Vec<&crate::source::facts::EnvUse> = facts
             .env
             .iter()
             .filter(|u| u.kind == EnvKind::Timestamp && !random_lines.contains(&u.line))
             .filter(|u| {
                 u.in_condition
                     || u.returned
-                    || u.assigned_to.as_ref().is_some_and(|t| !facts.locals.contains(t))
+                    || u.assigned_to.as_ref().is_some_and(|t| {
+                        !facts.locals.contains(t) && timed_state.contains(t.as_str())
+                    })
             })
-            .map(|u| u.line)
             .collect();
+        let time_lines: Vec<u32> = uses.iter().map(|u| u.line).collect();
+        // Exact comparisons, exported time, and "last action" times that the next
+        // caller races against are what a few seconds' shift changes; long deadlines
+        // (`now > unlockTime`) mostly are not.
+        let sharp = uses.iter().any(|u| {
+            u.in_equality
+                || u.returned
+                || (u.direct && u.assigned_to.as_ref().is_some_and(|t| timed_state.contains(t.as_str())))
+        });
         if !time_lines.is_empty() {
             out.push(cx.finding(
                 Some(f),
                 Category::TimeManipulation,
                 "timestamp-dependence",
                 Severity::Medium,
-                Confidence::Medium,
+                if sharp { Confidence::Medium } else { Confidence::Low },
                 time_lines.iter().copied(),
                 format!(
                     "`{}` makes decisions on `block.timestamp`/`now`, which the block producer \

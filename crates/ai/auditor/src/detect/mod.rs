@@ -87,6 +87,10 @@ impl<'a, 'p> Cx<'a, 'p> {
                     if md.facts.checks_sender() || !md.facts.origin_checks.is_empty() {
                         return true;
                     }
+                    // A modifier that delegates the check (`confirmAndCheck(..)`).
+                    if self.reach(md, 2).iter().any(|(_, g)| g.facts.checks_sender()) {
+                        return true;
+                    }
                 }
                 None => {
                     let l = m.to_ascii_lowercase();
@@ -105,6 +109,26 @@ impl<'a, 'p> Cx<'a, 'p> {
                 .function(n)
                 .is_some_and(|g| !std::ptr::eq(g, f) && g.facts.checks_sender() && g.facts.writes.is_empty()),
             _ => false,
+        })
+    }
+
+    /// Whether only a privileged role can call `f`: it (or a modifier) compares the
+    /// caller with a role variable (`msg.sender == owner`), or uses an `only*`/owner
+    /// modifier defined elsewhere.
+    pub fn owner_only(&self, f: &Function<'_>) -> bool {
+        if !f.facts.sender_vars.is_empty() || !f.facts.origin_checks.is_empty() {
+            return true;
+        }
+        f.modifiers.iter().any(|m| match self.modifier(m) {
+            Some(md) => {
+                !md.facts.sender_vars.is_empty()
+                    || !md.facts.sender_maps.is_empty()
+                    || self.reach(md, 2).iter().any(|(_, g)| g.facts.checks_sender())
+            }
+            None => {
+                let l = m.to_ascii_lowercase();
+                ["only", "owner", "admin", "auth"].iter().any(|k| l.contains(k))
+            }
         })
     }
 
@@ -180,9 +204,9 @@ pub fn display_name(f: &Function<'_>) -> String {
 pub fn reentrant_call(facts: &Facts) -> impl Iterator<Item = &crate::source::facts::CallSite> {
     use crate::source::walk::LowLevelKind as L;
     facts.calls.iter().filter(|c| match c.kind {
-        CallKind::LowLevel(L::Call) => !c.gas_limited || c.has_value,
-        CallKind::LowLevel(L::CallCode | L::DelegateCall) => true,
-        CallKind::External => true,
+        CallKind::LowLevel(L::Call | L::CallCode | L::DelegateCall) => c.invoked && !c.gas_limited,
+        // A fixed contract is trusted code; one the caller picks is not.
+        CallKind::External => c.caller_controlled,
         _ => false,
     })
 }

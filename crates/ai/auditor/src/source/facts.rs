@@ -39,6 +39,11 @@ pub struct CallSite {
     pub caller_controlled: bool,
     /// State variable the amount of a `send`/`transfer` is read from.
     pub amount_var: Option<String>,
+    /// Whether the call is made (see [`walk::LowLevel::invoked`]); always true for
+    /// non-low-level calls.
+    pub invoked: bool,
+    /// The amount is (a fraction of) `msg.value`.
+    pub value_from_msg: bool,
     pub in_loop: Option<usize>,
 }
 
@@ -69,6 +74,8 @@ pub struct Write {
     pub keyed_by_sender: bool,
     /// The written slot is indexed by a parameter.
     pub index_from_param: bool,
+    /// Clears the variable: `delete x`, `x = new T[](0)`, `x.length = 0`.
+    pub clears: bool,
 }
 
 /// An arithmetic operation that can wrap (+, -, *, and their assignments).
@@ -90,6 +97,12 @@ pub struct Arith {
     pub guarded: bool,
     /// Inside a loop header (`i++`) or a loop counter update.
     pub loop_counter: bool,
+    /// An addition of (a fraction of) `msg.value`: ether amounts cannot reach 2^256.
+    pub adds_msg_value: bool,
+    /// For compound assignments, the state variable assigned.
+    pub target: Option<String>,
+    /// Inside an `assert`/comparison that checks for overflow (`a + b >= a`).
+    pub overflow_check: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,11 +112,17 @@ pub struct EnvUse {
     pub start: usize,
     /// Inside an `if`/`require`/`while` condition, a comparison or a ternary.
     pub in_condition: bool,
-    /// Inside a hash, `%`, `/` or a `blockhash(..)` argument.
+    /// Inside a hash, `%` or a `blockhash(..)` argument.
     pub in_entropy_sink: bool,
     /// Assigned to this variable (local or state).
     pub assigned_to: Option<String>,
+    /// The assigned value is the block value itself (`last = now`, not `now + 1 days`).
+    pub direct: bool,
     pub returned: bool,
+    /// Inside an `==`/`!=` comparison.
+    pub in_equality: bool,
+    /// Inside a `%` operand.
+    pub in_modulo: bool,
 }
 
 /// What an always-true unsigned comparison was meant to check.
@@ -121,6 +140,8 @@ pub struct Loop {
     pub end: usize,
     /// The bound reads a dynamic state array's `.length` or a parameter.
     pub unbounded: bool,
+    /// The bound reads a state array's `.length`.
+    pub over_state: bool,
 }
 
 /// Everything detectors need to know about one function body.
@@ -150,7 +171,9 @@ pub struct Facts {
     pub tautologies: Vec<(u32, Tautology)>,
     /// Lines reading `msg.data.length` (payload-size checks).
     pub payload_checks: usize,
-    /// Variables read inside an entropy sink (hash, `%`, `/`, `blockhash`): name, line.
+    /// State variables compared with the timestamp in a condition.
+    pub timed_vars: BTreeSet<String>,
+    /// Variables read inside an entropy sink (hash, `%`, `blockhash`): name, line.
     pub sink_vars: Vec<(String, u32)>,
     /// Position of the modifier placeholder `_` (modifiers only).
     pub placeholder: Option<usize>,
@@ -169,6 +192,13 @@ struct Ctx {
     in_loop: Option<usize>,
     loop_header: bool,
     assign_target: Option<String>,
+    /// Operands of the enclosing comparison (overflow-check idiom detection).
+    compared_with: Vec<String>,
+    in_assert: bool,
+    in_equality: bool,
+    in_modulo: bool,
+    /// The expression being visited is the whole right-hand side of an assignment.
+    direct: bool,
 }
 
 struct Collector<'p> {
@@ -182,6 +212,8 @@ struct Collector<'p> {
     reads: Vec<(String, usize)>,
     /// Locals holding a low-level call's result: (name, call start).
     pending_results: Vec<(String, usize)>,
+    /// Locals derived from `msg.sender` (`uint idx = ownerIndex[msg.sender]`).
+    sender_locals: BTreeSet<String>,
 }
 
 const BUILTINS: &[&str] = &[
@@ -219,6 +251,7 @@ impl Facts {
             conditions: Vec::new(),
             reads: Vec::new(),
             pending_results: Vec::new(),
+            sender_locals: BTreeSet::new(),
         };
         c.declare(body);
         c.collect_conditions(body);
@@ -485,6 +518,11 @@ impl Collector<'_> {
             }
             Statement::VariableDefinition(_, decl, Some(init)) => {
                 let name = decl.name.as_ref().map(|n| n.name.clone());
+                if let Some(n) = &name
+                    && walk::any(init, &walk::is_msg_sender)
+                {
+                    self.sender_locals.insert(n.clone());
+                }
                 if walk::low_level(init).is_some()
                     && let Some(n) = &name
                 {
@@ -493,6 +531,7 @@ impl Collector<'_> {
                 }
                 let c = Ctx {
                     assign_target: name,
+                    direct: true,
                     ..ctx.clone()
                 };
                 self.expr(init, &c);
@@ -527,6 +566,12 @@ impl Collector<'_> {
     }
 
     fn push_loop(&mut self, loc: &pt::Loc, cond: Option<&Expression>) -> usize {
+        let over_state = cond.is_some_and(|c| {
+            walk::any(c, &|x| {
+                matches!(x, Expression::MemberAccess(_, o, id)
+                    if id.name == "length" && walk::root_var(o).is_some_and(|r| self.is_state(r)))
+            })
+        });
         let unbounded = cond.is_some_and(|c| {
             walk::any(c, &|x| {
                 matches!(x, Expression::MemberAccess(_, o, id)
@@ -539,6 +584,7 @@ impl Collector<'_> {
             start: start(loc),
             end: end(loc),
             unbounded,
+            over_state,
         });
         self.facts.loops.len() - 1
     }
@@ -548,6 +594,13 @@ impl Collector<'_> {
         let line = self.lines.of(&loc);
         let at = start(&loc);
         use Expression as E;
+        let direct_ctx;
+        let ctx = if ctx.direct && walk::env_kind(e).is_none() && !matches!(e, E::Parenthesis(..)) {
+            direct_ctx = Ctx { direct: false, ..ctx.clone() };
+            &direct_ctx
+        } else {
+            ctx
+        };
         if let Some(k) = walk::env_kind(e) {
             self.facts.env.push(EnvUse {
                 kind: k,
@@ -556,7 +609,10 @@ impl Collector<'_> {
                 in_condition: ctx.in_cond,
                 in_entropy_sink: ctx.in_sink,
                 assigned_to: ctx.assign_target.clone(),
+                direct: ctx.direct,
                 returned: false,
+                in_equality: ctx.in_equality,
+                in_modulo: ctx.in_modulo,
             });
         }
         if walk::is_msg(e, "data")
@@ -606,6 +662,10 @@ impl Collector<'_> {
                         value_from_param: self.from_param(rhs),
                         keyed_by_sender: keyed_by_sender(lhs),
                         index_from_param: self.index_from_param(lhs),
+                        clears: !compound
+                            && (walk::is_zero(rhs) && resize
+                                || matches!(walk::strip(rhs), E::FunctionCall(_, f, args)
+                                    if matches!(walk::strip(f), E::New(..)) && args.first().is_some_and(walk::is_zero))),
                     });
                 }
                 let op = match e {
@@ -624,6 +684,7 @@ impl Collector<'_> {
                 let target = walk::root_var(lhs).map(str::to_string);
                 let c = Ctx {
                     assign_target: target,
+                    direct: !compound,
                     ..ctx.clone()
                 };
                 self.expr(rhs, &c);
@@ -653,15 +714,17 @@ impl Collector<'_> {
                         value_from_param: false,
                         keyed_by_sender: keyed_by_sender(a),
                         index_from_param: self.index_from_param(a),
+                        clears: matches!(e, E::Delete(..)) && matches!(walk::strip(a), E::Variable(..)),
                     });
                 }
             }
             E::Add(_, a, b) => self.arith("+", a, b, line, at, ctx, false),
             E::Subtract(_, a, b) => self.arith("-", a, b, line, at, ctx, false),
             E::Multiply(_, a, b) => self.arith("*", a, b, line, at, ctx, false),
-            E::Modulo(_, a, b) | E::Divide(_, a, b) => {
+            E::Modulo(_, a, b) => {
                 let c = Ctx {
                     in_sink: true,
+                    in_modulo: true,
                     ..ctx.clone()
                 };
                 self.expr(a, &c);
@@ -677,6 +740,8 @@ impl Collector<'_> {
                 self.comparison(e, a, b, line);
                 let c = Ctx {
                     in_cond: true,
+                    compared_with: vec![a.to_string(), b.to_string()],
+                    in_equality: matches!(e, E::Equal(..) | E::NotEqual(..)),
                     ..ctx.clone()
                 };
                 self.expr(a, &c);
@@ -739,6 +804,11 @@ impl Collector<'_> {
             increment: op.starts_with('+') && (self.is_constant(a) || self.is_constant(b)),
             guarded,
             loop_counter: ctx.loop_header,
+            target: if compound { self.state_root(a) } else { None },
+            adds_msg_value: op.starts_with('+')
+                && (only_msg_value(a) || only_msg_value(b)),
+            overflow_check: ctx.in_assert
+                || ctx.compared_with.iter().any(|c| *c == ta || *c == tb),
         });
     }
 
@@ -769,13 +839,20 @@ impl Collector<'_> {
     }
 
     fn comparison(&mut self, e: &Expression, a: &Expression, b: &Expression, line: u32) {
-        let sender_a = walk::any(a, &walk::is_msg_sender);
-        let sender_b = walk::any(b, &walk::is_msg_sender);
+        let from_sender = |x: &Expression| {
+            walk::is_msg_sender(x)
+                || matches!(x, Expression::Variable(id) if self.sender_locals.contains(&id.name))
+        };
+        let sender_a = walk::any(a, &from_sender);
+        let sender_b = walk::any(b, &from_sender);
         if (sender_a || sender_b) && matches!(e, Expression::Equal(..) | Expression::NotEqual(..)) {
             self.facts.sender_checks.push(line);
             let (mine, other) = if sender_a { (a, b) } else { (b, a) };
             if walk::is_msg_sender(mine) {
-                if let Some(v) = self.state_root(other) {
+                // Only a role held in one variable (`owner`); `parties[id].addr` is a
+                // per-record check.
+                let scalar = !walk::any(other, &|x| matches!(x, Expression::ArraySubscript(..)));
+                if scalar && let Some(v) = self.state_root(other) {
                     self.facts.sender_vars.insert(v);
                 }
             } else if let Some(v) = self.state_root(mine) {
@@ -784,8 +861,24 @@ impl Collector<'_> {
             }
         }
         let origin = |x: &Expression| walk::env_kind(x) == Some(EnvKind::Origin);
-        if walk::any(a, &origin) || walk::any(b, &origin) {
+        // `msg.sender == tx.origin` rejects contracts; it authorizes nobody.
+        if (walk::any(a, &origin) || walk::any(b, &origin)) && !(sender_a || sender_b) {
             self.facts.origin_checks.push(line);
+        }
+        let is_time = |x: &Expression| walk::env_kind(x) == Some(EnvKind::Timestamp);
+        if walk::any(a, &is_time) || walk::any(b, &is_time) {
+            for side in [a, b] {
+                walk::exprs(side, &mut |x| {
+                    if let Expression::Variable(id) = x
+                        && self.is_state(&id.name)
+                    {
+                        self.facts.timed_vars.insert(id.name.clone());
+                    }
+                    if let Expression::MemberAccess(_, _, id) = x {
+                        self.facts.timed_vars.insert(id.name.clone());
+                    }
+                });
+            }
         }
         let zero_side = match e {
             Expression::MoreEqual(..) => Some(b),
@@ -841,6 +934,8 @@ impl Collector<'_> {
                     target_root: walk::root_var(ll.target).map(str::to_string),
                     target_is_sender: walk::is_msg_sender(ll.target),
                     caller_controlled: self.from_param(ll.target) || data_from_caller,
+                    invoked: ll.invoked,
+                    value_from_msg: false,
                     amount_var: match ll.kind {
                         LowLevelKind::Send | LowLevelKind::Transfer => {
                             args.first().and_then(|a| self.state_root(a))
@@ -865,6 +960,7 @@ impl Collector<'_> {
                     value_from_param: args.iter().any(|a| self.from_param(a)),
                     keyed_by_sender: false,
                     index_from_param: false,
+                    clears: false,
                 });
             } else if ty.as_deref().is_some_and(|t| self.is_contract_type(t))
                 && !walk::root_var(obj).is_some_and(|r| self.program.libraries.contains(r))
@@ -881,8 +977,10 @@ impl Collector<'_> {
                     gas_limited: false,
                     target_root: walk::root_var(obj).map(str::to_string),
                     target_is_sender: false,
-                    caller_controlled: self.from_param(obj),
+                    caller_controlled: self.from_param(obj) || walk::any(obj, &walk::is_msg_sender),
                     amount_var: None,
+                    invoked: true,
+                    value_from_msg: false,
                     in_loop: ctx.in_loop,
                 });
             }
@@ -905,6 +1003,8 @@ impl Collector<'_> {
                     target_is_sender: false,
                     caller_controlled: false,
                     amount_var: None,
+                    invoked: true,
+                    value_from_msg: false,
                     in_loop: ctx.in_loop,
                 }),
             }
@@ -919,6 +1019,7 @@ impl Collector<'_> {
             Some("require" | "assert") => Ctx {
                 in_cond: true,
                 in_require: true,
+                in_assert: name.as_deref() == Some("assert"),
                 ..ctx.clone()
             },
             Some("keccak256" | "sha3" | "sha256" | "ripemd160" | "blockhash") => Ctx {
@@ -938,6 +1039,18 @@ impl Collector<'_> {
                 self.expr(&a.expr, ctx);
             }
         }
+    }
+}
+
+/// `msg.value`, or `msg.value` scaled by constants (`msg.value / 20`).
+fn only_msg_value(e: &Expression) -> bool {
+    match walk::strip(e) {
+        x if walk::is_msg(x, "value") => true,
+        Expression::Divide(_, a, b) | Expression::Multiply(_, a, b) => {
+            (only_msg_value(a) && matches!(walk::strip(b), Expression::NumberLiteral(..)))
+                || (only_msg_value(b) && matches!(walk::strip(a), Expression::NumberLiteral(..)))
+        }
+        _ => false,
     }
 }
 

@@ -200,8 +200,12 @@ pub struct LowLevel<'e> {
     /// The address expression (`a`).
     pub target: &'e Expression,
     pub has_value: bool,
-    /// An explicit gas limit (`.gas(n)` / `{gas: n}`).
+    /// Gas limited to the 2,300 stipend or less (`send`, `transfer`, `.gas(2300)`):
+    /// too little to re-enter.
     pub gas_limited: bool,
+    /// The chain is actually called (`a.call.value(v)()`); `a.call.value(v);` alone
+    /// only builds the function value and sends nothing.
+    pub invoked: bool,
 }
 
 /// Recognizes the outermost expression of a low-level call chain.
@@ -226,6 +230,7 @@ pub fn low_level(e: &Expression) -> Option<LowLevel<'_>> {
                         target: obj,
                         has_value,
                         gas_limited: matches!(kind, LowLevelKind::Send | LowLevelKind::Transfer),
+                        invoked: true,
                     });
                 }
                 // `x.call.value(v)` / `.gas(g)`: a modifier applied to the chain.
@@ -234,13 +239,16 @@ pub fn low_level(e: &Expression) -> Option<LowLevel<'_>> {
                     if id.name == "value" {
                         inner.has_value |= !args.first().is_some_and(is_zero);
                     } else {
-                        inner.gas_limited = true;
+                        inner.gas_limited = args.first().is_some_and(stipend);
                     }
+                    inner.invoked = false;
                     return Some(inner);
                 }
             }
             // `x.call.value(v)(data)`: the call of a chain.
-            chain_base(f)
+            let mut inner = chain_base(f)?;
+            inner.invoked = true;
+            Some(inner)
         }
         Expression::FunctionCallBlock(_, f, block) => {
             let mut inner = chain_base(f)?;
@@ -248,15 +256,21 @@ pub fn low_level(e: &Expression) -> Option<LowLevel<'_>> {
                 for a in args {
                     match a.name.name.as_str() {
                         "value" => inner.has_value |= !is_zero(&a.expr),
-                        "gas" => inner.gas_limited = true,
+                        "gas" => inner.gas_limited = stipend(&a.expr),
                         _ => {}
                     }
                 }
             }
+            inner.invoked = true;
             Some(inner)
         }
         _ => None,
     }
+}
+
+/// A literal gas amount of at most the 2,300 stipend.
+fn stipend(e: &Expression) -> bool {
+    matches!(strip(e), Expression::NumberLiteral(_, n, _, _) if n.parse::<u64>().is_ok_and(|g| g <= 2300))
 }
 
 /// `a.call` (not yet called), or a chain already recognized by [`low_level`].
@@ -275,6 +289,7 @@ fn chain_base(e: &Expression) -> Option<LowLevel<'_>> {
                 target: obj,
                 has_value: false,
                 gas_limited: false,
+                invoked: false,
             })
         }
         other => low_level(other),
