@@ -443,14 +443,13 @@ mod tests {
     #[test]
     fn popped_call_result_is_unchecked() {
         // 7 pushes, CALL, POP
-        let mut code = vec![0x60, 0x00; 7].concat();
-        code.truncate(14);
+        let pushes: Vec<u8> = [0x60u8, 0x00].repeat(7);
+        let mut code = pushes.clone();
         code.extend([0xf1, 0x50, 0x00]);
         let f = analyse(&code).unwrap_or_default();
         assert!(f.iter().any(|x| x.category == Category::UncheckedLowLevelCalls));
         // Tested with ISZERO + JUMPI instead: no finding.
-        let mut checked = vec![0x60, 0x00; 7].concat();
-        checked.truncate(14);
+        let mut checked = pushes;
         checked.extend([0xf1, 0x15, 0x60, 0x00, 0x57, 0x00]);
         let f = analyse(&checked).unwrap_or_default();
         assert!(!f.iter().any(|x| x.category == Category::UncheckedLowLevelCalls));

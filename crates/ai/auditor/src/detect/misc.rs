@@ -47,7 +47,8 @@ fn front_running(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 ));
             }
         }
-        if !f.facts.hash_checks.is_empty() {
+        // A reveal checked against the caller's own commitment is commit-reveal.
+        if !f.facts.hash_checks.is_empty() && f.facts.sender_maps.is_empty() {
             out.push(cx.finding(
                 Some(f),
                 Category::FrontRunning,
