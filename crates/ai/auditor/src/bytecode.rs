@@ -2,18 +2,19 @@
 //!
 //! Disassembly (PUSH immediates skipped; a trailing truncated PUSH is read as zeros,
 //! as the EVM does), basic blocks split at JUMPDEST and after terminators/jumps, and a
-//! control-flow graph whose jump edges are resolved when the target is pushed as a
-//! constant in the same block (the common `PUSH2 dst JUMP[I]` shape); blocks ending in
-//! an unresolved jump get no jump edge (under-approximation). Detectors:
+//! control-flow graph whose jump edges come from abstract interpretation: stacks of
+//! known constants travel along paths (at most 16 stacks per block, top 64 entries),
+//! so return addresses of internal functions resolve. A jump whose target is never a
+//! known constant gets no edge (under-approximation). Detectors:
 //! - CALL reachable and followed by SSTORE (reentrancy), when the CALL forwards more
 //!   than the 2,300-gas stipend (the gas argument is not a small constant);
 //! - a CALL/DELEGATECALL whose success flag is popped without a test
 //!   (unchecked_low_level_calls), tracked on an abstract stack inside its block;
-//! - SELFDESTRUCT reachable from the entry without passing a block that reads CALLER
-//!   (access_control);
+//! - SELFDESTRUCT reachable from the entry without passing a block that compares
+//!   CALLER (CALLER and EQ together) (access_control);
 //! - ORIGIN compared (EQ) in the same block (access_control);
 //! - DELEGATECALL (access_control, medium);
-//! - BLOCKHASH/DIFFICULTY/COINBASE/NUMBER feeding SHA3, MOD or DIV in the same block
+//! - BLOCKHASH/DIFFICULTY/COINBASE with SHA3 or MOD in the same or the next few blocks
 //!   (bad_randomness), TIMESTAMP anywhere (time_manipulation).
 
 use crate::{AuditError, Category, Confidence, Finding, MAX_CODE_BYTES, Severity};
@@ -127,25 +128,9 @@ impl Cfg {
             .filter(|(_, b)| insns[b.start].op == 0x5b)
             .map(|(i, b)| (insns[b.start].pc, i))
             .collect();
-        for bi in 0..blocks.len() {
-            let (start, end) = (blocks[bi].start, blocks[bi].end);
-            let last = &insns[end - 1];
-            let mut succ = Vec::new();
-            if matches!(last.op, 0x56 | 0x57) && end >= 2 {
-                let prev = &insns[end - 2];
-                if (0x60..=0x7f).contains(&prev.op) && end - 2 >= start {
-                    let target = prev.imm.iter().fold(0usize, |a, b| a.saturating_mul(256).saturating_add(*b as usize));
-                    if let Some(&t) = by_pc.get(&target) {
-                        succ.push(t);
-                    }
-                }
-            }
-            if !terminates(last.op) || last.op == 0x57 {
-                if bi + 1 < blocks.len() {
-                    succ.push(bi + 1);
-                }
-            }
-            blocks[bi].succ = succ;
+        let succ = explore(&insns, &blocks, &by_pc);
+        for (b, s) in blocks.iter_mut().zip(succ) {
+            b.succ = s.into_iter().collect();
         }
         Cfg { insns, blocks }
     }
@@ -170,8 +155,119 @@ impl Cfg {
         seen
     }
 
+    /// Whether SHA3 or MOD occurs in block `b` or within `depth` blocks after it
+    /// (checked arithmetic splits an expression over several blocks).
+    fn sink_near(&self, b: usize, depth: usize) -> bool {
+        let mut frontier = vec![b];
+        let mut seen = BTreeSet::new();
+        for _ in 0..=depth {
+            let mut next = Vec::new();
+            for x in frontier {
+                if !seen.insert(x) {
+                    continue;
+                }
+                if self.ops(&self.blocks[x]).any(|i| matches!(i.op, 0x20 | 0x06)) {
+                    return true;
+                }
+                next.extend(self.blocks[x].succ.iter().copied());
+            }
+            frontier = next;
+        }
+        false
+    }
+
     fn ops(&self, b: &Block) -> impl Iterator<Item = &Insn> {
         self.insns[b.start..b.end].iter()
+    }
+}
+
+/// Most abstract stacks explored per block: bounds the work on adversarial code.
+const MAX_STATES_PER_BLOCK: usize = 16;
+/// Stack entries tracked (the top); deeper ones are unknown.
+const TRACKED: usize = 64;
+
+/// Jump edges by abstract interpretation: stacks of known constants are carried along
+/// paths, so a return address pushed by a caller resolves the callee's final JUMP.
+fn explore(insns: &[Insn], blocks: &[Block], by_pc: &BTreeMap<usize, usize>) -> Vec<BTreeSet<usize>> {
+    let mut succ = vec![BTreeSet::new(); blocks.len()];
+    let mut visits = vec![0usize; blocks.len()];
+    let mut seen: BTreeSet<(usize, Vec<Option<usize>>)> = BTreeSet::new();
+    let mut work: Vec<(usize, Vec<Option<usize>>)> = Vec::new();
+    if !blocks.is_empty() {
+        work.push((0, Vec::new()));
+    }
+    while let Some((bi, mut stack)) = work.pop() {
+        if visits[bi] >= MAX_STATES_PER_BLOCK || !seen.insert((bi, stack.clone())) {
+            continue;
+        }
+        visits[bi] += 1;
+        let b = &blocks[bi];
+        for i in &insns[b.start..b.end - 1] {
+            step(&mut stack, i);
+        }
+        let last = &insns[b.end - 1];
+        let mut next = |t: usize, st: Vec<Option<usize>>, succ: &mut BTreeSet<usize>| {
+            succ.insert(t);
+            work.push((t, st));
+        };
+        match last.op {
+            0x56 | 0x57 => {
+                let target = stack.pop().flatten();
+                if last.op == 0x57 {
+                    stack.pop();
+                }
+                if let Some(&t) = target.and_then(|t| by_pc.get(&t)) {
+                    next(t, stack.clone(), &mut succ[bi]);
+                }
+                if last.op == 0x57 && bi + 1 < blocks.len() {
+                    next(bi + 1, stack, &mut succ[bi]);
+                }
+            }
+            op if terminates(op) => {}
+            _ => {
+                step(&mut stack, last);
+                if bi + 1 < blocks.len() {
+                    next(bi + 1, stack, &mut succ[bi]);
+                }
+            }
+        }
+    }
+    succ
+}
+
+/// Applies one instruction to an abstract stack of known constants.
+fn step(stack: &mut Vec<Option<usize>>, i: &Insn) {
+    match i.op {
+        0x5f => stack.push(Some(0)),
+        0x60..=0x7f => {
+            let v = (i.imm.len() <= 8).then(|| i.imm.iter().fold(0usize, |a, b| (a << 8) | *b as usize));
+            stack.push(v);
+        }
+        0x80..=0x8f => {
+            let n = (i.op - 0x7f) as usize;
+            let v = stack.len().checked_sub(n).and_then(|k| stack[k]);
+            stack.push(v);
+        }
+        0x90..=0x9f => {
+            let n = (i.op - 0x8f) as usize;
+            let len = stack.len();
+            if len > n {
+                stack.swap(len - 1, len - 1 - n);
+            } else if let Some(top) = stack.last_mut() {
+                // The other operand is below what we track: unknown after the swap.
+                *top = None;
+            }
+        }
+        op => {
+            let (pops, pushes) = stack_effect(op);
+            for _ in 0..pops {
+                stack.pop();
+            }
+            stack.extend(std::iter::repeat_n(None, pushes));
+        }
+    }
+    if stack.len() > TRACKED {
+        stack.drain(..stack.len() - TRACKED);
     }
 }
 
@@ -241,8 +337,12 @@ pub fn analyse(code: &[u8]) -> Result<Vec<Finding>, AuditError> {
             ));
         }
     }
-    // SELFDESTRUCT reachable without reading CALLER.
-    let no_caller = cfg.reachable(&|b: &Block| cfg.ops(b).any(|i| i.op == 0x33));
+    // SELFDESTRUCT reachable without passing a caller comparison (CALLER and EQ in
+    // one block: `require(msg.sender == owner)`); `selfdestruct(msg.sender)` alone
+    // reads CALLER without checking it.
+    let no_caller = cfg.reachable(&|b: &Block| {
+        cfg.ops(b).any(|i| i.op == 0x33) && cfg.ops(b).any(|i| i.op == 0x14)
+    });
     for &bi in &no_caller {
         if let Some(i) = cfg.ops(&cfg.blocks[bi]).find(|i| i.op == 0xff) {
             out.push(finding(
@@ -283,10 +383,9 @@ pub fn analyse(code: &[u8]) -> Result<Vec<Finding>, AuditError> {
                 "Delegate only to fixed, trusted code.",
             ));
         }
-        let entropy = [0x40u8, 0x41, 0x43, 0x44];
-        let sink = ops.iter().any(|i| matches!(i.op, 0x20 | 0x06 | 0x04));
+        let entropy = [0x40u8, 0x41, 0x44];
         if let Some(i) = ops.iter().find(|i| entropy.contains(&i.op))
-            && sink
+            && cfg.sink_near(bi, 4)
         {
             out.push(finding(
                 Category::BadRandomness,
@@ -294,7 +393,7 @@ pub fn analyse(code: &[u8]) -> Result<Vec<Finding>, AuditError> {
                 Severity::High,
                 Confidence::Medium,
                 vec![i.pc],
-                "A block value (BLOCKHASH/NUMBER/DIFFICULTY/COINBASE) feeds a hash, MOD or DIV: \
+                "A block value (BLOCKHASH/DIFFICULTY/COINBASE) feeds a hash or MOD: \
                  predictable randomness.",
                 "Use commit-reveal or a verifiable random source.",
             ));
@@ -380,7 +479,8 @@ fn stack_effect(op: u8) -> (usize, usize) {
         },
         0x15 | 0x19 => (1, 1),
         0x30 | 0x32..=0x34 | 0x36 | 0x38 | 0x3a | 0x3d | 0x41..=0x48 | 0x58..=0x5a | 0x5f => (0, 1),
-        0x31 | 0x35 | 0x3b | 0x3f | 0x40 | 0x51 | 0x54 | 0x5c => (1, 1),
+        0x31 | 0x35 | 0x3b | 0x3f | 0x40 | 0x49 | 0x51 | 0x54 | 0x5c => (1, 1),
+        0x4a => (0, 1),
         0x37 | 0x39 | 0x3e | 0x5e => (3, 0),
         0x3c => (4, 0),
         0x50 | 0x56 => (1, 0),
