@@ -99,9 +99,11 @@ pub fn run(a: TrainArgs) -> eyre::Result<()> {
         println!("  confusion (rows truth low..critical, cols predicted): {:?}", r.confusion);
     }
     if let Some(out) = &a.out {
+        // Only the data set's folder name: the model bytes must not depend on where
+        // the checkout lives.
         let note = format!(
-            "verai audit-train --data {} {} --folds {} --seed {}",
-            a.data.display(),
+            "verai audit-train --data .../{} {} --folds {} --seed {}",
+            a.data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             a.safe.as_ref().map(|s| format!("--safe {}", s.display())).unwrap_or_default(),
             a.folds,
             a.seed

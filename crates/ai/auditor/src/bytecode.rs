@@ -351,7 +351,7 @@ pub fn analyse(code: &[u8]) -> Result<Vec<Finding>, AuditError> {
                 Severity::Critical,
                 Confidence::Medium,
                 vec![i.pc],
-                "SELFDESTRUCT is reachable from the entry point on a path that never reads \
+                "SELFDESTRUCT is reachable from the entry point on a path that never compares \
                  CALLER: anyone can destroy the contract.",
                 "Check the caller (owner) before selfdestruct.",
             ));

@@ -203,8 +203,8 @@ pub struct Sample {
 fn booster(seed: u64) -> GradientBooster {
     GradientBooster::default()
         .set_objective_type(ObjectiveType::LogLoss)
-        .set_iterations(60)
-        .set_learning_rate(0.15)
+        .set_iterations(25)
+        .set_learning_rate(0.3)
         .set_max_depth(3)
         .set_min_leaf_weight(1.0)
         .set_seed(seed)
