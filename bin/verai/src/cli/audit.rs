@@ -63,7 +63,9 @@ pub enum Conf {
 
 pub fn run(a: AuditArgs) -> eyre::Result<()> {
     let mut outcomes = match (&a.path, &a.address) {
-        (_, Some(addr)) => vec![super::client::block_on_value(fetch_and_audit(addr, &a.rpc))?],
+        (_, Some(addr)) => vec![super::client::block_on_value(fetch_and_audit(
+            addr, &a.rpc,
+        ))?],
         (Some(p), None) if p.is_dir() => audit_dir(p)?,
         (Some(p), None) => vec![audit_file(p)],
         (None, None) => bail!("give a file, a directory or --address"),
@@ -82,7 +84,10 @@ pub fn run(a: AuditArgs) -> eyre::Result<()> {
     match format {
         Format::Text => print!("{}", report::text(&outcomes)),
         Format::Json => println!("{}", report::json(&outcomes)),
-        Format::Sarif => println!("{}", serde_json::to_string_pretty(&report::sarif(&outcomes))?),
+        Format::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&report::sarif(&outcomes))?
+        ),
     }
     for o in &outcomes {
         if let Err(e) = &o.result {
@@ -108,16 +113,18 @@ pub fn run(a: AuditArgs) -> eyre::Result<()> {
 
 fn audit_file(p: &Path) -> Outcome {
     let path = p.display().to_string();
-    let result = read_bounded(p).and_then(|src| {
-        verai_auditor::audit_source(&src).map_err(|e| e.to_string())
-    });
+    let result = read_bounded(p)
+        .and_then(|src| verai_auditor::audit_source(&src).map_err(|e| e.to_string()));
     Outcome { path, result }
 }
 
 fn read_bounded(p: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(p).map_err(|e| format!("cannot read: {e}"))?;
     if meta.len() > MAX_SOURCE_BYTES as u64 {
-        return Err(format!("file is {} bytes, above the {MAX_SOURCE_BYTES}-byte limit", meta.len()));
+        return Err(format!(
+            "file is {} bytes, above the {MAX_SOURCE_BYTES}-byte limit",
+            meta.len()
+        ));
     }
     let bytes = std::fs::read(p).map_err(|e| format!("cannot read: {e}"))?;
     String::from_utf8(bytes).map_err(|_| "file is not UTF-8 text".to_string())
@@ -151,5 +158,8 @@ async fn fetch_and_audit(addr: &str, rpc: &str) -> eyre::Result<Outcome> {
     let result = verai_auditor::decode_hex_code(&code)
         .and_then(|c| verai_auditor::audit_bytecode(&c))
         .map_err(|e| e.to_string());
-    Ok(Outcome { path: format!("{a}"), result })
+    Ok(Outcome {
+        path: format!("{a}"),
+        result,
+    })
 }

@@ -43,24 +43,34 @@ struct Vuln {
 
 pub fn run(a: TrainArgs) -> eyre::Result<()> {
     let labels = a.data.join("vulnerabilities.json");
-    let text = std::fs::read_to_string(&labels).wrap_err_with(|| format!("reading {}", labels.display()))?;
-    let entries: Vec<Entry> = serde_json::from_str(&text).wrap_err("parsing vulnerabilities.json")?;
+    let text = std::fs::read_to_string(&labels)
+        .wrap_err_with(|| format!("reading {}", labels.display()))?;
+    let entries: Vec<Entry> =
+        serde_json::from_str(&text).wrap_err("parsing vulnerabilities.json")?;
     let mut samples = Vec::new();
     let mut rules = Vec::new();
     let mut skipped = 0;
-    let mut add = |name: String, src: &str, y: Severity| match verai_auditor::audit_source_with_features(src) {
-        Ok((report, x)) => {
-            rules.push(risk::rule_level(&report));
-            samples.push(Sample { name, x, y });
-        }
-        Err(e) => {
-            eprintln!("skipping {name}: {e}");
-            skipped += 1;
-        }
-    };
+    let mut add =
+        |name: String, src: &str, y: Severity| match verai_auditor::audit_source_with_features(src)
+        {
+            Ok((report, x)) => {
+                rules.push(risk::rule_level(&report));
+                samples.push(Sample { name, x, y });
+            }
+            Err(e) => {
+                eprintln!("skipping {name}: {e}");
+                skipped += 1;
+            }
+        };
     for e in &entries {
-        let y = e.vulnerabilities.iter().map(|v| risk::category_risk(v.category)).max().unwrap_or(Severity::Low);
-        let src = std::fs::read_to_string(a.data.join(&e.path)).wrap_err_with(|| format!("reading {}", e.path))?;
+        let y = e
+            .vulnerabilities
+            .iter()
+            .map(|v| risk::category_risk(v.category))
+            .max()
+            .unwrap_or(Severity::Low);
+        let src = std::fs::read_to_string(a.data.join(&e.path))
+            .wrap_err_with(|| format!("reading {}", e.path))?;
         add(e.path.clone(), &src, y);
     }
     if let Some(dir) = &a.safe {
@@ -91,20 +101,32 @@ pub fn run(a: TrainArgs) -> eyre::Result<()> {
         counts[3]
     );
     let (model, baseline) = risk::cross_validate(&samples, &rules, a.folds, a.seed)?;
-    for (name, r) in [("gbt model", &model), ("rule baseline (max finding severity)", &baseline)] {
+    for (name, r) in [
+        ("gbt model", &model),
+        ("rule baseline (max finding severity)", &baseline),
+    ] {
         println!(
             "{name}: {}-fold CV accuracy {:.3}, within one level {:.3}, macro-F1 {:.3}",
             r.folds, r.accuracy, r.within_one, r.macro_f1
         );
-        println!("  confusion (rows truth low..critical, cols predicted): {:?}", r.confusion);
+        println!(
+            "  confusion (rows truth low..critical, cols predicted): {:?}",
+            r.confusion
+        );
     }
     if let Some(out) = &a.out {
         // Only the data set's folder name: the model bytes must not depend on where
         // the checkout lives.
         let note = format!(
             "verai audit-train --data .../{} {} --folds {} --seed {}",
-            a.data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            a.safe.as_ref().map(|s| format!("--safe {}", s.display())).unwrap_or_default(),
+            a.data
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            a.safe
+                .as_ref()
+                .map(|s| format!("--safe {}", s.display()))
+                .unwrap_or_default(),
             a.folds,
             a.seed
         );
@@ -112,7 +134,11 @@ pub fn run(a: TrainArgs) -> eyre::Result<()> {
         std::fs::write(out, &json).wrap_err_with(|| format!("writing {}", out.display()))?;
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(json.as_bytes()));
-        println!("model written to {} ({} bytes, sha256 {sha})", out.display(), json.len());
+        println!(
+            "model written to {} ({} bytes, sha256 {sha})",
+            out.display(),
+            json.len()
+        );
     }
     Ok(())
 }

@@ -113,7 +113,9 @@ pub fn format_ether(wei: alloy_primitives::U256) -> String {
 }
 
 /// Run a future returning a value on a small runtime.
-pub fn block_on_value<T, F: std::future::Future<Output = eyre::Result<T>>>(f: F) -> eyre::Result<T> {
+pub fn block_on_value<T, F: std::future::Future<Output = eyre::Result<T>>>(
+    f: F,
+) -> eyre::Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

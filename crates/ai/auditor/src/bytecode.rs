@@ -35,8 +35,13 @@ pub fn disassemble(code: &[u8]) -> Vec<Insn> {
     let mut pc = 0;
     while pc < code.len() {
         let op = code[pc];
-        let n = if (0x60..=0x7f).contains(&op) { (op - 0x5f) as usize } else { 0 };
-        let mut imm: Vec<u8> = code[(pc + 1).min(code.len())..(pc + 1 + n).min(code.len())].to_vec();
+        let n = if (0x60..=0x7f).contains(&op) {
+            (op - 0x5f) as usize
+        } else {
+            0
+        };
+        let mut imm: Vec<u8> =
+            code[(pc + 1).min(code.len())..(pc + 1 + n).min(code.len())].to_vec();
         imm.resize(n, 0);
         out.push(Insn { pc, op, imm });
         pc += 1 + n;
@@ -118,7 +123,11 @@ impl Cfg {
         for i in 0..insns.len() {
             let next_is_dest = insns.get(i + 1).is_some_and(|n| n.op == 0x5b);
             if terminates(insns[i].op) || next_is_dest || i + 1 == insns.len() {
-                blocks.push(Block { start: s, end: i + 1, succ: Vec::new() });
+                blocks.push(Block {
+                    start: s,
+                    end: i + 1,
+                    succ: Vec::new(),
+                });
                 s = i + 1;
             }
         }
@@ -166,7 +175,10 @@ impl Cfg {
                 if !seen.insert(x) {
                     continue;
                 }
-                if self.ops(&self.blocks[x]).any(|i| matches!(i.op, 0x20 | 0x06)) {
+                if self
+                    .ops(&self.blocks[x])
+                    .any(|i| matches!(i.op, 0x20 | 0x06))
+                {
                     return true;
                 }
                 next.extend(self.blocks[x].succ.iter().copied());
@@ -188,7 +200,11 @@ const TRACKED: usize = 64;
 
 /// Jump edges by abstract interpretation: stacks of known constants are carried along
 /// paths, so a return address pushed by a caller resolves the callee's final JUMP.
-fn explore(insns: &[Insn], blocks: &[Block], by_pc: &BTreeMap<usize, usize>) -> Vec<BTreeSet<usize>> {
+fn explore(
+    insns: &[Insn],
+    blocks: &[Block],
+    by_pc: &BTreeMap<usize, usize>,
+) -> Vec<BTreeSet<usize>> {
     let mut succ = vec![BTreeSet::new(); blocks.len()];
     let mut visits = vec![0usize; blocks.len()];
     let mut seen: BTreeSet<(usize, Vec<Option<usize>>)> = BTreeSet::new();
@@ -240,7 +256,8 @@ fn step(stack: &mut Vec<Option<usize>>, i: &Insn) {
     match i.op {
         0x5f => stack.push(Some(0)),
         0x60..=0x7f => {
-            let v = (i.imm.len() <= 8).then(|| i.imm.iter().fold(0usize, |a, b| (a << 8) | *b as usize));
+            let v = (i.imm.len() <= 8)
+                .then(|| i.imm.iter().fold(0usize, |a, b| (a << 8) | *b as usize));
             stack.push(v);
         }
         0x80..=0x8f => {
@@ -411,7 +428,9 @@ pub fn analyse(code: &[u8]) -> Result<Vec<Finding>, AuditError> {
         }
     }
     out.sort_by(|a, b| (a.category, &a.offsets).cmp(&(b.category, &b.offsets)));
-    out.dedup_by(|a, b| a.category == b.category && a.detector == b.detector && a.offsets == b.offsets);
+    out.dedup_by(|a, b| {
+        a.category == b.category && a.detector == b.detector && a.offsets == b.offsets
+    });
     Ok(out)
 }
 
@@ -439,7 +458,11 @@ fn unchecked_calls(block: &[Insn]) -> Vec<usize> {
         }
         if (0x80..=0x8f).contains(&i.op) {
             let n = (i.op - 0x7f) as usize;
-            let v = if stack.len() >= n { stack[stack.len() - n] } else { None };
+            let v = if stack.len() >= n {
+                stack[stack.len() - n]
+            } else {
+                None
+            };
             stack.push(v);
             continue;
         }
@@ -547,23 +570,37 @@ mod tests {
         let mut code = pushes.clone();
         code.extend([0xf1, 0x50, 0x00]);
         let f = analyse(&code).unwrap_or_default();
-        assert!(f.iter().any(|x| x.category == Category::UncheckedLowLevelCalls));
+        assert!(
+            f.iter()
+                .any(|x| x.category == Category::UncheckedLowLevelCalls)
+        );
         // Tested with ISZERO + JUMPI instead: no finding.
         let mut checked = pushes;
         checked.extend([0xf1, 0x15, 0x60, 0x00, 0x57, 0x00]);
         let f = analyse(&checked).unwrap_or_default();
-        assert!(!f.iter().any(|x| x.category == Category::UncheckedLowLevelCalls));
+        assert!(
+            !f.iter()
+                .any(|x| x.category == Category::UncheckedLowLevelCalls)
+        );
     }
 
     #[test]
     fn selfdestruct_guard() {
         // CALLVALUE SELFDESTRUCT: reachable with no CALLER.
         let f = analyse(&[0x34, 0xff]).unwrap_or_default();
-        assert!(f.iter().any(|x| x.detector == "bytecode-unprotected-selfdestruct"));
+        assert!(
+            f.iter()
+                .any(|x| x.detector == "bytecode-unprotected-selfdestruct")
+        );
         // CALLER PUSH1 .. EQ PUSH1 dst JUMPI STOP JUMPDEST CALLVALUE SELFDESTRUCT
-        let code = [0x33, 0x60, 0x01, 0x14, 0x60, 0x09, 0x57, 0x00, 0x00, 0x5b, 0x34, 0xff];
+        let code = [
+            0x33, 0x60, 0x01, 0x14, 0x60, 0x09, 0x57, 0x00, 0x00, 0x5b, 0x34, 0xff,
+        ];
         let f = analyse(&code).unwrap_or_default();
-        assert!(!f.iter().any(|x| x.detector == "bytecode-unprotected-selfdestruct"));
+        assert!(
+            !f.iter()
+                .any(|x| x.detector == "bytecode-unprotected-selfdestruct")
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub struct Outcome {
 
 /// Highest risk level among successful outcomes.
 pub fn max_risk(outcomes: &[Outcome]) -> Option<Severity> {
-    outcomes.iter().filter_map(|o| o.result.as_ref().ok()).map(|r| r.risk.level).max()
+    outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .map(|r| r.risk.level)
+        .max()
 }
 
 pub fn json(outcomes: &[Outcome]) -> Value {
@@ -78,7 +82,10 @@ pub fn text(outcomes: &[Outcome]) -> String {
                         f.detector,
                         format!("{:?}", f.confidence).to_lowercase(),
                         where_(f),
-                        f.function.as_ref().map(|n| format!(" in {n}")).unwrap_or_default(),
+                        f.function
+                            .as_ref()
+                            .map(|n| format!(" in {n}"))
+                            .unwrap_or_default(),
                         f.explanation,
                         f.fix
                     ));

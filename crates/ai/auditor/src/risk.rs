@@ -29,18 +29,46 @@ use std::sync::OnceLock;
 pub const MODEL_JSON: &str = include_str!("../model/risk.json");
 
 pub const FEATURE_NAMES: [&str; 40] = [
-    "reentrancy_n", "reentrancy_sev", "reentrancy_conf",
-    "unchecked_n", "unchecked_sev", "unchecked_conf",
-    "access_n", "access_sev", "access_conf",
-    "arithmetic_n", "arithmetic_sev", "arithmetic_conf",
-    "randomness_n", "randomness_sev", "randomness_conf",
-    "dos_n", "dos_sev", "dos_conf",
-    "time_n", "time_sev", "time_conf",
-    "frontrun_n", "frontrun_sev", "frontrun_conf",
-    "short_n", "short_sev", "short_conf",
-    "other_n", "other_sev", "other_conf",
-    "findings", "contracts", "functions", "payable_entries", "low_level_calls",
-    "external_calls", "selfdestructs", "pragma_minor", "unchecked_arithmetic", "bytecode",
+    "reentrancy_n",
+    "reentrancy_sev",
+    "reentrancy_conf",
+    "unchecked_n",
+    "unchecked_sev",
+    "unchecked_conf",
+    "access_n",
+    "access_sev",
+    "access_conf",
+    "arithmetic_n",
+    "arithmetic_sev",
+    "arithmetic_conf",
+    "randomness_n",
+    "randomness_sev",
+    "randomness_conf",
+    "dos_n",
+    "dos_sev",
+    "dos_conf",
+    "time_n",
+    "time_sev",
+    "time_conf",
+    "frontrun_n",
+    "frontrun_sev",
+    "frontrun_conf",
+    "short_n",
+    "short_sev",
+    "short_conf",
+    "other_n",
+    "other_sev",
+    "other_conf",
+    "findings",
+    "contracts",
+    "functions",
+    "payable_entries",
+    "low_level_calls",
+    "external_calls",
+    "selfdestructs",
+    "pragma_minor",
+    "unchecked_arithmetic",
+    "bytecode",
 ];
 
 /// The risk level of one contract and how it was obtained.
@@ -96,7 +124,10 @@ fn loaded() -> Result<Option<&'static Loaded>, AuditError> {
             .iter()
             .map(|b| GradientBooster::from_json(b).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Loaded { boosters, sha256: model_sha256() }))
+        Ok(Some(Loaded {
+            boosters,
+            sha256: model_sha256(),
+        }))
     });
     match r {
         Ok(m) => Ok(m.as_ref()),
@@ -113,10 +144,22 @@ pub fn model_sha256() -> String {
 pub fn features(report: &Report, program: Option<&Program<'_>>) -> Vec<f64> {
     let mut v = Vec::with_capacity(FEATURE_NAMES.len());
     for cat in Category::ALL {
-        let fs: Vec<_> = report.findings.iter().filter(|f| f.category == cat).collect();
+        let fs: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.category == cat)
+            .collect();
         v.push(fs.len().min(10) as f64);
-        v.push(fs.iter().map(|f| f.severity as u8 as f64 + 1.0).fold(0.0, f64::max));
-        v.push(fs.iter().map(|f| f.confidence as u8 as f64 + 1.0).fold(0.0, f64::max));
+        v.push(
+            fs.iter()
+                .map(|f| f.severity as u8 as f64 + 1.0)
+                .fold(0.0, f64::max),
+        );
+        v.push(
+            fs.iter()
+                .map(|f| f.confidence as u8 as f64 + 1.0)
+                .fold(0.0, f64::max),
+        );
     }
     v.push(report.findings.len().min(50) as f64);
     let (mut funcs, mut payable, mut low, mut ext, mut sd) = (0, 0, 0, 0, 0);
@@ -138,7 +181,11 @@ pub fn features(report: &Report, program: Option<&Program<'_>>) -> Vec<f64> {
     }
     v.push(program.map_or(0, |p| p.contracts.len()) as f64);
     v.extend([funcs, payable, low, ext, sd].map(|x| x.min(100) as f64));
-    v.push(program.and_then(|p| p.version).map_or(-1.0, |(_, m)| m as f64));
+    v.push(
+        program
+            .and_then(|p| p.version)
+            .map_or(-1.0, |(_, m)| m as f64),
+    );
     v.push(program.map_or(0.0, |p| f64::from(u8::from(p.unchecked_arithmetic()))));
     v.push(f64::from(u8::from(report.kind == InputKind::Bytecode)));
     v
@@ -156,9 +203,15 @@ pub fn rule_level(report: &Report) -> Severity {
 }
 
 /// Assesses a report with the shipped model (or the rule fallback).
-pub fn assess(report: &Report, program: Option<&Program<'_>>) -> Result<RiskAssessment, AuditError> {
+pub fn assess(
+    report: &Report,
+    program: Option<&Program<'_>>,
+) -> Result<RiskAssessment, AuditError> {
     let Some(model) = loaded()? else {
-        return Ok(RiskAssessment { level: rule_level(report), ..RiskAssessment::default() });
+        return Ok(RiskAssessment {
+            level: rule_level(report),
+            ..RiskAssessment::default()
+        });
     };
     let x = features(report, program);
     let margins = margins(&model.boosters, &x);
@@ -174,7 +227,11 @@ fn margins(boosters: &[GradientBooster], x: &[f64]) -> [f64; 3] {
     let m = Matrix::new(x, 1, x.len());
     let mut out = [0.0; 3];
     for (o, b) in out.iter_mut().zip(boosters) {
-        *o = b.predict(&m, false).first().copied().unwrap_or(f64::NEG_INFINITY);
+        *o = b
+            .predict(&m, false)
+            .first()
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY);
     }
     out
 }
@@ -227,10 +284,17 @@ fn fit(samples: &[&Sample], seed: u64) -> Result<Vec<GradientBooster>, AuditErro
     let data = column_major(samples);
     let m = Matrix::new(&data, samples.len(), FEATURE_NAMES.len());
     let mut out = Vec::new();
-    for (k, threshold) in [Severity::Medium, Severity::High, Severity::Critical].iter().enumerate() {
-        let y: Vec<f64> = samples.iter().map(|s| f64::from(u8::from(s.y >= *threshold))).collect();
+    for (k, threshold) in [Severity::Medium, Severity::High, Severity::Critical]
+        .iter()
+        .enumerate()
+    {
+        let y: Vec<f64> = samples
+            .iter()
+            .map(|s| f64::from(u8::from(s.y >= *threshold)))
+            .collect();
         let mut b = booster(seed + k as u64);
-        b.fit_unweighted(&m, &y, None).map_err(|e| AuditError::Model(e.to_string()))?;
+        b.fit_unweighted(&m, &y, None)
+            .map_err(|e| AuditError::Model(e.to_string()))?;
         out.push(b);
     }
     Ok(out)
@@ -272,18 +336,34 @@ impl CvReport {
         }
         let n = pairs.len().max(1) as f64;
         let acc = pairs.iter().filter(|(t, p)| t == p).count() as f64 / n;
-        let w1 = pairs.iter().filter(|(t, p)| (*t as i32 - *p as i32).abs() <= 1).count() as f64 / n;
+        let w1 = pairs
+            .iter()
+            .filter(|(t, p)| (*t as i32 - *p as i32).abs() <= 1)
+            .count() as f64
+            / n;
         let mut f1s = Vec::new();
-        for k in 0..4 {
-            let tp = confusion[k][k] as f64;
-            let fp: f64 = (0..4).filter(|r| *r != k).map(|r| confusion[r][k] as f64).sum();
-            let fn_: f64 = (0..4).filter(|c| *c != k).map(|c| confusion[k][c] as f64).sum();
+        for (k, row) in confusion.iter().enumerate() {
+            let tp = row[k] as f64;
+            let fp: f64 = (0..4)
+                .filter(|r| *r != k)
+                .map(|r| confusion[r][k] as f64)
+                .sum();
+            let fn_: f64 = (0..4)
+                .filter(|c| *c != k)
+                .map(|c| confusion[k][c] as f64)
+                .sum();
             if tp + fp + fn_ > 0.0 {
                 f1s.push(2.0 * tp / (2.0 * tp + fp + fn_));
             }
         }
         let macro_f1 = f1s.iter().sum::<f64>() / f1s.len().max(1) as f64;
-        CvReport { folds, confusion, accuracy: acc, within_one: w1, macro_f1 }
+        CvReport {
+            folds,
+            confusion,
+            accuracy: acc,
+            within_one: w1,
+            macro_f1,
+        }
     }
 }
 
@@ -305,8 +385,15 @@ pub fn cross_validate(
         state
     };
     let mut fold = vec![0usize; samples.len()];
-    for level in [Severity::Low, Severity::Medium, Severity::High, Severity::Critical] {
-        let mut idx: Vec<usize> = (0..samples.len()).filter(|i| samples[*i].y == level).collect();
+    for level in [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ] {
+        let mut idx: Vec<usize> = (0..samples.len())
+            .filter(|i| samples[*i].y == level)
+            .collect();
         for i in (1..idx.len()).rev() {
             let j = (next() % (i as u64 + 1)) as usize;
             idx.swap(i, j);
@@ -318,14 +405,22 @@ pub fn cross_validate(
     let mut pairs = Vec::new();
     let mut rule_pairs = Vec::new();
     for f in 0..k {
-        let train: Vec<&Sample> = samples.iter().enumerate().filter(|(i, _)| fold[*i] != f).map(|(_, s)| s).collect();
+        let train: Vec<&Sample> = samples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| fold[*i] != f)
+            .map(|(_, s)| s)
+            .collect();
         let boosters = fit(&train, seed)?;
         for (i, s) in samples.iter().enumerate().filter(|(i, _)| fold[*i] == f) {
             pairs.push((s.y, level_from_margins(&margins(&boosters, &s.x))));
             rule_pairs.push((s.y, rules.get(i).copied().unwrap_or(Severity::Low)));
         }
     }
-    Ok((CvReport::from_pairs(k, &pairs), CvReport::from_pairs(k, &rule_pairs)))
+    Ok((
+        CvReport::from_pairs(k, &pairs),
+        CvReport::from_pairs(k, &rule_pairs),
+    ))
 }
 
 /// Risk implied by a ground-truth vulnerability category (the training target).

@@ -21,7 +21,10 @@ const COMPARABLE: [Category; 5] = [
 ];
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn categories(findings: &[verai_auditor::Finding], min: Confidence) -> BTreeSet<Category> {
@@ -36,11 +39,15 @@ fn categories(findings: &[verai_auditor::Finding], min: Confidence) -> BTreeSet<
 fn source_and_bytecode_agree() {
     let root = root();
     assert!(
-        root.join("tests/e2e/node_modules/solc/package.json").exists(),
+        root.join("tests/e2e/node_modules/solc/package.json")
+            .exists(),
         "solc-js missing: run scripts/test.sh (or npm ci --prefix tests/e2e) first"
     );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agreement");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 6);
     let out = Command::new("node")
@@ -49,8 +56,13 @@ fn source_and_bytecode_agree() {
         .args(&files)
         .output()
         .expect("node");
-    assert!(out.status.success(), "solc: {}", String::from_utf8_lossy(&out.stderr));
-    let codes: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "solc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let codes: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).unwrap();
     let mut failures = Vec::new();
     for file in files {
         let src = std::fs::read_to_string(&file).unwrap();

@@ -7,14 +7,21 @@ use std::path::Path;
 use verai_auditor::{Category, audit_source};
 
 fn fixture(dir: &str, name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir).join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn expectation(src: &str) -> (Category, Vec<u32>) {
-    let line = src.lines().find_map(|l| l.trim().strip_prefix("// expect:")).expect("expect comment");
+    let line = src
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// expect:"))
+        .expect("expect comment");
     let mut parts = line.split_whitespace();
-    let cat: Category = serde_json::from_value(serde_json::Value::String(parts.next().unwrap().into())).unwrap();
+    let cat: Category =
+        serde_json::from_value(serde_json::Value::String(parts.next().unwrap().into())).unwrap();
     (cat, parts.map(|n| n.parse().unwrap()).collect())
 }
 
@@ -24,7 +31,10 @@ fn check(name: &str) {
     let report = audit_source(&vuln).unwrap();
     for l in &lines {
         assert!(
-            report.findings.iter().any(|f| f.category == cat && f.lines.contains(l)),
+            report
+                .findings
+                .iter()
+                .any(|f| f.category == cat && f.lines.contains(l)),
             "{name}: no {cat:?} finding names line {l}: {:#?}",
             report.findings
         );
@@ -33,8 +43,15 @@ fn check(name: &str) {
         assert!(!f.explanation.is_empty() && !f.fix.is_empty());
     }
     let fixed = audit_source(&fixture("fixed", name)).unwrap();
-    let wrong: Vec<_> = fixed.findings.iter().filter(|f| f.category == cat).collect();
-    assert!(wrong.is_empty(), "{name}: fixed version still has {cat:?}: {wrong:#?}");
+    let wrong: Vec<_> = fixed
+        .findings
+        .iter()
+        .filter(|f| f.category == cat)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{name}: fixed version still has {cat:?}: {wrong:#?}"
+    );
 }
 
 #[test]
@@ -104,9 +121,14 @@ fn uninitialized_storage_pointer() {
 
 #[test]
 fn arithmetic_is_not_reported_from_0_8() {
-    let src = "pragma solidity ^0.8.0;\ncontract C { uint x; function f(uint a) public { x += a; } }";
+    let src =
+        "pragma solidity ^0.8.0;\ncontract C { uint x; function f(uint a) public { x += a; } }";
     let r = audit_source(src).unwrap();
-    assert!(r.findings.iter().all(|f| f.category != Category::Arithmetic));
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.category != Category::Arithmetic)
+    );
 }
 
 #[test]
@@ -122,5 +144,9 @@ contract Old {
 }"#;
     let r = audit_source(src).unwrap();
     assert_eq!(r.contracts, vec!["Old".to_string()]);
-    assert!(r.findings.iter().all(|f| f.category != Category::AccessControl));
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.category != Category::AccessControl)
+    );
 }

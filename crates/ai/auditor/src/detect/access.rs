@@ -60,18 +60,20 @@ fn origin(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if f.facts.origin_checks.is_empty() {
             continue;
         }
-        out.push(cx.finding(
-            Some(f),
-            Category::AccessControl,
-            "tx-origin-auth",
-            Severity::High,
-            Confidence::High,
-            f.facts.origin_checks.iter().copied(),
-            "Authorization uses `tx.origin`: any contract the owner interacts with can call \
+        out.push(
+            cx.finding(
+                Some(f),
+                Category::AccessControl,
+                "tx-origin-auth",
+                Severity::High,
+                Confidence::High,
+                f.facts.origin_checks.iter().copied(),
+                "Authorization uses `tx.origin`: any contract the owner interacts with can call \
              this function on the owner's behalf (phishing)."
-                .to_string(),
-            "Use `msg.sender` for authorization.",
-        ));
+                    .to_string(),
+                "Use `msg.sender` for authorization.",
+            ),
+        );
     }
 }
 
@@ -127,7 +129,12 @@ fn selfdestruct(cx: &Cx<'_, '_>, f: &Function<'_>, out: &mut Vec<Finding>) {
     ));
 }
 
-fn setters(cx: &Cx<'_, '_>, f: &Function<'_>, privileged: &BTreeSet<String>, out: &mut Vec<Finding>) {
+fn setters(
+    cx: &Cx<'_, '_>,
+    f: &Function<'_>,
+    privileged: &BTreeSet<String>,
+    out: &mut Vec<Finding>,
+) {
     let mut lines = Vec::new();
     let mut vars = BTreeSet::new();
     for w in &f.facts.writes {
@@ -193,7 +200,11 @@ fn delegatecall(cx: &Cx<'_, '_>, f: &Function<'_>, guarded: bool, out: &mut Vec<
                 "`delegatecall` at line {} runs other code with this contract's storage and \
                  balance{}: the callee can overwrite the owner or self-destruct.",
                 c.line,
-                if c.caller_controlled { ", and the caller chooses what runs" } else { "" }
+                if c.caller_controlled {
+                    ", and the caller chooses what runs"
+                } else {
+                    ""
+                }
             ),
             "Delegate only to a fixed, trusted library, with a whitelisted function selector, \
              and keep storage layouts identical.",
@@ -202,10 +213,14 @@ fn delegatecall(cx: &Cx<'_, '_>, f: &Function<'_>, guarded: bool, out: &mut Vec<
 }
 
 fn arbitrary_write(cx: &Cx<'_, '_>, f: &Function<'_>, out: &mut Vec<Finding>) {
-    if !cx.program.version.is_none_or(|(_, m)| m < 6) {
+    if cx.program.version.is_some_and(|(_, m)| m >= 6) {
         return;
     }
-    let dynamic = |v: &str| cx.contract.state_var(v).is_some_and(|s| s.ty.ends_with("[]"));
+    let dynamic = |v: &str| {
+        cx.contract
+            .state_var(v)
+            .is_some_and(|s| s.ty.ends_with("[]"))
+    };
     let resized: BTreeSet<&str> = f
         .facts
         .writes
@@ -214,7 +229,11 @@ fn arbitrary_write(cx: &Cx<'_, '_>, f: &Function<'_>, out: &mut Vec<Finding>) {
         .map(|w| w.var.as_str())
         .collect();
     for w in &f.facts.writes {
-        if w.index_from_param && dynamic(&w.var) && resized.contains(w.var.as_str()) && w.op != WriteOp::Resize {
+        if w.index_from_param
+            && dynamic(&w.var)
+            && resized.contains(w.var.as_str())
+            && w.op != WriteOp::Resize
+        {
             out.push(cx.finding(
                 Some(f),
                 Category::AccessControl,

@@ -19,7 +19,10 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     }
     for f in &cx.contract.functions {
         // Constructors run once, with the deployer's own values.
-        if (f.view && !f.public) || f.is_constructor || f.kind == solang_parser::pt::FunctionTy::Constructor {
+        if (f.view && !f.public)
+            || f.is_constructor
+            || f.kind == solang_parser::pt::FunctionTy::Constructor
+        {
             continue;
         }
         let mut lines = Vec::new();
@@ -34,7 +37,10 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             .filter_map(|a| a.target.as_deref())
             .collect();
         for a in &f.facts.arith {
-            if a.op == "+=" && a.target.as_deref().is_some_and(|t| debited.contains(&t)) && a.user_operand {
+            if a.op == "+="
+                && a.target.as_deref().is_some_and(|t| debited.contains(&t))
+                && a.user_operand
+            {
                 continue;
             }
             if a.guarded
@@ -46,7 +52,8 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let risky = a.writes_state || (a.user_operand && (a.reads_state || a.op.starts_with('*')));
+            let risky =
+                a.writes_state || (a.user_operand && (a.reads_state || a.op.starts_with('*')));
             if !risky {
                 continue;
             }
@@ -67,7 +74,11 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             Category::Arithmetic,
             "integer-overflow",
             Severity::High,
-            if strong { Confidence::High } else { Confidence::Low },
+            if strong {
+                Confidence::High
+            } else {
+                Confidence::Low
+            },
             lines.iter().copied(),
             format!(
                 "`{}` does unchecked arithmetic (pragma below 0.8, no SafeMath, no guard) at \

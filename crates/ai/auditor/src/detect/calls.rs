@@ -25,7 +25,9 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 fn unchecked(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     for f in &cx.contract.functions {
         for c in &f.facts.calls {
-            let CallKind::LowLevel(kind) = c.kind else { continue };
+            let CallKind::LowLevel(kind) = c.kind else {
+                continue;
+            };
             if !c.unchecked || kind == L::Transfer {
                 continue;
             }
@@ -53,7 +55,11 @@ fn unchecked(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                      (out of gas, revert, missing code) execution continues as if it had \
                      succeeded{}.",
                     c.line,
-                    if c.has_value { " and the ether stays here while accounting says it left" } else { "" }
+                    if c.has_value {
+                        " and the ether stays here while accounting says it left"
+                    } else {
+                        ""
+                    }
                 ),
                 "Check the returned boolean (`require(ok)`), or use `transfer` / a pull-payment \
                  pattern for ether.",
@@ -87,7 +93,10 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     for f in cx.entry_points() {
         let facts = &f.facts;
         for c in &facts.calls {
-            let external = matches!(c.kind, CallKind::LowLevel(L::Send | L::Transfer | L::Call) | CallKind::External);
+            let external = matches!(
+                c.kind,
+                CallKind::LowLevel(L::Send | L::Transfer | L::Call) | CallKind::External
+            );
             if !external || !c.reverts_on_fail {
                 continue;
             }
@@ -99,7 +108,11 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     Category::DenialOfService,
                     "dos-call-in-loop",
                     Severity::High,
-                    if lp.unbounded { Confidence::High } else { Confidence::Medium },
+                    if lp.unbounded {
+                        Confidence::High
+                    } else {
+                        Confidence::Medium
+                    },
                     [c.line],
                     format!(
                         "A call that reverts on failure (line {}) runs inside the loop at line {}: \
@@ -163,14 +176,23 @@ fn dos(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     "The loop at line {} {}: its gas grows with the data until the function \
                      no longer fits in a block.",
                     lp.line,
-                    if grows { "grows a storage array" } else { "walks a storage array and writes storage" },
+                    if grows {
+                        "grows a storage array"
+                    } else {
+                        "walks a storage array and writes storage"
+                    },
                 ),
                 "Bound the loop by a constant, process the work in batches across \
                  transactions, or use a mapping instead of a growing array.",
             ));
         }
         for w in &facts.writes {
-            if w.clears && cx.contract.state_var(&w.var).is_some_and(|v| v.ty.ends_with("[]")) {
+            if w.clears
+                && cx
+                    .contract
+                    .state_var(&w.var)
+                    .is_some_and(|v| v.ty.ends_with("[]"))
+            {
                 out.push(cx.finding(
                     Some(f),
                     Category::DenialOfService,

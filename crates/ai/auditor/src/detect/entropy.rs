@@ -49,7 +49,10 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             if let Some(t) = &u.assigned_to
                 && facts.locals.contains(t)
             {
-                tainted_local.entry(t.as_str()).or_default().push((u.line, u.kind));
+                tainted_local
+                    .entry(t.as_str())
+                    .or_default()
+                    .push((u.line, u.kind));
             }
         }
         for u in &facts.env {
@@ -87,9 +90,10 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             };
             // Timestamp-only hashes are usually state digests, not dice; `%` and `==`
             // on the timestamp are dice.
-            let dice = facts.env.iter().any(|u| {
-                u.kind == EnvKind::Timestamp && (u.in_modulo || u.in_equality)
-            });
+            let dice = facts
+                .env
+                .iter()
+                .any(|u| u.kind == EnvKind::Timestamp && (u.in_modulo || u.in_equality));
             out.push(cx.finding(
                 Some(f),
                 cat,
@@ -131,7 +135,10 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let sharp = uses.iter().any(|u| {
             u.in_equality
                 || u.returned
-                || (u.direct && u.assigned_to.as_ref().is_some_and(|t| timed_state.contains(t.as_str())))
+                || (u.direct
+                    && u.assigned_to
+                        .as_ref()
+                        .is_some_and(|t| timed_state.contains(t.as_str())))
         });
         if !time_lines.is_empty() {
             out.push(cx.finding(
@@ -139,7 +146,11 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 Category::TimeManipulation,
                 "timestamp-dependence",
                 Severity::Medium,
-                if sharp { Confidence::Medium } else { Confidence::Low },
+                if sharp {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                },
                 time_lines.iter().copied(),
                 format!(
                     "`{}` makes decisions on `block.timestamp`/`now`, which the block producer \

@@ -19,7 +19,11 @@ pub fn hints(program: &Program<'_>) -> Vec<GasHint> {
             .flat_map(|f| f.facts.writes.iter().map(|w| w.var.as_str()))
             .collect();
         for v in &c.state {
-            if v.initialized && !v.constant && !written.contains(v.name.as_str()) && c.line <= v.line {
+            if v.initialized
+                && !v.constant
+                && !written.contains(v.name.as_str())
+                && c.line <= v.line
+            {
                 out.push(GasHint {
                     line: v.line,
                     message: format!(

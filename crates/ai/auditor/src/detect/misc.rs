@@ -25,26 +25,30 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 fn front_running(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     for f in cx.entry_points() {
         if f.name.eq_ignore_ascii_case("approve") && f.params.len() == 2 {
-            let w = f.facts.writes.iter().find(|w| {
-                w.op == WriteOp::Assign && w.keyed_by_sender && w.value_from_param
-            });
+            let w = f
+                .facts
+                .writes
+                .iter()
+                .find(|w| w.op == WriteOp::Assign && w.keyed_by_sender && w.value_from_param);
             if let Some(w) = w
                 && f.facts.sender_checks.is_empty()
                 && !f.facts.arith.iter().any(|_| false)
             {
-                out.push(cx.finding(
-                    Some(f),
-                    Category::FrontRunning,
-                    "erc20-approve-race",
-                    Severity::Medium,
-                    Confidence::Medium,
-                    [f.line, w.line],
-                    "`approve` overwrites the allowance: a spender watching the mempool can \
+                out.push(
+                    cx.finding(
+                        Some(f),
+                        Category::FrontRunning,
+                        "erc20-approve-race",
+                        Severity::Medium,
+                        Confidence::Medium,
+                        [f.line, w.line],
+                        "`approve` overwrites the allowance: a spender watching the mempool can \
                      spend the old allowance before the change lands and the new one after."
-                        .to_string(),
-                    "Require the allowance to be zero before setting a new value, or offer \
+                            .to_string(),
+                        "Require the allowance to be zero before setting a new value, or offer \
                      increaseAllowance/decreaseAllowance.",
-                ));
+                    ),
+                );
             }
         }
         // A reveal checked against the caller's own commitment is commit-reveal.
@@ -77,7 +81,10 @@ fn front_running(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 g.public
                     && !g.is_constructor
                     && g.name != f.name
-                    && g.facts.writes.iter().any(|w| &w.var == var && w.op == WriteOp::Assign)
+                    && g.facts
+                        .writes
+                        .iter()
+                        .any(|w| &w.var == var && w.op == WriteOp::Assign)
             });
             if scalar && changed_elsewhere {
                 out.push(cx.finding(
@@ -112,9 +119,10 @@ fn short_address(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if !addr.1.starts_with("address") || !amount.1.starts_with("uint") {
             continue;
         }
-        let checked_by_modifier = f.modifiers.iter().any(|m| {
-            cx.modifier(m).is_some_and(|md| md.facts.payload_checks > 0)
-        });
+        let checked_by_modifier = f
+            .modifiers
+            .iter()
+            .any(|m| cx.modifier(m).is_some_and(|md| md.facts.payload_checks > 0));
         let credits = f
             .facts
             .writes
@@ -145,7 +153,12 @@ fn uninitialized_pointer(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     for f in &cx.contract.functions {
         for (line, name) in &f.facts.uninit_storage {
             let marker = format!("<uninitialized pointer {name}>");
-            let writes = f.facts.writes.iter().filter(|w| w.var == marker).map(|w| w.line);
+            let writes = f
+                .facts
+                .writes
+                .iter()
+                .filter(|w| w.var == marker)
+                .map(|w| w.line);
             out.push(cx.finding(
                 Some(f),
                 Category::Other,

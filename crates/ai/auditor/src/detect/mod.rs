@@ -24,7 +24,10 @@ pub fn run(program: &Program<'_>) -> Vec<Finding> {
         if c.is_interface {
             continue;
         }
-        let cx = Cx { program, contract: c };
+        let cx = Cx {
+            program,
+            contract: c,
+        };
         reentrancy::detect(&cx, &mut out);
         calls::detect(&cx, &mut out);
         access::detect(&cx, &mut out);
@@ -88,7 +91,11 @@ impl<'a, 'p> Cx<'a, 'p> {
                         return true;
                     }
                     // A modifier that delegates the check (`confirmAndCheck(..)`).
-                    if self.reach(md, 2).iter().any(|(_, g)| g.facts.checks_sender()) {
+                    if self
+                        .reach(md, 2)
+                        .iter()
+                        .any(|(_, g)| g.facts.checks_sender())
+                    {
                         return true;
                     }
                 }
@@ -105,9 +112,9 @@ impl<'a, 'p> Cx<'a, 'p> {
         }
         // A guard in a helper called by the function (`checkOwner()`).
         f.facts.calls.iter().any(|c| match &c.kind {
-            CallKind::Internal(n) => self
-                .function(n)
-                .is_some_and(|g| !std::ptr::eq(g, f) && g.facts.checks_sender() && g.facts.writes.is_empty()),
+            CallKind::Internal(n) => self.function(n).is_some_and(|g| {
+                !std::ptr::eq(g, f) && g.facts.checks_sender() && g.facts.writes.is_empty()
+            }),
             _ => false,
         })
     }
@@ -123,11 +130,16 @@ impl<'a, 'p> Cx<'a, 'p> {
             Some(md) => {
                 !md.facts.sender_vars.is_empty()
                     || !md.facts.sender_maps.is_empty()
-                    || self.reach(md, 2).iter().any(|(_, g)| g.facts.checks_sender())
+                    || self
+                        .reach(md, 2)
+                        .iter()
+                        .any(|(_, g)| g.facts.checks_sender())
             }
             None => {
                 let l = m.to_ascii_lowercase();
-                ["only", "owner", "admin", "auth"].iter().any(|k| l.contains(k))
+                ["only", "owner", "admin", "auth"]
+                    .iter()
+                    .any(|k| l.contains(k))
             }
         })
     }
@@ -161,6 +173,7 @@ impl<'a, 'p> Cx<'a, 'p> {
             .filter(|f| f.public && f.def.body.is_some())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn finding(
         &self,
         f: Option<&Function<'_>>,

@@ -31,7 +31,13 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 fn reentrant_sites(cx: &Cx<'_, '_>, f: &Function<'_>) -> Vec<(u32, usize, usize, bool, bool)> {
     let mut v: Vec<_> = reentrant_call(&f.facts)
         .map(|c| {
-            (c.line, c.start, c.end, c.has_value, matches!(c.kind, CallKind::LowLevel(_)))
+            (
+                c.line,
+                c.start,
+                c.end,
+                c.has_value,
+                matches!(c.kind, CallKind::LowLevel(_)),
+            )
         })
         .collect();
     for c in &f.facts.calls {
@@ -105,7 +111,9 @@ fn modifier_rule(cx: &Cx<'_, '_>, f: &Function<'_>, out: &mut Vec<Finding>) {
     }
     for m in &f.modifiers {
         let Some(md) = cx.modifier(m) else { continue };
-        let Some(ph) = md.facts.placeholder else { continue };
+        let Some(ph) = md.facts.placeholder else {
+            continue;
+        };
         if let Some(c) = reentrant_call(&md.facts).find(|c| c.end <= ph) {
             out.push(cx.finding(
                 Some(f),
@@ -133,9 +141,12 @@ fn has_mutex(cx: &Cx<'_, '_>, f: &Function<'_>) -> bool {
         cx.modifier(m).is_some_and(|md| {
             md.facts.placeholder.is_some_and(|ph| {
                 let before = md.facts.writes.iter().filter(|w| w.start < ph);
-                before
-                    .into_iter()
-                    .any(|w| md.facts.writes.iter().any(|w2| w2.start > ph && w2.var == w.var))
+                before.into_iter().any(|w| {
+                    md.facts
+                        .writes
+                        .iter()
+                        .any(|w2| w2.start > ph && w2.var == w.var)
+                })
             })
         })
     })

@@ -332,7 +332,7 @@ impl<'a> Program<'a> {
         let facts = facts::Facts::collect(self, contract, f);
         Function {
             name,
-            kind: f.ty.clone(),
+            kind: f.ty,
             is_constructor,
             public,
             view,
@@ -386,9 +386,10 @@ fn own_state_vars(c: &pt::ContractDefinition, lines: &Lines) -> Vec<StateVar> {
                     .attrs
                     .iter()
                     .any(|a| matches!(a, VariableAttribute::Constant(_))),
-                public: v.attrs.iter().any(|a| {
-                    matches!(a, VariableAttribute::Visibility(Visibility::Public(_)))
-                }),
+                public: v
+                    .attrs
+                    .iter()
+                    .any(|a| matches!(a, VariableAttribute::Visibility(Visibility::Public(_)))),
                 line: lines.of(&v.loc),
                 initialized: v.initializer.is_some(),
             }),

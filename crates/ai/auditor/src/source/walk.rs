@@ -17,9 +17,18 @@ pub fn exprs(e: &Expression, f: &mut dyn FnMut(&Expression)) {
 pub fn children(e: &Expression) -> Vec<&Expression> {
     use Expression::*;
     match e {
-        PostIncrement(_, a) | PostDecrement(_, a) | New(_, a) | Parenthesis(_, a)
-        | MemberAccess(_, a, _) | Not(_, a) | BitwiseNot(_, a) | Delete(_, a)
-        | PreIncrement(_, a) | PreDecrement(_, a) | UnaryPlus(_, a) | Negate(_, a) => {
+        PostIncrement(_, a)
+        | PostDecrement(_, a)
+        | New(_, a)
+        | Parenthesis(_, a)
+        | MemberAccess(_, a, _)
+        | Not(_, a)
+        | BitwiseNot(_, a)
+        | Delete(_, a)
+        | PreIncrement(_, a)
+        | PreDecrement(_, a)
+        | UnaryPlus(_, a)
+        | Negate(_, a) => {
             vec![a.as_ref()]
         }
         ArraySubscript(_, a, b) => {
@@ -118,7 +127,9 @@ pub fn sub_stmts(s: &Statement) -> Vec<&Statement> {
             v
         }
         Statement::While(_, _, b) | Statement::DoWhile(_, b, _) => vec![b.as_ref()],
-        Statement::For(_, init, _, _, body) => init.iter().chain(body.iter()).map(|b| b.as_ref()).collect(),
+        Statement::For(_, init, _, _, body) => {
+            init.iter().chain(body.iter()).map(|b| b.as_ref()).collect()
+        }
         Statement::Try(_, _, ret, catches) => {
             let mut v: Vec<&Statement> = ret.iter().map(|(_, b)| b.as_ref()).collect();
             for c in catches {
@@ -179,7 +190,10 @@ pub fn any(e: &Expression, pred: &dyn Fn(&Expression) -> bool) -> bool {
 
 /// Whether `e` mentions the variable `name`.
 pub fn mentions(e: &Expression, name: &str) -> bool {
-    any(e, &|x| matches!(x, Expression::Variable(id) if id.name == name))
+    any(
+        e,
+        &|x| matches!(x, Expression::Variable(id) if id.name == name),
+    )
 }
 
 /// Kind of a low-level call.
