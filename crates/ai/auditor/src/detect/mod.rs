@@ -123,25 +123,45 @@ impl<'a, 'p> Cx<'a, 'p> {
     /// caller with a role variable (`msg.sender == owner`), or uses an `only*`/owner
     /// modifier defined elsewhere.
     pub fn owner_only(&self, f: &Function<'_>) -> bool {
-        if !f.facts.sender_vars.is_empty() || !f.facts.origin_checks.is_empty() {
-            return true;
-        }
-        f.modifiers.iter().any(|m| match self.modifier(m) {
-            Some(md) => {
-                !md.facts.sender_vars.is_empty()
-                    || !md.facts.sender_maps.is_empty()
-                    || self
-                        .reach(md, 2)
+        let mut roles: BTreeSet<&str> = f.facts.sender_vars.iter().map(String::as_str).collect();
+        let mut guarded = !f.facts.origin_checks.is_empty() || !roles.is_empty();
+        for m in &f.modifiers {
+            match self.modifier(m) {
+                Some(md) => {
+                    roles.extend(md.facts.sender_vars.iter().map(String::as_str));
+                    roles.extend(md.facts.sender_maps.iter().map(String::as_str));
+                    guarded |= !md.facts.sender_vars.is_empty()
+                        || !md.facts.sender_maps.is_empty()
+                        || self
+                            .reach(md, 2)
+                            .iter()
+                            .any(|(_, g)| g.facts.checks_sender());
+                }
+                None => {
+                    let l = m.to_ascii_lowercase();
+                    guarded |= ["only", "owner", "admin", "auth"]
                         .iter()
-                        .any(|(_, g)| g.facts.checks_sender())
+                        .any(|k| l.contains(k));
+                }
             }
-            None => {
-                let l = m.to_ascii_lowercase();
-                ["only", "owner", "admin", "auth"]
-                    .iter()
-                    .any(|k| l.contains(k))
+        }
+        // A guard on a role anyone can take (`initOwner()` open to all) protects nothing.
+        let takeable = self.takeable_state();
+        guarded && !(!roles.is_empty() && roles.iter().all(|r| takeable.contains(*r)))
+    }
+
+    /// State written by public functions that check no caller (constructors aside).
+    pub fn takeable_state(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for c in self.lineage() {
+            for f in &c.functions {
+                let ctor = f.is_constructor || f.kind == solang_parser::pt::FunctionTy::Constructor;
+                if f.public && !ctor && !f.view && !self.guarded(f) {
+                    out.extend(f.facts.writes.iter().map(|w| w.var.clone()));
+                }
             }
-        })
+        }
+        out
     }
 
     /// Facts of `f` plus those of internal functions it calls (two levels deep), with

@@ -68,7 +68,7 @@ impl Collector<'_> {
                 let compound = !matches!(e, E::Assign(..));
                 if let Some(var) = self.state_root(lhs) {
                     let resize = matches!(walk::strip(lhs), E::MemberAccess(_, _, id) if id.name == "length")
-                        || matches!(walk::strip(rhs), E::FunctionCall(_, f, _) if matches!(walk::strip(f), E::New(..)));
+                        || matches!(walk::strip(rhs), E::New(..));
                     self.facts.writes.push(Write {
                         var,
                         line,
@@ -85,10 +85,7 @@ impl Collector<'_> {
                         value_from_param: self.user_controlled(rhs),
                         keyed_by_sender: keyed_by_sender(lhs),
                         index_from_param: self.index_from_param(lhs),
-                        clears: !compound
-                            && (walk::is_zero(rhs) && resize
-                                || matches!(walk::strip(rhs), E::FunctionCall(_, f, args)
-                                    if matches!(walk::strip(f), E::New(..)) && args.first().is_some_and(walk::is_zero))),
+                        clears: !compound && (walk::is_zero(rhs) && resize || new_empty_array(rhs)),
                     });
                 }
                 let op = match e {
@@ -240,10 +237,20 @@ impl Collector<'_> {
         if let Expression::ArraySubscript(loc, base, Some(idx)) = c
             && walk::any(idx, &walk::is_msg_sender)
             && let Some(v) = self.state_root(base)
+            && self.role_map(&v)
         {
             self.facts.sender_checks.push(self.lines.of(loc));
             self.facts.sender_maps.insert(v);
         }
+    }
+
+    /// A mapping whose value says who someone is (`=> bool`, `=> address`), as opposed
+    /// to how much it holds: keyed by the caller, it is a role test.
+    fn role_map(&self, var: &str) -> bool {
+        self.contract.state_var(var).is_some_and(|s| {
+            let t: String = s.ty.chars().filter(|c| !c.is_whitespace()).collect();
+            t.ends_with("=>bool)") || t.ends_with("=>address)")
+        })
     }
 
     pub(super) fn index_from_param(&self, e: &Expression) -> bool {
@@ -264,8 +271,13 @@ impl Collector<'_> {
         let sender_a = walk::any(a, &from_sender);
         let sender_b = walk::any(b, &from_sender);
         if (sender_a || sender_b) && matches!(e, Expression::Equal(..) | Expression::NotEqual(..)) {
-            self.facts.sender_checks.push(line);
             let (mine, other) = if sender_a { (a, b) } else { (b, a) };
+            // `balances[msg.sender] == 0` tests an amount, not who the caller is.
+            let amount = !walk::any(mine, &from_sender_direct(&self.sender_locals))
+                && self.state_root(mine).is_some_and(|v| !self.role_map(&v));
+            if !amount {
+                self.facts.sender_checks.push(line);
+            }
             if walk::is_msg_sender(mine) {
                 // Only a role held in one variable (`owner`); `parties[id].addr` is a
                 // per-record check.
@@ -273,7 +285,9 @@ impl Collector<'_> {
                 if scalar && let Some(v) = self.state_root(other) {
                     self.facts.sender_vars.insert(v);
                 }
-            } else if let Some(v) = self.state_root(mine) {
+            } else if let Some(v) = self.state_root(mine)
+                && self.role_map(&v)
+            {
                 // `owners[msg.sender] != 0`: membership.
                 self.facts.sender_maps.insert(v);
             }
@@ -477,6 +491,28 @@ fn only_msg_value(e: &Expression) -> bool {
         Expression::Divide(_, a, b) | Expression::Multiply(_, a, b) => {
             (only_msg_value(a) && matches!(walk::strip(b), Expression::NumberLiteral(..)))
                 || (only_msg_value(b) && matches!(walk::strip(a), Expression::NumberLiteral(..)))
+        }
+        _ => false,
+    }
+}
+
+/// `x` itself is `msg.sender` or a local derived from it (not a lookup keyed by it).
+fn from_sender_direct(
+    locals: &std::collections::BTreeSet<String>,
+) -> impl Fn(&Expression) -> bool + '_ {
+    move |x| {
+        matches!(walk::strip(x), e if walk::is_msg_sender(e))
+            || matches!(walk::strip(x), Expression::Variable(id) if locals.contains(&id.name))
+    }
+}
+
+/// `new T[](0)`: an empty dynamic array.
+fn new_empty_array(e: &Expression) -> bool {
+    match walk::strip(e) {
+        Expression::New(_, inner) => matches!(walk::strip(inner),
+            Expression::FunctionCall(_, _, args) if args.first().is_some_and(walk::is_zero)),
+        Expression::FunctionCall(_, f, args) => {
+            matches!(walk::strip(f), Expression::New(..)) && args.first().is_some_and(walk::is_zero)
         }
         _ => false,
     }
