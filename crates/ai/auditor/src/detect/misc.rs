@@ -52,7 +52,7 @@ fn front_running(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             }
         }
         // A reveal checked against the caller's own commitment is commit-reveal.
-        if !f.facts.hash_checks.is_empty() && f.facts.sender_maps.is_empty() {
+        if !f.facts.hash_checks.is_empty() && f.facts.commitment_checks == 0 {
             out.push(cx.finding(
                 Some(f),
                 Category::FrontRunning,

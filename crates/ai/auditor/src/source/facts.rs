@@ -168,6 +168,8 @@ pub struct Facts {
     pub selfdestructs: Vec<u32>,
     /// Hashes of parameters compared with state (`sha3(p) == hash`): lines.
     pub hash_checks: Vec<u32>,
+    /// Hashes compared with the caller's own stored commitment (commit-reveal).
+    pub commitment_checks: usize,
     /// Tautologies on unsigned values (`x >= 0`, `0 <= x`): line, and whether the
     /// compared value is an array length (a bounds check) or a subtraction.
     pub tautologies: Vec<(u32, Tautology)>,

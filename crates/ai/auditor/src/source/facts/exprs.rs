@@ -335,6 +335,13 @@ impl Collector<'_> {
             };
             self.facts.tautologies.push((line, kind));
         }
+        if matches!(e, Expression::Equal(..))
+            && (keyed_by_sender(a) && walk::any(b, &walk::is_hash_call)
+                || keyed_by_sender(b) && walk::any(a, &walk::is_hash_call))
+        {
+            // `commits[msg.sender] == keccak256(value, salt)`: a reveal.
+            self.facts.commitment_checks += 1;
+        }
         if matches!(e, Expression::Equal(..)) {
             let hashed_param = |x: &Expression| {
                 walk::any(x, &|h| walk::is_hash_call(h) && self.user_controlled(h))
