@@ -150,3 +150,35 @@ contract Old {
             .all(|f| f.category != Category::AccessControl)
     );
 }
+
+#[test]
+fn narrow_integers_wrap_even_in_locals() {
+    let src = "pragma solidity ^0.5.0;\ncontract C {\n function f(uint8 p) public pure returns (uint8) {\n  uint8 v = 0;\n  v = v + p;\n  return v;\n }\n}";
+    let r = audit_source(src).unwrap();
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.category == Category::Arithmetic && f.lines == vec![5]),
+        "{:#?}",
+        r.findings
+    );
+    let wide = src.replace("uint8", "uint256");
+    let r = audit_source(&wide).unwrap();
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.category != Category::Arithmetic)
+    );
+}
+
+#[test]
+fn block_value_in_a_state_initializer_taints_its_uses() {
+    let src = "pragma solidity ^0.4.24;\ncontract R {\n uint256 private salt = block.timestamp;\n function roll() public view returns (uint256) {\n  return uint256(blockhash(salt % 100));\n }\n}";
+    let r = audit_source(src).unwrap();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.category == Category::BadRandomness)
+        .expect("finding");
+    assert!(f.lines.contains(&3) && f.lines.contains(&5), "{f:#?}");
+}

@@ -3,7 +3,8 @@
 //! Rule: in a contract compiled without checked arithmetic (pragma below 0.8) and
 //! outside libraries, an addition, subtraction or multiplication that writes state, or
 //! that combines a caller-supplied value (parameter, `msg.value`) with state or by
-//! multiplication, and that no condition of the function compares its operands (a
+//! multiplication, or on a narrow local or parameter (`uint8`..`uint64`, which wraps at
+//! small values), and that no condition of the function compares its operands (a
 //! `require(a >= b)` or `assert(c >= a)` guard). Loop counters, constant expressions and
 //! additions of a constant are left out, and so are additions of `msg.value` (ether
 //! amounts stay far below 2^256), overflow checks themselves (`a + b >= a`, `assert`
@@ -52,8 +53,9 @@ pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let risky =
-                a.writes_state || (a.user_operand && (a.reads_state || a.op.starts_with('*')));
+            let risky = a.writes_state
+                || (a.user_operand && (a.reads_state || a.op.starts_with('*')))
+                || a.narrow;
             if !risky {
                 continue;
             }

@@ -17,6 +17,13 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn detect(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     // State variables holding a block value, with the lines that assign them.
     let mut tainted_state: BTreeMap<String, (Vec<u32>, BTreeSet<EnvKind>)> = BTreeMap::new();
+    for v in &cx.contract.state {
+        for k in v.init_env.iter().filter(|k| **k != EnvKind::Origin) {
+            let e = tainted_state.entry(v.name.clone()).or_default();
+            e.0.push(v.line);
+            e.1.insert(*k);
+        }
+    }
     for f in &cx.contract.functions {
         for u in &f.facts.env {
             if u.kind == EnvKind::Origin {

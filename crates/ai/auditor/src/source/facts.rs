@@ -101,6 +101,9 @@ pub struct Arith {
     pub loop_counter: bool,
     /// An addition of (a fraction of) `msg.value`: ether amounts cannot reach 2^256.
     pub adds_msg_value: bool,
+    /// An operand is a local or parameter of a narrow integer type (8 to 64 bits),
+    /// which wraps at small values.
+    pub narrow: bool,
     /// For compound assignments, the state variable assigned.
     pub target: Option<String>,
     /// Inside an `assert`/comparison that checks for overflow (`a + b >= a`).
@@ -185,6 +188,8 @@ pub struct Facts {
     pub locals: BTreeSet<String>,
     /// Local storage pointer -> state variable it points into.
     pub aliases: BTreeMap<String, String>,
+    /// Locals and parameters of integer types of 64 bits or fewer.
+    pub narrow: BTreeSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -263,6 +268,14 @@ impl Facts {
         f: &pt::FunctionDefinition,
     ) -> Facts {
         let mut facts = Facts::default();
+        for (_, p) in f.params.iter().chain(&f.returns) {
+            if let Some(p) = p
+                && let Some(n) = &p.name
+                && is_narrow(&p.ty)
+            {
+                facts.narrow.insert(n.name.clone());
+            }
+        }
         for (_, p) in &f.params {
             if let Some(n) = p.as_ref().and_then(|p| p.name.as_ref()) {
                 facts.params.insert(n.name.clone());
@@ -319,6 +332,9 @@ impl Collector<'_> {
                 continue;
             };
             self.facts.locals.insert(name.clone());
+            if is_narrow(&decl.ty) {
+                self.facts.narrow.insert(name.clone());
+            }
             let ty = decl.ty.to_string();
             let elementary = matches!(decl.ty, Expression::Type(..));
             let is_storage = matches!(decl.storage, Some(pt::StorageLocation::Storage(_)));
@@ -628,6 +644,11 @@ impl Collector<'_> {
         });
         self.facts.loops.len() - 1
     }
+}
+
+/// `uint8` .. `uint64`, `int8` .. `int64`.
+fn is_narrow(ty: &Expression) -> bool {
+    matches!(ty, Expression::Type(_, pt::Type::Uint(n) | pt::Type::Int(n)) if *n <= 64)
 }
 
 /// Whether a branch reverts (`revert()`, a rewritten `throw`, `revert("..")`).

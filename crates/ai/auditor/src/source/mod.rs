@@ -70,6 +70,8 @@ pub struct StateVar {
     pub public: bool,
     pub line: u32,
     pub initialized: bool,
+    /// Block values read by the initializer (`uint salt = block.timestamp`).
+    pub init_env: Vec<walk::EnvKind>,
 }
 
 /// A function, constructor, fallback, receive or modifier.
@@ -392,6 +394,11 @@ fn own_state_vars(c: &pt::ContractDefinition, lines: &Lines) -> Vec<StateVar> {
                     .any(|a| matches!(a, VariableAttribute::Visibility(Visibility::Public(_)))),
                 line: lines.of(&v.loc),
                 initialized: v.initializer.is_some(),
+                init_env: v.initializer.as_ref().map_or_else(Vec::new, |e| {
+                    let mut k = Vec::new();
+                    walk::exprs(e, &mut |x| k.extend(walk::env_kind(x)));
+                    k
+                }),
             }),
             _ => None,
         })

@@ -222,6 +222,9 @@ impl Collector<'_> {
             guarded,
             loop_counter: ctx.loop_header,
             target: if compound { self.state_root(a) } else { None },
+            narrow: [a, b]
+                .iter()
+                .any(|x| walk::root_var(x).is_some_and(|r| self.facts.narrow.contains(r))),
             adds_msg_value: op.starts_with('+') && (only_msg_value(a) || only_msg_value(b)),
             overflow_check: ctx.in_assert || ctx.compared_with.iter().any(|c| *c == ta || *c == tb),
         });
