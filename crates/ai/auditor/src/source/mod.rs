@@ -195,16 +195,7 @@ impl<'a> Program<'a> {
                         collect_types(p, &mut structs, &mut types);
                     }
                 }
-                SourceUnitPart::StructDefinition(s) => {
-                    if let Some(n) = &s.name {
-                        structs.insert(n.name.clone());
-                    }
-                    for f in &s.fields {
-                        if let Some(n) = &f.name {
-                            types.entry(n.name.clone()).or_insert(f.ty.to_string());
-                        }
-                    }
-                }
+                SourceUnitPart::StructDefinition(s) => note_struct(s, &mut structs, &mut types),
                 _ => {}
             }
         }
@@ -358,22 +349,29 @@ fn collect_types(
     types: &mut BTreeMap<String, String>,
 ) {
     match part {
-        ContractPart::StructDefinition(s) => {
-            if let Some(n) = &s.name {
-                structs.insert(n.name.clone());
-            }
-            for f in &s.fields {
-                if let Some(n) = &f.name {
-                    types.entry(n.name.clone()).or_insert(f.ty.to_string());
-                }
-            }
-        }
+        ContractPart::StructDefinition(s) => note_struct(s, structs, types),
         ContractPart::VariableDefinition(v) => {
             if let Some(n) = &v.name {
                 types.entry(n.name.clone()).or_insert(v.ty.to_string());
             }
         }
         _ => {}
+    }
+}
+
+/// Records a struct's name and its fields' types.
+fn note_struct(
+    s: &pt::StructDefinition,
+    structs: &mut BTreeSet<String>,
+    types: &mut BTreeMap<String, String>,
+) {
+    if let Some(n) = &s.name {
+        structs.insert(n.name.clone());
+    }
+    for f in &s.fields {
+        if let Some(n) = &f.name {
+            types.entry(n.name.clone()).or_insert(f.ty.to_string());
+        }
     }
 }
 
