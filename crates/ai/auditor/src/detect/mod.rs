@@ -147,7 +147,7 @@ impl<'a, 'p> Cx<'a, 'p> {
         }
         // A guard on a role anyone can take (`initOwner()` open to all) protects nothing.
         let takeable = self.takeable_state();
-        guarded && !(!roles.is_empty() && roles.iter().all(|r| takeable.contains(*r)))
+        guarded && (roles.is_empty() || !roles.iter().all(|r| takeable.contains(*r)))
     }
 
     /// State written by public functions that check no caller (constructors aside).
