@@ -35,7 +35,7 @@ pub fn hints(program: &Program<'_>) -> Vec<GasHint> {
             }
         }
         for f in &c.functions {
-            for l in f.facts.loops.iter().filter(|l| l.unbounded) {
+            for l in f.facts.loops.iter().filter(|l| l.over_state) {
                 out.push(GasHint {
                     line: l.line,
                     message: "The loop condition reads a storage array's length on every \
