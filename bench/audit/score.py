@@ -112,9 +112,13 @@ def score(name, paths, labels, findings, seconds, out):
     return {c: (found[c], total[c]) for c in CATEGORIES}
 
 
+MIN_CONFIDENCE = "medium"
+
+
 def run_verai(verai, data, paths):
     t0 = time.time()
-    r = subprocess.run([verai, "audit", "--format", "json", os.path.join(data, "dataset")],
+    r = subprocess.run([verai, "audit", "--format", "json", "--min-confidence", MIN_CONFIDENCE,
+                        os.path.join(data, "dataset")],
                        capture_output=True, text=True)
     secs = time.time() - t0
     doc = json.loads(r.stdout)
@@ -218,7 +222,11 @@ def main():
     ap.add_argument("--mythril-sample", type=int, default=12)
     ap.add_argument("--mythril-timeout", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--min-confidence", default="medium", choices=["low", "medium", "high"],
+                    help="verai's --min-confidence (its default: medium)")
     a = ap.parse_args()
+    global MIN_CONFIDENCE
+    MIN_CONFIDENCE = a.min_confidence
     data = os.path.abspath(a.data)
     paths, labels, versions = load_labels(data)
     tools = a.only or ["verai", "slither", "mythril"]
@@ -231,7 +239,7 @@ def main():
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
         verai = a.verai or os.path.join(target, "release", "verai")
         f, s = run_verai(verai, data, paths)
-        results["verai"] = score("verai audit", paths, labels, f, s, out)
+        results["verai"] = score(f"verai audit (--min-confidence {MIN_CONFIDENCE})", paths, labels, f, s, out)
     tmp = tempfile.mkdtemp(prefix="verai-audit-bench-")
     try:
         if "slither" in tools:
