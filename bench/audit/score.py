@@ -116,6 +116,8 @@ MIN_CONFIDENCE = "medium"
 
 
 def run_verai(verai, data, paths):
+    if not os.path.exists(verai):
+        sys.exit(f"{verai} not found: cargo build --release -p verai (or pass --verai)")
     t0 = time.time()
     r = subprocess.run([verai, "audit", "--format", "json", "--min-confidence", MIN_CONFIDENCE,
                         os.path.join(data, "dataset")],
