@@ -111,3 +111,13 @@ pub fn format_ether(wei: alloy_primitives::U256) -> String {
     let frac = format!("{:0>18}", frac.to_string());
     format!("{whole}.{}", frac.trim_end_matches('0'))
 }
+
+/// Run a future returning a value on a small runtime.
+pub fn block_on_value<T, F: std::future::Future<Output = eyre::Result<T>>>(
+    f: F,
+) -> eyre::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}

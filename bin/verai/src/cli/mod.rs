@@ -1,5 +1,7 @@
 //! Subcommands, one file each.
 
+mod audit;
+mod audit_train;
 mod balance;
 mod block;
 mod client;
@@ -35,6 +37,10 @@ enum Command {
     /// A local network of validator processes.
     #[command(subcommand)]
     Testnet(testnet::TestnetCommand),
+    /// Scan Solidity source or deployed bytecode for vulnerabilities.
+    Audit(audit::AuditArgs),
+    /// Train the auditor's risk model and print its cross-validation.
+    AuditTrain(audit_train::TrainArgs),
 }
 
 /// Dispatch to the subcommand.
@@ -46,5 +52,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Balance(a) => client::block_on(balance::run(a)),
         Command::Block(a) => client::block_on(block::run(a)),
         Command::Testnet(c) => testnet::run(c),
+        Command::Audit(a) => audit::run(a),
+        Command::AuditTrain(a) => audit_train::run(a),
     }
 }
