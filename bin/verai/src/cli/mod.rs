@@ -6,6 +6,7 @@ mod client;
 mod keys;
 mod node;
 mod send;
+mod sentinel;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,9 @@ enum Command {
     Balance(balance::BalanceArgs),
     /// Show a block.
     Block(block::BlockArgs),
+    /// Fraud model: train and evaluate.
+    #[command(subcommand)]
+    Sentinel(sentinel::SentinelCommand),
 }
 
 /// Dispatch to the subcommand.
@@ -40,5 +44,6 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Send(a) => client::block_on(send::run(a)),
         Command::Balance(a) => client::block_on(balance::run(a)),
         Command::Block(a) => client::block_on(block::run(a)),
+        Command::Sentinel(c) => sentinel::run(c),
     }
 }

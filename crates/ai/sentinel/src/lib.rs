@@ -5,11 +5,16 @@
 //! - [`model`]: gradient-boosted trees trained with `forust-ml`, our JSON model file, margin
 //!   scoring compared with `logit(threshold)`;
 //! - [`cv`], [`metrics`]: stratified k-fold cross-validation, precision / recall / F1 /
-//!   ROC-AUC.
+//!   ROC-AUC;
+//! - [`store`]: the incremental per-account feature store fed finalized blocks, and the
+//!   per-transaction features;
+//! - [`anomaly`]: a seeded isolation forest over transaction features;
+//! - [`scorer`]: the [`Sentinel`] scorer and its [`Policy`] (allow / flag / hold).
 //!
 //! Everything here is deterministic: the same data, parameters and seed give the same model
 //! file, byte for byte.
 
+pub mod anomaly;
 pub mod cv;
 pub mod dataset;
 pub mod error;
@@ -17,6 +22,8 @@ pub mod features;
 pub mod metrics;
 pub mod model;
 pub mod rng;
+pub mod scorer;
+pub mod store;
 
 pub use cv::{CvSummary, cross_validate, stratified_folds};
 pub use dataset::Dataset;
@@ -24,3 +31,5 @@ pub use error::{DatasetError, ModelError};
 pub use features::{ModelFeatures, RawFeatures, model_features};
 pub use metrics::{Metrics, evaluate};
 pub use model::{Model, TrainParams, logit};
+pub use scorer::{Action, Policy, Score, Sentinel, Verdict};
+pub use store::{BlockActivity, ChainTx, FeatureStore, TokenTransfer, TxView};
