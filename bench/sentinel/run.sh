@@ -11,7 +11,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 repo="$(cd "$here/../.." && pwd -P)"
-data="${1:-$repo/../shared/data/eth-fraud/train.csv}"
+# shared/ sits beside the clone (CI) or two levels up (a worktree under wt/).
+default_data="$repo/../shared/data/eth-fraud/train.csv"
+[ -f "$default_data" ] || default_data="$repo/../../shared/data/eth-fraud/train.csv"
+data="${1:-$default_data}"
 folds="${2:-5}"
 seed="${SEED:-42}"
 

@@ -163,6 +163,11 @@ impl Sentinel {
         })
     }
 
+    /// The fraud model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
