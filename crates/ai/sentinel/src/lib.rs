@@ -31,5 +31,5 @@ pub use error::{DatasetError, ModelError};
 pub use features::{ModelFeatures, RawFeatures, model_features};
 pub use metrics::{Metrics, evaluate};
 pub use model::{Model, TrainParams, logit};
-pub use scorer::{Action, Policy, Score, Sentinel, Verdict};
+pub use scorer::{AccountRisk, Action, Policy, RiskCache, Score, Sentinel, Verdict};
 pub use store::{BlockActivity, ChainTx, FeatureStore, TokenTransfer, TxView};

@@ -6,13 +6,18 @@
 //! Decisions compare raw quantities with thresholds converted once, when the sentinel is
 //! built: account risk margins with `logit(threshold)`, anomaly mean path lengths with the
 //! path length of the score threshold. Probabilities and scores in [`Score`] are for
-//! display. Scoring allocates nothing and takes microseconds (see `benches/score.rs`).
+//! display. Account risk changes only when an account's activity does, so it is computed as
+//! blocks finalize ([`Sentinel::refresh`] into a [`RiskCache`]) and admission
+//! ([`Sentinel::score_cached`]) only looks it up and runs the anomaly forest; scoring
+//! allocates nothing (see `benches/score.rs` for latencies).
 
 use crate::anomaly::{IsolationForest, score_of_path};
 use crate::features::{ModelFeatures, N_MODEL, RawFeatures, model_feature_names, model_features};
 use crate::model::{Model, logit, probability};
 use crate::store::{FeatureStore, TxFeatures, TxView};
+use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Thresholds of the policy (probabilities and anomaly scores in (0, 1)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,6 +192,35 @@ impl Sentinel {
             .map_or("?", String::as_str)
     }
 
+    /// An account's fraud margin and its largest positive contributions.
+    pub fn account_risk(&self, features: &RawFeatures) -> AccountRisk {
+        let mut c = [0f64; N_MODEL];
+        let margin = self
+            .model
+            .margin_with_contributions(&model_features(features), &mut c);
+        let mut top = [None; TOP];
+        collect_top(&mut top, &c, Party::Sender);
+        AccountRisk {
+            margin,
+            top: top.map(|t| t.map(|c| (c.feature, c.value))),
+        }
+    }
+
+    /// Recomputes the cached risk of every account the store touched since the last call
+    /// (call after each [`FeatureStore::apply_block`]). Returns how many were recomputed.
+    pub fn refresh(&self, store: &mut FeatureStore, cache: &mut RiskCache) -> usize {
+        if cache.model_hash != Some(self.model_hash) {
+            cache.map.clear();
+            cache.model_hash = Some(self.model_hash);
+            cache.unseen = Some(self.account_risk(&[0f64; 45]));
+        }
+        let dirty = store.take_dirty();
+        for a in &dirty {
+            cache.map.insert(*a, self.account_risk(&store.features(a)));
+        }
+        dirty.len()
+    }
+
     /// Scores a transaction from its features and its parties' account features
     /// (`recipient` is `None` for a contract creation).
     pub fn score(
@@ -195,26 +229,47 @@ impl Sentinel {
         sender: &RawFeatures,
         recipient: Option<&RawFeatures>,
     ) -> Score {
-        let mut cs = [0f64; N_MODEL];
-        let sender_margin = self
-            .model
-            .margin_with_contributions(&model_features(sender), &mut cs);
-        let mut cr = [0f64; N_MODEL];
-        let recipient_margin = recipient.map(|r| {
-            self.model
-                .margin_with_contributions(&model_features(r), &mut cr)
-        });
+        let s = self.account_risk(sender);
+        let r = recipient.map(|r| self.account_risk(r));
+        self.assemble(tx, &s, r.as_ref())
+    }
+
+    /// Scores a transaction against the store's current state, computing both accounts'
+    /// risk from their features.
+    pub fn score_in(&self, store: &FeatureStore, tx: &TxView) -> Score {
+        let sender = store.features(&tx.from);
+        let recipient = tx.to.map(|to| store.features(&to));
+        self.score(&store.tx_features(tx), &sender, recipient.as_ref())
+    }
+
+    /// Scores a transaction with account risks from the cache (kept by [`Self::refresh`]);
+    /// an account missing from it is computed from the store (an unseen one is free).
+    /// This is the admission path: two look-ups, the transaction features and the forest.
+    pub fn score_cached(&self, store: &FeatureStore, cache: &RiskCache, tx: &TxView) -> Score {
+        let risk = |a: &Address| match cache.get(a) {
+            Some(r) if cache.model_hash == Some(self.model_hash) => *r,
+            _ if store.account(a).is_none() && cache.model_hash == Some(self.model_hash) => cache
+                .unseen
+                .unwrap_or_else(|| self.account_risk(&[0f64; 45])),
+            _ => self.account_risk(&store.features(a)),
+        };
+        let s = risk(&tx.from);
+        let r = tx.to.as_ref().map(risk);
+        self.assemble(&store.tx_features(tx), &s, r.as_ref())
+    }
+
+    fn assemble(&self, tx: &TxFeatures, s: &AccountRisk, r: Option<&AccountRisk>) -> Score {
         let mut top = [None; TOP];
-        collect_top(&mut top, &cs, Party::Sender);
-        if recipient_margin.is_some() {
-            collect_top(&mut top, &cr, Party::Recipient);
+        merge_top(&mut top, s, Party::Sender);
+        if let Some(r) = r {
+            merge_top(&mut top, r, Party::Recipient);
         }
         let anomaly_path = self.forest.as_ref().map(|f| f.mean_path(tx));
         Score {
-            sender_margin,
-            sender_risk: probability(sender_margin),
-            recipient_margin,
-            recipient_risk: recipient_margin.map(probability),
+            sender_margin: s.margin,
+            sender_risk: probability(s.margin),
+            recipient_margin: r.map(|r| r.margin),
+            recipient_risk: r.map(|r| probability(r.margin)),
             anomaly_path,
             anomaly: self
                 .forest
@@ -224,13 +279,6 @@ impl Sentinel {
             top,
             model_hash: self.model_hash,
         }
-    }
-
-    /// Scores a transaction against the store's current state.
-    pub fn score_in(&self, store: &FeatureStore, tx: &TxView) -> Score {
-        let sender = store.features(&tx.from);
-        let recipient = tx.to.map(|to| store.features(&to));
-        self.score(&store.tx_features(tx), &sender, recipient.as_ref())
     }
 
     /// The policy's verdict on a score.
@@ -263,25 +311,85 @@ impl Sentinel {
     }
 }
 
-/// Merges the positive contributions of one party into the running top list.
+/// One account's fraud margin and its largest positive feature contributions
+/// (`(model feature index, added log-odds)`, largest first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountRisk {
+    /// Fraud margin (log-odds).
+    pub margin: f64,
+    /// Largest positive contributions.
+    pub top: [Option<(u16, f64)>; TOP],
+}
+
+/// Account risks kept up to date as blocks finalize ([`Sentinel::refresh`]), so admission
+/// does not walk the trees. Tied to one model: a different model's sentinel clears it.
+#[derive(Debug, Default)]
+pub struct RiskCache {
+    map: HashMap<Address, AccountRisk>,
+    model_hash: Option<[u8; 32]>,
+    unseen: Option<AccountRisk>,
+}
+
+impl RiskCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An account's cached risk.
+    pub fn get(&self, a: &Address) -> Option<&AccountRisk> {
+        self.map.get(a)
+    }
+
+    /// Number of cached accounts.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+fn merge_top(top: &mut [Option<Contribution>; TOP], r: &AccountRisk, party: Party) {
+    for (feature, value) in r.top.iter().flatten() {
+        insert_top(
+            top,
+            Contribution {
+                party,
+                feature: *feature,
+                value: *value,
+            },
+        );
+    }
+}
+
+/// Collects the positive contributions of one account into a top list.
 fn collect_top(top: &mut [Option<Contribution>; TOP], c: &ModelFeatures, party: Party) {
     for (i, &v) in c.iter().enumerate() {
-        if v <= 0.0 {
-            continue;
+        if v > 0.0 {
+            insert_top(
+                top,
+                Contribution {
+                    party,
+                    feature: i as u16,
+                    value: v,
+                },
+            );
         }
-        let mut item = Contribution {
-            party,
-            feature: i as u16,
-            value: v,
-        };
-        for slot in top.iter_mut() {
-            match slot {
-                Some(cur) if cur.value >= item.value => {}
-                Some(cur) => std::mem::swap(cur, &mut item),
-                None => {
-                    *slot = Some(item);
-                    break;
-                }
+    }
+}
+
+/// Inserts into a list sorted largest first, dropping what falls off the end.
+fn insert_top(top: &mut [Option<Contribution>; TOP], mut item: Contribution) {
+    for slot in top.iter_mut() {
+        match slot {
+            Some(cur) if cur.value >= item.value => {}
+            Some(cur) => std::mem::swap(cur, &mut item),
+            None => {
+                *slot = Some(item);
+                break;
             }
         }
     }

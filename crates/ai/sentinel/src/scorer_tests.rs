@@ -196,4 +196,39 @@ fn score_in_store_uses_live_features() {
     let sc = s.score_in(&store, &view);
     assert_eq!(sc.sender_margin, 1.0); // 20 sent
     assert_eq!(sc.recipient_margin, Some(-3.0)); // b sent nothing
+
+    // The cache, refreshed after the block, gives the same score without walking trees.
+    let mut cache = RiskCache::new();
+    assert_eq!(s.refresh(&mut store, &mut cache), 2);
+    assert_eq!(cache.len(), 2);
+    assert_eq!(s.score_cached(&store, &cache, &view), sc);
+    let stranger = TxView {
+        from: Address::repeat_byte(9),
+        ..view
+    };
+    assert_eq!(
+        s.score_cached(&store, &cache, &stranger),
+        s.score_in(&store, &stranger)
+    );
+    // Nothing changed since: nothing to recompute.
+    assert_eq!(s.refresh(&mut store, &mut cache), 0);
+    // A new block makes a's risk stale until the next refresh: 100 more sends → +4.
+    let more = (0..100)
+        .map(|_| ChainTx {
+            from: a,
+            to: Some(b),
+            value: U256::from(1u64),
+            gas_price: 1,
+            to_is_contract: false,
+        })
+        .collect();
+    store.apply_block(&BlockActivity {
+        number: 2,
+        timestamp: 30,
+        txs: more,
+        transfers: vec![],
+    });
+    assert_eq!(s.score_cached(&store, &cache, &view).sender_margin, 1.0);
+    s.refresh(&mut store, &mut cache);
+    assert_eq!(s.score_cached(&store, &cache, &view).sender_margin, 4.0);
 }

@@ -305,6 +305,7 @@ pub struct FeatureStore {
     gas_median: u128,
     history: VecDeque<TxFeatures>,
     height: Option<u64>,
+    dirty: HashSet<Address>,
 }
 
 impl FeatureStore {
@@ -413,6 +414,10 @@ impl FeatureStore {
         }
         self.gas_prices.push_back(tx.gas_price);
         let value = ether(tx.value, 18);
+        self.dirty.insert(tx.from);
+        if let Some(to) = tx.to {
+            self.dirty.insert(to);
+        }
         let sender = self.accounts.entry(tx.from).or_default();
         sender.touch(t);
         if sender.recent_sends.len() == RECENT_SENDS {
@@ -438,6 +443,8 @@ impl FeatureStore {
     fn apply_transfer(&mut self, tr: &TokenTransfer, t: u64) {
         let amount = ether(tr.amount, tr.decimals);
         let to_contract = tr.to_is_contract || self.contracts.contains(&tr.to);
+        self.dirty.insert(tr.from);
+        self.dirty.insert(tr.to);
         let sender = self.accounts.entry(tr.from).or_default();
         sender.erc20_sent.add(amount, t);
         sender.erc20_sent_to.insert(tr.to);
@@ -450,6 +457,13 @@ impl FeatureStore {
         recipient.erc20_received.add(amount, t);
         recipient.erc20_received_from.insert(tr.from);
         recipient.erc20_tokens_received.insert(tr.token);
+    }
+
+    /// The accounts whose features changed since the last call, sorted.
+    pub fn take_dirty(&mut self) -> Vec<Address> {
+        let mut v: Vec<Address> = self.dirty.drain().collect();
+        v.sort_unstable();
+        v
     }
 
     /// Records a contract created by a finalized creation (its address comes from the
