@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use eyre::WrapErr;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use verai_sentinel::model::{feature_rows, train};
 use verai_sentinel::{
@@ -74,7 +74,7 @@ pub fn run(c: SentinelCommand) -> eyre::Result<()> {
     }
 }
 
-fn load(path: &PathBuf) -> eyre::Result<Dataset> {
+fn load(path: &Path) -> eyre::Result<Dataset> {
     Dataset::load(path).wrap_err_with(|| format!("loading {}", path.display()))
 }
 
@@ -226,7 +226,7 @@ fn run_eval(a: EvalArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-fn write_folds(path: &PathBuf, folds: &[usize], ds: &Dataset) -> eyre::Result<()> {
+fn write_folds(path: &Path, folds: &[usize], ds: &Dataset) -> eyre::Result<()> {
     let mut out = String::from("row,fold,flag\n");
     for (i, f) in folds.iter().enumerate() {
         out.push_str(&format!("{i},{f},{}\n", ds.labels[i]));

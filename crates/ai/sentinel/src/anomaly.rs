@@ -145,7 +145,7 @@ impl IsolationForest {
     /// Checks structure (see the module invariants).
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |m: &str| Err(ModelError::Invalid(m.to_string()));
-        if self.trees.is_empty() || !(self.c_psi > 0.0) {
+        if self.trees.is_empty() || self.c_psi.is_nan() || self.c_psi <= 0.0 {
             return bad("empty forest");
         }
         for tree in &self.trees {

@@ -282,7 +282,7 @@ pub type TxFeatures = [f64; N_TX];
 /// `log2(x)` from the float's bits, piecewise linear between powers of two: exact integer
 /// and float operations only, so it is bit-identical everywhere (unlike `ln`). `x >= 1`.
 pub fn log2_bits(x: f64) -> f64 {
-    if !(x >= 1.0) || !x.is_finite() {
+    if x.is_nan() || x < 1.0 || x.is_infinite() {
         return 0.0;
     }
     let bits = x.to_bits();
