@@ -8,6 +8,7 @@
 //!   ROC-AUC;
 //! - [`store`]: the incremental per-account feature store fed finalized blocks, and the
 //!   per-transaction features;
+//! - [`chain`]: a finalized block and its receipts to the store's input;
 //! - [`anomaly`]: a seeded isolation forest over transaction features;
 //! - [`scorer`]: the [`Sentinel`] scorer and its [`Policy`] (allow / flag / hold).
 //!
@@ -15,6 +16,7 @@
 //! file, byte for byte.
 
 pub mod anomaly;
+pub mod chain;
 pub mod cv;
 pub mod dataset;
 pub mod error;
