@@ -10,6 +10,7 @@ mod node;
 mod send;
 mod testnet;
 mod validators;
+mod sentinel;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +42,9 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Train the auditor's risk model and print its cross-validation.
     AuditTrain(audit_train::TrainArgs),
+    /// Fraud model: train and evaluate.
+    #[command(subcommand)]
+    Sentinel(sentinel::SentinelCommand),
 }
 
 /// Dispatch to the subcommand.
@@ -54,5 +58,6 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Testnet(c) => testnet::run(c),
         Command::Audit(a) => audit::run(a),
         Command::AuditTrain(a) => audit_train::run(a),
+        Command::Sentinel(c) => sentinel::run(c),
     }
 }

@@ -1,0 +1,400 @@
+//! Admission scoring: the [`Sentinel`] scores a transaction (sender and recipient account
+//! risk from the fraud model, transaction anomaly from the isolation forest) and a
+//! [`Policy`] turns the [`Score`] into a [`Verdict`]: allow, flag (include and alert) or hold
+//! (keep out of blocks until released or expired).
+//!
+//! Decisions compare raw quantities with thresholds converted once, when the sentinel is
+//! built: account risk margins with `logit(threshold)`, anomaly mean path lengths with the
+//! path length of the score threshold. Probabilities and scores in [`Score`] are for
+//! display. Account risk changes only when an account's activity does, so it is computed as
+//! blocks finalize ([`Sentinel::refresh`] into a [`RiskCache`]) and admission
+//! ([`Sentinel::score_cached`]) only looks it up and runs the anomaly forest; scoring
+//! allocates nothing (see `benches/score.rs` for latencies).
+
+use crate::anomaly::{IsolationForest, score_of_path};
+use crate::features::{ModelFeatures, N_MODEL, RawFeatures, model_feature_names, model_features};
+use crate::model::{Model, logit, probability};
+use crate::store::{FeatureStore, TxFeatures, TxView};
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Thresholds of the policy (probabilities and anomaly scores in (0, 1)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Flag when the sender's or recipient's fraud probability is at least this.
+    pub flag_risk: f64,
+    /// Hold when it is at least this.
+    pub hold_risk: f64,
+    /// Flag when the transaction's anomaly score is at least this.
+    pub flag_anomaly: f64,
+    /// Hold when the anomaly score is at least this (`None`: anomalies alone never hold).
+    pub hold_anomaly: Option<f64>,
+    /// Whether the recipient's risk counts (a transfer to a known scam collector).
+    pub check_recipient: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            flag_risk: 0.5,
+            hold_risk: 0.95,
+            flag_anomaly: 0.7,
+            hold_anomaly: None,
+            check_recipient: true,
+        }
+    }
+}
+
+/// What to do with a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Admit normally.
+    Allow,
+    /// Admit and raise an alert.
+    Flag,
+    /// Keep out of blocks until released or expired; raise an alert.
+    Hold,
+}
+
+/// The policy's decision and which thresholds were crossed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The action.
+    pub action: Action,
+    /// The sender's risk crossed a threshold.
+    pub sender_risk: bool,
+    /// The recipient's risk crossed a threshold.
+    pub recipient_risk: bool,
+    /// The anomaly score crossed a threshold.
+    pub anomaly: bool,
+}
+
+/// Whose feature a contribution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    /// The transaction's sender.
+    Sender,
+    /// The transaction's recipient.
+    Recipient,
+}
+
+/// A feature's contribution to an account's fraud margin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// Whose.
+    pub party: Party,
+    /// Index into the model's features ([`Sentinel::feature_name`]).
+    pub feature: u16,
+    /// Added log-odds.
+    pub value: f64,
+}
+
+/// Number of top contributions reported.
+pub const TOP: usize = 3;
+
+/// The scores of one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Sender's fraud margin (log-odds).
+    pub sender_margin: f64,
+    /// Sender's fraud probability (display).
+    pub sender_risk: f64,
+    /// Recipient's fraud margin; `None` for a contract creation.
+    pub recipient_margin: Option<f64>,
+    /// Recipient's fraud probability (display).
+    pub recipient_risk: Option<f64>,
+    /// Mean isolation path length; `None` without a fitted detector.
+    pub anomaly_path: Option<f64>,
+    /// Anomaly score in (0, 1] (display).
+    pub anomaly: Option<f64>,
+    /// The largest positive contributions to the account margins, largest first (fewer than
+    /// [`TOP`] when fewer features raise the risk).
+    pub top: [Option<Contribution>; TOP],
+    /// SHA-256 of the model file.
+    pub model_hash: [u8; 32],
+}
+
+/// The scorer: a fraud model, an optional anomaly detector and a policy.
+#[derive(Debug, Clone)]
+pub struct Sentinel {
+    model: Model,
+    model_hash: [u8; 32],
+    forest: Option<IsolationForest>,
+    policy: Policy,
+    names: Vec<String>,
+    flag_margin: f64,
+    hold_margin: f64,
+    flag_path: f64,
+    hold_path: Option<f64>,
+}
+
+impl Sentinel {
+    /// Builds a scorer; converts the policy's thresholds once.
+    pub fn new(
+        model: Model,
+        model_hash: [u8; 32],
+        forest: Option<IsolationForest>,
+        policy: Policy,
+    ) -> Result<Self, crate::ModelError> {
+        let unit = |p: f64| p > 0.0 && p < 1.0;
+        if !(unit(policy.flag_risk) && unit(policy.hold_risk) && unit(policy.flag_anomaly))
+            || policy.hold_anomaly.is_some_and(|p| !unit(p))
+        {
+            return Err(crate::ModelError::Param(
+                "policy thresholds must be in (0, 1)".into(),
+            ));
+        }
+        let (flag_path, hold_path) = match &forest {
+            Some(f) => (
+                f.path_threshold(policy.flag_anomaly),
+                policy.hold_anomaly.map(|p| f.path_threshold(p)),
+            ),
+            None => (f64::NEG_INFINITY, None),
+        };
+        Ok(Self {
+            flag_margin: logit(policy.flag_risk),
+            hold_margin: logit(policy.hold_risk),
+            flag_path,
+            hold_path,
+            names: model_feature_names(),
+            model,
+            model_hash,
+            forest,
+            policy,
+        })
+    }
+
+    /// The fraud model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Replaces the anomaly detector (after a scheduled refit).
+    pub fn set_forest(&mut self, forest: IsolationForest) {
+        self.flag_path = forest.path_threshold(self.policy.flag_anomaly);
+        self.hold_path = self.policy.hold_anomaly.map(|p| forest.path_threshold(p));
+        self.forest = Some(forest);
+    }
+
+    /// A model feature's name.
+    pub fn feature_name(&self, index: u16) -> &str {
+        self.names
+            .get(usize::from(index))
+            .map_or("?", String::as_str)
+    }
+
+    /// An account's fraud margin and its largest positive contributions.
+    pub fn account_risk(&self, features: &RawFeatures) -> AccountRisk {
+        let mut c = [0f64; N_MODEL];
+        let margin = self
+            .model
+            .margin_with_contributions(&model_features(features), &mut c);
+        let mut top = [None; TOP];
+        collect_top(&mut top, &c, Party::Sender);
+        AccountRisk {
+            margin,
+            top: top.map(|t| t.map(|c| (c.feature, c.value))),
+        }
+    }
+
+    /// Recomputes the cached risk of every account the store touched since the last call
+    /// (call after each [`FeatureStore::apply_block`]). Returns how many were recomputed.
+    pub fn refresh(&self, store: &mut FeatureStore, cache: &mut RiskCache) -> usize {
+        if cache.model_hash != Some(self.model_hash) {
+            cache.map.clear();
+            cache.model_hash = Some(self.model_hash);
+            cache.unseen = Some(self.account_risk(&[0f64; 45]));
+        }
+        let dirty = store.take_dirty();
+        for a in &dirty {
+            cache.map.insert(*a, self.account_risk(&store.features(a)));
+        }
+        dirty.len()
+    }
+
+    /// Scores a transaction from its features and its parties' account features
+    /// (`recipient` is `None` for a contract creation).
+    pub fn score(
+        &self,
+        tx: &TxFeatures,
+        sender: &RawFeatures,
+        recipient: Option<&RawFeatures>,
+    ) -> Score {
+        let s = self.account_risk(sender);
+        let r = recipient.map(|r| self.account_risk(r));
+        self.assemble(tx, &s, r.as_ref())
+    }
+
+    /// Scores a transaction against the store's current state, computing both accounts'
+    /// risk from their features.
+    pub fn score_in(&self, store: &FeatureStore, tx: &TxView) -> Score {
+        let sender = store.features(&tx.from);
+        let recipient = tx.to.map(|to| store.features(&to));
+        self.score(&store.tx_features(tx), &sender, recipient.as_ref())
+    }
+
+    /// Scores a transaction with account risks from the cache (kept by [`Self::refresh`]);
+    /// an account missing from it is computed from the store (an unseen one is free).
+    /// This is the admission path: two look-ups, the transaction features and the forest.
+    pub fn score_cached(&self, store: &FeatureStore, cache: &RiskCache, tx: &TxView) -> Score {
+        let risk = |a: &Address| match cache.get(a) {
+            Some(r) if cache.model_hash == Some(self.model_hash) => *r,
+            _ if store.account(a).is_none() && cache.model_hash == Some(self.model_hash) => cache
+                .unseen
+                .unwrap_or_else(|| self.account_risk(&[0f64; 45])),
+            _ => self.account_risk(&store.features(a)),
+        };
+        let s = risk(&tx.from);
+        let r = tx.to.as_ref().map(risk);
+        self.assemble(&store.tx_features(tx), &s, r.as_ref())
+    }
+
+    fn assemble(&self, tx: &TxFeatures, s: &AccountRisk, r: Option<&AccountRisk>) -> Score {
+        let mut top = [None; TOP];
+        merge_top(&mut top, s, Party::Sender);
+        if let Some(r) = r {
+            merge_top(&mut top, r, Party::Recipient);
+        }
+        let anomaly_path = self.forest.as_ref().map(|f| f.mean_path(tx));
+        Score {
+            sender_margin: s.margin,
+            sender_risk: probability(s.margin),
+            recipient_margin: r.map(|r| r.margin),
+            recipient_risk: r.map(|r| probability(r.margin)),
+            anomaly_path,
+            anomaly: self
+                .forest
+                .as_ref()
+                .zip(anomaly_path)
+                .map(|(f, p)| score_of_path(p, f.c_psi)),
+            top,
+            model_hash: self.model_hash,
+        }
+    }
+
+    /// The policy's verdict on a score.
+    pub fn verdict(&self, s: &Score) -> Verdict {
+        let recipient = if self.policy.check_recipient {
+            s.recipient_margin.unwrap_or(f64::NEG_INFINITY)
+        } else {
+            f64::NEG_INFINITY
+        };
+        let path = s.anomaly_path.unwrap_or(f64::INFINITY);
+        let hold = s.sender_margin >= self.hold_margin
+            || recipient >= self.hold_margin
+            || self.hold_path.is_some_and(|h| path <= h);
+        let sender_risk = s.sender_margin >= self.flag_margin;
+        let recipient_risk = recipient >= self.flag_margin;
+        let anomaly = path <= self.flag_path;
+        let action = if hold {
+            Action::Hold
+        } else if sender_risk || recipient_risk || anomaly {
+            Action::Flag
+        } else {
+            Action::Allow
+        };
+        Verdict {
+            action,
+            sender_risk,
+            recipient_risk,
+            anomaly,
+        }
+    }
+}
+
+/// One account's fraud margin and its largest positive feature contributions
+/// (`(model feature index, added log-odds)`, largest first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountRisk {
+    /// Fraud margin (log-odds).
+    pub margin: f64,
+    /// Largest positive contributions.
+    pub top: [Option<(u16, f64)>; TOP],
+}
+
+/// Account risks kept up to date as blocks finalize ([`Sentinel::refresh`]), so admission
+/// does not walk the trees. Tied to one model: a different model's sentinel clears it.
+#[derive(Debug, Default)]
+pub struct RiskCache {
+    map: HashMap<Address, AccountRisk>,
+    model_hash: Option<[u8; 32]>,
+    unseen: Option<AccountRisk>,
+}
+
+impl RiskCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An account's cached risk.
+    pub fn get(&self, a: &Address) -> Option<&AccountRisk> {
+        self.map.get(a)
+    }
+
+    /// Number of cached accounts.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+fn merge_top(top: &mut [Option<Contribution>; TOP], r: &AccountRisk, party: Party) {
+    for (feature, value) in r.top.iter().flatten() {
+        insert_top(
+            top,
+            Contribution {
+                party,
+                feature: *feature,
+                value: *value,
+            },
+        );
+    }
+}
+
+/// Collects the positive contributions of one account into a top list.
+fn collect_top(top: &mut [Option<Contribution>; TOP], c: &ModelFeatures, party: Party) {
+    for (i, &v) in c.iter().enumerate() {
+        if v > 0.0 {
+            insert_top(
+                top,
+                Contribution {
+                    party,
+                    feature: i as u16,
+                    value: v,
+                },
+            );
+        }
+    }
+}
+
+/// Inserts into a list sorted largest first, dropping what falls off the end.
+fn insert_top(top: &mut [Option<Contribution>; TOP], mut item: Contribution) {
+    for slot in top.iter_mut() {
+        match slot {
+            Some(cur) if cur.value >= item.value => {}
+            Some(cur) => std::mem::swap(cur, &mut item),
+            None => {
+                *slot = Some(item);
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "scorer_tests.rs"]
+mod tests;

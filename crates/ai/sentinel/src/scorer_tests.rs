@@ -1,0 +1,234 @@
+//! Scorer and policy tests with a hand-built model.
+
+use super::*;
+use crate::anomaly::ForestParams;
+use crate::features::raw;
+use crate::model::{MODEL_FORMAT, ModelMetadata, StoredNode, TrainParams};
+use crate::store::N_TX;
+
+/// One tree on "Sent tnx" (model feature 3, kept at its raw index): fewer than 10 sent
+/// transactions give margin -3, 10..100 give +1 (p 0.73), 100 or more +4 (p 0.98).
+fn model() -> Model {
+    let leaf = |w| StoredNode {
+        f: 0,
+        t: 0.0,
+        l: 0,
+        r: 0,
+        m: 0,
+        w,
+    };
+    let split = |f, t, l, r| StoredNode {
+        f,
+        t,
+        l,
+        r,
+        m: r,
+        w: -1.0,
+    };
+    Model {
+        format: MODEL_FORMAT.into(),
+        features: model_feature_names(),
+        base_score: 0.0,
+        trees: vec![vec![
+            split(raw::SENT_TNX as u32, 10.0, 1, 2),
+            leaf(-3.0),
+            split(raw::SENT_TNX as u32, 100.0, 3, 4),
+            leaf(1.0),
+            leaf(4.0),
+        ]],
+        metadata: ModelMetadata {
+            training_data_sha256: String::new(),
+            rows: 0,
+            fraud_rows: 0,
+            params: TrainParams::default(),
+            cv: None,
+            created_by: String::new(),
+        },
+    }
+}
+
+fn account(sent: f64) -> RawFeatures {
+    let mut r = [0f64; 45];
+    r[raw::SENT_TNX] = sent;
+    r
+}
+
+fn sentinel(forest: Option<IsolationForest>) -> Sentinel {
+    Sentinel::new(model(), [7; 32], forest, Policy::default()).unwrap()
+}
+
+#[test]
+fn account_risk_drives_the_verdict() {
+    let s = sentinel(None);
+    let tx = [0.0; N_TX];
+    let quiet = s.score(&tx, &account(1.0), Some(&account(2.0)));
+    assert_eq!(quiet.sender_margin, -3.0);
+    assert_eq!(s.verdict(&quiet).action, Action::Allow);
+    assert_eq!(quiet.model_hash, [7; 32]);
+    assert!(quiet.anomaly.is_none());
+
+    let busy = s.score(&tx, &account(50.0), Some(&account(2.0)));
+    let v = s.verdict(&busy);
+    assert_eq!(
+        (v.action, v.sender_risk, v.recipient_risk),
+        (Action::Flag, true, false)
+    );
+    assert!((busy.sender_risk - 0.7311).abs() < 1e-3);
+
+    // A risky recipient holds the transaction (p 0.98 >= 0.95).
+    let to_collector = s.score(&tx, &account(1.0), Some(&account(500.0)));
+    let v = s.verdict(&to_collector);
+    assert_eq!((v.action, v.recipient_risk), (Action::Hold, true));
+
+    // Unless the policy ignores recipients.
+    let policy = Policy {
+        check_recipient: false,
+        ..Policy::default()
+    };
+    let s2 = Sentinel::new(model(), [0; 32], None, policy).unwrap();
+    assert_eq!(s2.verdict(&to_collector).action, Action::Allow);
+
+    // A creation has no recipient.
+    let create = s.score(&tx, &account(1.0), None);
+    assert!(create.recipient_margin.is_none());
+}
+
+#[test]
+fn top_contributions_name_the_features() {
+    let s = sentinel(None);
+    let sc = s.score(&[0.0; N_TX], &account(500.0), Some(&account(50.0)));
+    // Sender: root weight -1 → node 2 (-1) → leaf 4: +5 on "Sent tnx";
+    // recipient: -1 → -1 → +1: +2.
+    let first = sc.top[0].unwrap();
+    assert_eq!((first.party, first.value), (Party::Sender, 5.0));
+    assert_eq!(s.feature_name(first.feature), "Sent tnx");
+    let second = sc.top[1].unwrap();
+    assert_eq!((second.party, second.value), (Party::Recipient, 2.0));
+    assert!(sc.top[2].is_none());
+}
+
+#[test]
+fn anomaly_flags_and_optionally_holds() {
+    let mut rng = crate::rng::SplitMix64::new(5);
+    let history: Vec<TxFeatures> = (0..1000)
+        .map(|_| {
+            [
+                rng.unit() - 0.5,
+                rng.below(3) as f64,
+                8.0 + rng.unit() * 4.0,
+                f64::from(u8::from(rng.below(10) == 0)),
+                rng.unit() * 0.2,
+                f64::from(u8::from(rng.below(4) == 0)),
+            ]
+        })
+        .collect();
+    let forest = IsolationForest::fit(&history, &ForestParams::default()).unwrap();
+    let s = sentinel(Some(forest.clone()));
+    let odd = [15.0, 20.0, 0.0, 1.0, 5.0, 1.0];
+    let usual = [0.0, 1.0, 10.0, 0.0, 0.1, 0.0];
+    let sc = s.score(&odd, &account(1.0), Some(&account(1.0)));
+    let v = s.verdict(&sc);
+    assert_eq!(
+        (v.action, v.anomaly),
+        (Action::Flag, true),
+        "{:?}",
+        sc.anomaly
+    );
+    assert!(sc.anomaly.unwrap() > 0.7);
+    let sc = s.score(&usual, &account(1.0), Some(&account(1.0)));
+    assert_eq!(s.verdict(&sc).action, Action::Allow);
+
+    let policy = Policy {
+        hold_anomaly: Some(0.7),
+        ..Policy::default()
+    };
+    let strict = Sentinel::new(model(), [0; 32], Some(forest), policy).unwrap();
+    let sc = strict.score(&odd, &account(1.0), Some(&account(1.0)));
+    assert_eq!(strict.verdict(&sc).action, Action::Hold);
+}
+
+#[test]
+fn policy_from_config() {
+    let p: Policy = serde_json::from_str(r#"{"flag_risk": 0.6}"#).unwrap();
+    assert_eq!(p.flag_risk, 0.6);
+    assert_eq!(p.hold_risk, Policy::default().hold_risk);
+    assert!(serde_json::from_str::<Policy>(r#"{"flag_rsk": 0.6}"#).is_err());
+    let bad = Policy {
+        hold_risk: 1.0,
+        ..Policy::default()
+    };
+    assert!(Sentinel::new(model(), [0; 32], None, bad).is_err());
+    let json = serde_json::to_string(&Action::Hold).unwrap();
+    assert_eq!(json, "\"hold\"");
+}
+
+#[test]
+fn score_in_store_uses_live_features() {
+    use crate::store::{BlockActivity, ChainTx};
+    use alloy_primitives::{Address, U256};
+    let mut store = FeatureStore::new();
+    let a = Address::repeat_byte(1);
+    let b = Address::repeat_byte(2);
+    let txs = (0..20)
+        .map(|_| ChainTx {
+            from: a,
+            to: Some(b),
+            value: U256::from(1u64),
+            gas_price: 1,
+            to_is_contract: false,
+        })
+        .collect();
+    store.apply_block(&BlockActivity {
+        number: 1,
+        timestamp: 10,
+        txs,
+        transfers: vec![],
+    });
+    let s = sentinel(None);
+    let view = TxView {
+        from: a,
+        to: Some(b),
+        value: U256::from(1u64),
+        gas_price: 1,
+        to_is_contract: false,
+        timestamp: 20,
+    };
+    let sc = s.score_in(&store, &view);
+    assert_eq!(sc.sender_margin, 1.0); // 20 sent
+    assert_eq!(sc.recipient_margin, Some(-3.0)); // b sent nothing
+
+    // The cache, refreshed after the block, gives the same score without walking trees.
+    let mut cache = RiskCache::new();
+    assert_eq!(s.refresh(&mut store, &mut cache), 2);
+    assert_eq!(cache.len(), 2);
+    assert_eq!(s.score_cached(&store, &cache, &view), sc);
+    let stranger = TxView {
+        from: Address::repeat_byte(9),
+        ..view
+    };
+    assert_eq!(
+        s.score_cached(&store, &cache, &stranger),
+        s.score_in(&store, &stranger)
+    );
+    // Nothing changed since: nothing to recompute.
+    assert_eq!(s.refresh(&mut store, &mut cache), 0);
+    // A new block makes a's risk stale until the next refresh: 100 more sends → +4.
+    let more = (0..100)
+        .map(|_| ChainTx {
+            from: a,
+            to: Some(b),
+            value: U256::from(1u64),
+            gas_price: 1,
+            to_is_contract: false,
+        })
+        .collect();
+    store.apply_block(&BlockActivity {
+        number: 2,
+        timestamp: 30,
+        txs: more,
+        transfers: vec![],
+    });
+    assert_eq!(s.score_cached(&store, &cache, &view).sender_margin, 1.0);
+    s.refresh(&mut store, &mut cache);
+    assert_eq!(s.score_cached(&store, &cache, &view).sender_margin, 4.0);
+}
