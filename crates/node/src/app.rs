@@ -345,8 +345,9 @@ fn recover_all<E: StateContext>(
     txs.iter()
         .map(|t| match chain.pool.get(t.tx_hash()) {
             Some(pooled) => Ok((*pooled).clone()),
-            None => RecoveredTx::recover(t.clone())
-                .map_err(|e| NodeError::InvalidBlock(e.to_string())),
+            None => {
+                RecoveredTx::recover(t.clone()).map_err(|e| NodeError::InvalidBlock(e.to_string()))
+            }
         })
         .collect()
 }

@@ -8,9 +8,9 @@ mod client;
 mod keys;
 mod node;
 mod send;
+mod sentinel;
 mod testnet;
 mod validators;
-mod sentinel;
 
 use clap::{Parser, Subcommand};
 
