@@ -90,6 +90,9 @@ async fn genesis_block<E: StateContext + Supervisor>(
     Ok(spec.genesis_block(pending.root()))
 }
 
+/// Directory of the content-addressed blob store, inside the datadir.
+pub const BLOB_DIR: &str = "blobs";
+
 fn open_index(path: &std::path::Path) -> Result<(StateStore, Index), NodeError> {
     let db = Arc::new(redb::Database::create(path).map_err(verai_storage::StorageError::from)?);
     Ok((StateStore::from_db(db.clone())?, Index::from_db(db)?))
@@ -217,8 +220,14 @@ where
     )
     .await?;
 
+    let blobs = verai_provenance::blob::BlobStore::open(
+        config.datadir.join(BLOB_DIR),
+        verai_provenance::blob::DEFAULT_MAX_BLOB_BYTES,
+    )
+    .map_err(|e| NodeError::Io(std::io::Error::other(e.to_string())))?;
     let backend = Arc::new(NodeBackend {
         chain: chain.clone(),
+        blobs: Arc::new(blobs),
         consensus: validator.handle.clone(),
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;

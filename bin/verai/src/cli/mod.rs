@@ -5,6 +5,7 @@ mod block;
 mod client;
 mod keys;
 mod node;
+mod provenance;
 mod send;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,9 @@ enum Command {
     Balance(balance::BalanceArgs),
     /// Show a block.
     Block(block::BlockArgs),
+    /// Provenance registry: datasets, models, training runs, lineage, verification.
+    #[command(subcommand)]
+    Provenance(provenance::ProvenanceCommand),
 }
 
 /// Dispatch to the subcommand.
@@ -40,5 +44,6 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Send(a) => client::block_on(send::run(a)),
         Command::Balance(a) => client::block_on(balance::run(a)),
         Command::Block(a) => client::block_on(block::run(a)),
+        Command::Provenance(c) => client::block_on(provenance::run(c)),
     }
 }

@@ -67,6 +67,13 @@ struct FileConfig {
 /// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator.
 const DEV_VALIDATOR_SEED: u64 = 0x7e7a1;
 
+/// The dev validator's public key: the validator set of the dev chain.
+pub fn dev_validator_key() -> verai_consensus::PublicKey {
+    commonware_cryptography::Signer::public_key(
+        &<PrivateKey as commonware_cryptography::Signer>::from_seed(DEV_VALIDATOR_SEED),
+    )
+}
+
 pub fn run(a: NodeArgs) -> eyre::Result<()> {
     init_tracing();
     let file: FileConfig = match &a.config {

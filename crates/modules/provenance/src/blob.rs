@@ -13,8 +13,8 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-/// Default size limit of one blob (4 MiB: it travels hex-encoded in one JSON-RPC request).
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = 4 * 1024 * 1024;
+/// Default size limit of one blob (2 MiB: hex-encoded it still fits one 5 MiB JSON-RPC request).
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Blob store errors.
 #[derive(Debug, thiserror::Error)]

@@ -20,12 +20,14 @@
 
 mod abi;
 pub mod blob;
+mod explain;
 pub mod layout;
 mod module;
 pub mod read;
 mod view;
 
 pub use abi::{IProvenance, RecordBody};
+pub use explain::explain;
 pub use module::Provenance;
 pub use view::{LineageNode, RecordView, UsageView, record_body};
 
