@@ -457,3 +457,83 @@ fn bad_input_is_refused_and_changes_nothing() {
     );
     assert_eq!(r["deprecated"], false);
 }
+
+/// An example contract registers a dataset and a model through `IProvenance` and reads the
+/// lineage back; deployed and called with `cast`, as a user would.
+#[test]
+fn solidity_contract_uses_the_registry() {
+    common::require_node_tools();
+    let node = Node::start();
+    let path = common::repo_root().join("contracts/out/ProvenanceExample.json");
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let deploy = node.cast_json(&[
+        "send",
+        "--private-key",
+        common::DEV_KEY_0,
+        "--json",
+        "--create",
+        artifact["bytecode"].as_str().unwrap(),
+    ]);
+    assert_eq!(deploy["status"], "0x1", "{deploy}");
+    let example = deploy["contractAddress"].as_str().unwrap().to_owned();
+    let data_hash = format!("0x{}", "11".repeat(32));
+    let model_hash = format!("0x{}", "22".repeat(32));
+    let tx = node.cast_json(&[
+        "send",
+        "--private-key",
+        common::DEV_KEY_0,
+        "--json",
+        &example,
+        "registerPair(bytes32,bytes32)",
+        &data_hash,
+        &model_hash,
+    ]);
+    assert_eq!(tx["status"], "0x1", "{tx}");
+    // The registry's RecordRegistered events are in the receipt, from its address.
+    let from_registry = tx["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["address"] == REGISTRY)
+        .count();
+    assert_eq!(from_registry, 2);
+
+    let out = node.cast(&[
+        "call",
+        &example,
+        "lineageOf(uint64)(uint64[],address,uint8)",
+        "2",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0].trim(), "[1]", "{out}");
+    assert_eq!(lines[1].trim().to_lowercase(), example.to_lowercase());
+    assert_eq!(lines[2].trim(), "1");
+    // The same record through RPC: the contract is the owner and creator.
+    let r = node.rpc("verai_getRecord", serde_json::json!([2]));
+    assert_eq!(r["parents"], serde_json::json!([1]));
+    assert_eq!(
+        r["owner"].as_str().unwrap().to_lowercase(),
+        example.to_lowercase()
+    );
+    assert_eq!(r["contentHash"], model_hash);
+
+    // A duplicate reverts with the registry's custom error, bubbled up through the contract.
+    let again = node.cast_output(&[
+        "call",
+        &example,
+        "registerDatasetAgain(bytes32)(uint64)",
+        &data_hash,
+    ]);
+    assert!(!again.status.success());
+    let selector =
+        alloy_sol_types::SolError::abi_encode(&verai_provenance::IProvenance::DuplicateRecord {
+            existing: 1,
+        });
+    let expect = hex::encode(&selector);
+    assert!(
+        again.stderr.contains(&expect) || again.stderr.contains("DuplicateRecord"),
+        "{}",
+        again.stderr
+    );
+}
