@@ -257,6 +257,23 @@ fn register_lineage_usage_and_verify() {
     let one_level = ok_json(&rpc, &["lineage", &ft.to_string(), "--depth", "1"]);
     assert_eq!(one_level["nodes"].as_array().unwrap().len(), 1);
 
+    // Lists by kind and by owner.
+    let models = node.rpc("verai_listRecords", serde_json::json!([{"kind": "model"}]));
+    let ids: Vec<u64> = models["records"].as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, vec![m, ft]);
+    let mine = node.rpc("verai_listRecords", serde_json::json!([{"owner": DEV_ADDR_0, "limit": 2}]));
+    assert_eq!(mine["records"].as_array().unwrap().len(), 2);
+    let nobody = node.rpc("verai_listRecords", serde_json::json!([{"owner": "0x000000000000000000000000000000000000dEaD"}]));
+    assert!(nobody["records"].as_array().unwrap().is_empty());
+
+    // A blob uploaded at registration is served back by its hash.
+    let with_blob = ok_json(&rpc, &["register-dataset", p(&d.join("params.json")), "--license", "MIT", "--upload"]);
+    let rec = ok_json(&rpc, &["show", &id_of(&with_blob).to_string()]);
+    let hash = rec["contentHash"].as_str().unwrap();
+    assert_eq!(rec["uri"], format!("blob:{hash}"));
+    let blob = node.rpc("verai_getBlob", serde_json::json!([hash]));
+    assert_eq!(blob, format!("0x{}", hex::encode(r#"{"lr":0.01}"#)));
+
     // Events are indexed like any contract's.
     let logs = node.rpc(
         "eth_getLogs",

@@ -68,6 +68,10 @@ pub struct RegisterDataset {
     /// Contributor as ADDRESS:BASIS_POINTS (repeat; shares sum to 10000). Default: you, 10000.
     #[arg(long = "contributor")]
     contributors: Vec<String>,
+    /// Also store the file in the node's blob store (`verai_putBlob`); without `--uri`
+    /// the record's URI becomes `blob:<sha256>`.
+    #[arg(long)]
+    upload: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -186,10 +190,17 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
     match c {
         P::RegisterDataset(a) => {
             let (hash, size) = content::hash_path(&a.path)?;
+            let mut uri = a.uri;
+            if a.upload {
+                upload(&a.common.rpc.rpc, &a.path, hash).await?;
+                if uri.is_empty() {
+                    uri = format!("blob:{}", B256::from(hash));
+                }
+            }
             let call = IProvenance::registerCall {
                 kind: Kind::Dataset as u8,
                 contentHash: hash.into(),
-                uri: a.uri,
+                uri,
                 license: a.license,
                 contributors: contributors(&a.contributors)?,
                 parents: a.parents,
@@ -283,6 +294,21 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
         }
         P::Verify(a) => verify_cmd(a).await,
     }
+}
+
+/// Store a file in the node's blob store and check the node names it by the same hash.
+async fn upload(rpc: &str, path: &std::path::Path, hash: [u8; 32]) -> eyre::Result<()> {
+    if !path.is_file() {
+        bail!("--upload takes a file, not a directory");
+    }
+    let bytes = std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?;
+    let client = connect(rpc)?;
+    let r: verai_rpc::BlobReceipt =
+        call(&client, rpc, "verai_putBlob", rpc_params![Bytes::from(bytes)]).await?;
+    if r.hash != B256::from(hash) {
+        bail!("the node stored the blob as {}, not {}", r.hash, B256::from(hash));
+    }
+    Ok(())
 }
 
 /// Parse `ADDRESS:BPS` contributors.
