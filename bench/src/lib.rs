@@ -87,6 +87,15 @@ pub fn recipient() -> Address {
     Address::repeat_byte(0xbe)
 }
 
+/// The repository root, read when the program runs (`cargo run` sets `CARGO_MANIFEST_DIR`):
+/// a build cache shared between clones at different paths keeps the compile-time path.
+pub fn repo_root() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .join("..")
+}
+
 /// Read the token's creation bytecode from the committed artifact.
 pub fn token_bytecode(repo_root: &Path) -> eyre::Result<Vec<u8>> {
     let path = repo_root.join("contracts/out/VeraiToken.json");

@@ -16,7 +16,7 @@ use revm::{
     database::{CacheDB, EmptyDB},
     state::AccountInfo,
 };
-use std::{path::Path, time::Instant};
+use std::time::Instant;
 use verai_bench::Workload;
 use verai_execution::{BlockParams, MemoryState, Mode, execute_block};
 use verai_primitives::{AccountState, ChainSpec, KECCAK_EMPTY, RecoveredTx, StateKey};
@@ -111,7 +111,7 @@ fn main() -> eyre::Result<()> {
             _ => bail!("unknown flag {f}"),
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = verai_bench::repo_root();
     let w = Workload::new(&root, 1337, senders, per_sender)?;
 
     // Genesis, then the set-up block (deployment and funding), executed once.

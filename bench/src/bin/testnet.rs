@@ -37,9 +37,7 @@ struct Args {
     binary: PathBuf,
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use verai_bench::repo_root;
 
 fn parse_args() -> eyre::Result<Args> {
     let target = std::env::var_os("CARGO_TARGET_DIR")

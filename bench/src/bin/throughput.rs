@@ -15,7 +15,7 @@ use jsonrpsee::{
     rpc_params,
 };
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -32,9 +32,7 @@ struct Args {
     window: usize,
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use verai_bench::repo_root;
 
 fn parse_args() -> eyre::Result<Args> {
     let root = repo_root();

@@ -6,6 +6,9 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+use common::manifest_dir;
+
 const CATEGORIES: [&str; 10] = [
     "reentrancy",
     "unchecked_low_level_calls",
@@ -20,7 +23,7 @@ const CATEGORIES: [&str; 10] = [
 ];
 
 fn fixture(kind: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
         .join("../../crates/ai/auditor/tests/fixtures")
         .join(kind)
         .join(name)

@@ -73,7 +73,8 @@ pub fn execute_block<R: StateReader>(
         .with_db(db)
         .with_block(params.block_env())
         .with_cfg(params.cfg_env())
-        .build_mainnet();
+        .build_mainnet()
+        .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC));
 
     let mut out = ExecutedBlock {
         transactions: Vec::new(),

@@ -67,7 +67,8 @@ fn run<R: StateReader>(
         .with_db(WrapDatabaseRef(RevmDb(state)))
         .with_block(params.block_env())
         .with_cfg(cfg)
-        .build_mainnet();
+        .build_mainnet()
+        .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC));
     let tx = TxEnv {
         tx_type: 0,
         caller: req.from.unwrap_or_default(),

@@ -16,6 +16,7 @@ use verai_storage::{LogLocation, LogQuery, StateContext, StorageError};
 pub struct NodeBackend<E: StateContext> {
     pub(crate) chain: Arc<Chain<E>>,
     pub(crate) consensus: Option<ConsensusHandle>,
+    pub(crate) blobs: Arc<verai_provenance::blob::BlobStore>,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -47,6 +48,10 @@ impl<E: StateContext> StateReader for Finalized<E> {
 }
 
 impl<E: StateContext> Backend for NodeBackend<E> {
+    fn blobs(&self) -> Option<Arc<verai_provenance::blob::BlobStore>> {
+        Some(self.blobs.clone())
+    }
+
     fn chain_id(&self) -> u64 {
         self.chain.spec.chain_id
     }

@@ -129,6 +129,7 @@ where
     let backend = Arc::new(NodeBackend {
         chain: chain.clone(),
         consensus: None,
+        blobs: crate::run::open_blobs(&config.chain.datadir)?,
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");

@@ -58,6 +58,21 @@ fn namespace(chain_id: u64) -> Vec<u8> {
     format!("verai-p2p-{chain_id}").into_bytes()
 }
 
+/// Directory of the content-addressed blob store, inside the datadir.
+pub const BLOB_DIR: &str = "blobs";
+
+/// Open the datadir's blob store.
+pub(crate) fn open_blobs(
+    datadir: &std::path::Path,
+) -> Result<Arc<verai_provenance::blob::BlobStore>, NodeError> {
+    let store = verai_provenance::blob::BlobStore::open(
+        datadir.join(BLOB_DIR),
+        verai_provenance::blob::DEFAULT_MAX_BLOB_BYTES,
+    )
+    .map_err(|e| NodeError::Io(std::io::Error::other(e.to_string())))?;
+    Ok(Arc::new(store))
+}
+
 /// Start a validator in `context`.
 pub async fn run<E>(context: E, config: NodeConfig) -> Result<RunningNode<E>, NodeError>
 where
@@ -90,6 +105,7 @@ where
             "waiting for a quorum of validators to confirm the genesis"
         );
     }
+    let blobs = open_blobs(&config.datadir)?;
     let core: Core<E> = start_core(
         context.child("node"),
         CoreConfig {
@@ -117,6 +133,7 @@ where
     let backend = Arc::new(NodeBackend {
         chain: core.chain.clone(),
         consensus: Some(core.consensus.clone()),
+        blobs,
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");

@@ -80,6 +80,10 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         keys: Vec<ProofKey>,
     ) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
+    /// The blob store, if this node keeps one.
+    fn blobs(&self) -> Option<Arc<verai_provenance::blob::BlobStore>> {
+        None
+    }
     /// The encoded finalization certificate of a finalized block.
     fn certificate(
         &self,

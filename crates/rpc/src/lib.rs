@@ -2,17 +2,19 @@
 //!
 //! RPC is an edge: it reads through [`Backend`] and writes only by submitting transactions.
 //! Namespaces: `web3_`, `net_`, `eth_` (what `cast`, ethers and viem use) and `verai_`
-//! (state proofs and finalization certificates). Errors follow EIP-1474; see [`error`].
+//! (state proofs, finalization certificates, provenance queries and blobs). Errors follow EIP-1474; see [`error`].
 
 mod backend;
 mod convert;
 pub mod error;
 mod eth;
+mod provenance;
 mod pubsub;
 mod server;
 mod types;
 mod verai;
 
 pub use backend::{Backend, BackendError, ProofKey, ProvenValue};
+pub use provenance::{BlobReceipt, Lineage, ListFilter, MAX_LIST, MAX_WALK, RecordList, UsageLog};
 pub use server::{RpcConfig, start};
 pub use types::{CertificateResponse, ProofResponse, StorageProofEntry};

@@ -3,6 +3,7 @@
 use crate::{
     Backend,
     eth::{Eth, EthApiServer, NetApiServer, Web3ApiServer},
+    provenance::{ProvenanceApiServer, ProvenanceRpc},
     pubsub::{EthPubSubApiServer, PubSub},
     verai::{DebugApiServer, Verai, VeraiApiServer},
 };
@@ -63,6 +64,9 @@ pub fn module<B: Backend>(
     m.merge(NetApiServer::into_rpc(eth2))?;
     m.merge(EthApiServer::into_rpc(eth3))?;
     m.merge(EthPubSubApiServer::into_rpc(PubSub {
+        backend: backend.clone(),
+    }))?;
+    m.merge(ProvenanceApiServer::into_rpc(ProvenanceRpc {
         backend: backend.clone(),
     }))?;
     m.merge(DebugApiServer::into_rpc(Verai {

@@ -121,3 +121,113 @@ pub fn block_on_value<T, F: std::future::Future<Output = eyre::Result<T>>>(
         .build()?
         .block_on(f)
 }
+
+/// Sign an EIP-1559 call to `to` with `input`, send it, and wait up to `timeout` for its
+/// receipt. The gas limit is the node's estimate plus a fifth; a call the node predicts to
+/// revert is not sent, and its revert data is returned as the error's JSON-RPC data.
+pub async fn transact(
+    client: &HttpClient,
+    rpc: &str,
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    to: Address,
+    input: alloy_primitives::Bytes,
+    timeout: std::time::Duration,
+) -> Result<serde_json::Value, TransactError> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_primitives::{B256, TxKind, U64, U256};
+    use alloy_signer::SignerSync;
+
+    let from = signer.address();
+    let req = serde_json::json!({ "from": from, "to": to, "data": input });
+    let gas: U64 = match client.request("eth_estimateGas", rpc_params![req]).await {
+        Ok(g) => g,
+        Err(jsonrpsee::core::ClientError::Call(e)) => {
+            let data = e
+                .data()
+                .and_then(|d| serde_json::from_str::<alloy_primitives::Bytes>(d.get()).ok());
+            return Err(TransactError::Reverted {
+                message: e.message().to_string(),
+                data,
+            });
+        }
+        Err(e) => {
+            return Err(TransactError::Other(eyre::eyre!(
+                "eth_estimateGas on {rpc}: {e}"
+            )));
+        }
+    };
+    let nonce: U64 = call(
+        client,
+        rpc,
+        "eth_getTransactionCount",
+        rpc_params![from, "pending"],
+    )
+    .await?;
+    let gas_price: U256 = call(client, rpc, "eth_gasPrice", rpc_params![]).await?;
+    let tip: U256 = call(client, rpc, "eth_maxPriorityFeePerGas", rpc_params![]).await?;
+    let gas = gas.to::<u64>();
+    let tx = TxEip1559 {
+        chain_id,
+        nonce: nonce.to(),
+        gas_limit: gas.saturating_add(gas / 5),
+        max_fee_per_gas: gas_price.saturating_mul(U256::from(2)).to(),
+        max_priority_fee_per_gas: tip.to(),
+        to: TxKind::Call(to),
+        value: U256::ZERO,
+        input,
+        access_list: Default::default(),
+    };
+    let sig = signer
+        .sign_hash_sync(&tx.signature_hash())
+        .map_err(|e| TransactError::Other(e.into()))?;
+    let raw = TxEnvelope::from(tx.into_signed(sig)).encoded_2718();
+    let hash: B256 = call(
+        client,
+        rpc,
+        "eth_sendRawTransaction",
+        rpc_params![alloy_primitives::Bytes::from(raw)],
+    )
+    .await?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let receipt: Option<serde_json::Value> =
+            call(client, rpc, "eth_getTransactionReceipt", rpc_params![hash]).await?;
+        if let Some(r) = receipt {
+            if r.get("status").and_then(|s| s.as_str()) != Some("0x1") {
+                return Err(TransactError::Other(eyre::eyre!(
+                    "transaction {hash} failed on chain"
+                )));
+            }
+            return Ok(r);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(TransactError::Other(eyre::eyre!(
+                "transaction {hash} not included within {} s",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Why [`transact`] failed.
+#[derive(Debug)]
+pub enum TransactError {
+    /// The node predicts a revert; `data` is the revert data, if any.
+    Reverted {
+        /// The node's message.
+        message: String,
+        /// ABI-encoded revert data.
+        data: Option<alloy_primitives::Bytes>,
+    },
+    /// Anything else.
+    Other(eyre::Report),
+}
+
+impl From<eyre::Report> for TransactError {
+    fn from(e: eyre::Report) -> Self {
+        Self::Other(e)
+    }
+}

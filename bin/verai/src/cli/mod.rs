@@ -7,6 +7,7 @@ mod block;
 mod client;
 mod keys;
 mod node;
+mod provenance;
 mod send;
 mod sentinel;
 mod testnet;
@@ -45,6 +46,9 @@ enum Command {
     /// Fraud model: train and evaluate.
     #[command(subcommand)]
     Sentinel(sentinel::SentinelCommand),
+    /// Provenance registry: datasets, models, training runs, lineage, verification.
+    #[command(subcommand)]
+    Provenance(provenance::ProvenanceCommand),
 }
 
 /// Dispatch to the subcommand.
@@ -59,5 +63,6 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Audit(a) => audit::run(a),
         Command::AuditTrain(a) => audit_train::run(a),
         Command::Sentinel(c) => sentinel::run(c),
+        Command::Provenance(c) => client::block_on(provenance::run(c)),
     }
 }

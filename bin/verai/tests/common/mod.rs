@@ -49,9 +49,17 @@ pub fn command_timeout() -> Duration {
     env_secs("VERAI_E2E_COMMAND_SECS", 120)
 }
 
+/// This crate's directory, read when the test runs: cargo and nextest set it, and a build
+/// cache shared between clones at different paths would keep the compile-time one.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 /// The repository root (two levels above this crate's manifest).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
         .join("../..")
         .canonicalize()
         .expect("repository root exists")

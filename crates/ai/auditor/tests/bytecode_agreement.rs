@@ -8,9 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use verai_auditor::{Category, Confidence, audit_bytecode, audit_source, decode_hex_code};
+
+mod support;
+use support::manifest_dir;
 
 const COMPARABLE: [Category; 5] = [
     Category::Reentrancy,
@@ -21,10 +24,7 @@ const COMPARABLE: [Category; 5] = [
 ];
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../..")
-        .canonicalize()
-        .unwrap()
+    manifest_dir().join("../../..").canonicalize().unwrap()
 }
 
 fn categories(findings: &[verai_auditor::Finding], min: Confidence) -> BTreeSet<Category> {
@@ -43,7 +43,7 @@ fn source_and_bytecode_agree() {
             .exists(),
         "solc-js missing: run scripts/test.sh (or npm ci --prefix tests/e2e) first"
     );
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agreement");
+    let dir = manifest_dir().join("tests/fixtures/agreement");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -51,7 +51,7 @@ fn source_and_bytecode_agree() {
     files.sort();
     assert!(files.len() >= 6);
     let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/solc_compile.mjs"))
+        .arg(manifest_dir().join("tests/solc_compile.mjs"))
         .arg(&root)
         .args(&files)
         .output()

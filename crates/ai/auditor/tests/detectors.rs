@@ -3,14 +3,13 @@
 //! version of the same name, which must get no finding of that category.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use verai_auditor::{Category, audit_source};
 
+mod support;
+use support::manifest_dir;
+
 fn fixture(dir: &str, name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(dir)
-        .join(name);
+    let p = manifest_dir().join("tests/fixtures").join(dir).join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 

@@ -5,6 +5,9 @@
 use verai_auditor::risk::{MODEL_JSON, model_sha256};
 use verai_auditor::{Severity, audit_source};
 
+mod support;
+use support::manifest_dir;
+
 #[test]
 fn model_hash_matches_the_published_one() {
     let published = include_str!("../model/risk.json.sha256");
@@ -18,7 +21,7 @@ fn model_hash_matches_the_published_one() {
 
 #[test]
 fn vulnerable_ranks_above_fixed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let dir = manifest_dir().join("tests/fixtures").display().to_string();
     for name in ["reentrancy.sol", "selfdestruct.sol", "origin.sol"] {
         let v = audit_source(&std::fs::read_to_string(format!("{dir}/vulnerable/{name}")).unwrap())
             .unwrap();
@@ -41,11 +44,8 @@ fn vulnerable_ranks_above_fixed() {
 
 #[test]
 fn assessment_is_deterministic() {
-    let src = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/vulnerable/dos.sol"
-    ))
-    .unwrap();
+    let src =
+        std::fs::read_to_string(manifest_dir().join("tests/fixtures/vulnerable/dos.sol")).unwrap();
     let a = audit_source(&src).unwrap();
     let b = audit_source(&src).unwrap();
     assert_eq!(a.risk, b.risk);

@@ -24,6 +24,14 @@ use verai_sentinel::{
     BlockActivity, ChainTx, Dataset, FeatureStore, Policy, RiskCache, Sentinel, TrainParams, TxView,
 };
 
+/// This crate's directory, read when the program runs: cargo and nextest set it, and a
+/// build cache shared between clones at different paths would keep the compile-time one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 const ACCOUNTS: u64 = 2_000;
 
 fn addr(i: u64) -> Address {
@@ -35,7 +43,7 @@ fn addr(i: u64) -> Address {
 fn setup() -> (Sentinel, FeatureStore, RiskCache, Vec<TxView>) {
     // shared/ sits beside the clone (CI) or two levels up (a worktree under wt/).
     let path = std::env::var("VERAI_SENTINEL_DATA").unwrap_or_else(|_| {
-        let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../..");
+        let repo = manifest_dir().join("../../..").display().to_string();
         ["/../shared", "/../../shared"]
             .iter()
             .map(|up| format!("{repo}{up}/data/eth-fraud/train.csv"))

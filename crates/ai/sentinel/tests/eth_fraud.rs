@@ -7,9 +7,17 @@ use std::path::PathBuf;
 use verai_sentinel::model::{feature_rows, train};
 use verai_sentinel::{Dataset, TrainParams, cross_validate};
 
+/// This crate's directory, read when the program runs: cargo and nextest set it, and a
+/// build cache shared between clones at different paths would keep the compile-time one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 /// shared/ sits beside the clone (CI) or two levels up (a worktree under wt/).
 fn data_path() -> PathBuf {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let repo = manifest_dir().join("../../..");
     ["../shared", "../../shared"]
         .iter()
         .map(|up| repo.join(up).join("data/eth-fraud/train.csv"))

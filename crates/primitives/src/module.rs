@@ -1,0 +1,108 @@
+//! The interface of native modules: stateful precompiles at reserved addresses.
+//!
+//! A module is Rust code that the executor runs when a transaction or contract calls its
+//! address (`0x…0a01` and up, see [`module_address`]). It sees the call through a [`Host`]:
+//! the caller, the value, the block, and the storage of its *own* account only, plus logs.
+//! Everything a module writes is ordinary account storage, so the state root commits to it
+//! and `verai_getProof` proves it. Modules must be deterministic: same input and state, same
+//! output, writes, logs and gas, on every validator.
+//!
+//! Gas is charged by the host per operation ([`gas`]); a module may charge more for work
+//! of its own with [`Host::charge`]. A module that fails returns [`ModuleError::Revert`]
+//! with ABI-encoded revert data; the executor then rolls back every write and log of the
+//! call, so bad input changes nothing.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+
+/// The address of module number `n` (1-based): `0x0000…0a00 + n`.
+pub const fn module_address(n: u16) -> Address {
+    let v = 0x0a00u16 + n;
+    let mut a = [0u8; 20];
+    a[18] = (v >> 8) as u8;
+    a[19] = v as u8;
+    Address::new(a)
+}
+
+/// Gas schedule of host operations: deterministic, close to the EVM's cold costs.
+pub mod gas {
+    /// Every call to a module.
+    pub const CALL: u64 = 2_000;
+    /// Per 32-byte word of call input.
+    pub const INPUT_WORD: u64 = 16;
+    /// Reading one storage slot.
+    pub const SLOAD: u64 = 2_100;
+    /// Writing one storage slot.
+    pub const SSTORE: u64 = 20_000;
+    /// One log.
+    pub const LOG: u64 = 375;
+    /// Per log topic.
+    pub const LOG_TOPIC: u64 = 375;
+    /// Per byte of log data.
+    pub const LOG_BYTE: u64 = 8;
+    /// Per 32-byte word hashed (SHA-256 or keccak) by a module.
+    pub const HASH_WORD: u64 = 6;
+}
+
+/// Why a module call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModuleError {
+    /// Refused input or state: the call reverts with this ABI-encoded data.
+    #[error("revert")]
+    Revert(Bytes),
+    /// The call ran out of gas.
+    #[error("out of gas")]
+    OutOfGas,
+    /// A write was attempted in a static call.
+    #[error("state change in a static call")]
+    StaticWrite,
+    /// The node could not read state: aborts the whole execution, never a revert.
+    #[error("state read failed: {0}")]
+    Fatal(String),
+}
+
+/// What a module sees of the call and of its own account.
+pub trait Host {
+    /// The immediate caller (a contract when called from Solidity).
+    fn caller(&self) -> Address;
+    /// Value sent with the call.
+    fn value(&self) -> U256;
+    /// Height of the block being executed.
+    fn block_number(&self) -> u64;
+    /// Timestamp of the block being executed (seconds).
+    fn timestamp(&self) -> u64;
+    /// Charge gas for work the host does not see.
+    fn charge(&mut self, gas: u64) -> Result<(), ModuleError>;
+    /// Read a slot of the module's account.
+    fn sload(&mut self, slot: U256) -> Result<U256, ModuleError>;
+    /// Write a slot of the module's account (refused in a static call).
+    fn sstore(&mut self, slot: U256, value: U256) -> Result<(), ModuleError>;
+    /// Emit a log from the module's address (refused in a static call).
+    fn log(&mut self, topics: Vec<B256>, data: Bytes) -> Result<(), ModuleError>;
+}
+
+/// A native module.
+pub trait NativeModule: Send + Sync + 'static {
+    /// Its reserved address.
+    fn address(&self) -> Address;
+    /// Short name, for logs and errors.
+    fn name(&self) -> &'static str;
+    /// Run one call with ABI-encoded `input`; returns ABI-encoded output.
+    fn call(&self, host: &mut dyn Host, input: &[u8]) -> Result<Bytes, ModuleError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            module_address(1),
+            "0x0000000000000000000000000000000000000a01"
+                .parse::<Address>()
+                .unwrap()
+        );
+        assert_eq!(module_address(2).0[19], 0x02);
+        assert_eq!(module_address(2).0[18], 0x0a);
+    }
+}

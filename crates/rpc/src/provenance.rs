@@ -1,0 +1,294 @@
+//! The provenance queries of the `verai_` namespace, read from the finalized state of the
+//! registry's account (no separate index: every answer is what `verai_getProof` can prove),
+//! and the blob store (`verai_putBlob`, `verai_getBlob`).
+//!
+//! Every list and walk is bounded ([`MAX_LIST`], [`MAX_WALK`]).
+
+use crate::{
+    Backend,
+    error::{INTERNAL, LIMIT_EXCEEDED, NOT_FOUND, err, invalid_params},
+};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use verai_execution::StateReader;
+use verai_primitives::{ModuleError, StateKey};
+use verai_provenance::{
+    ADDRESS, Kind, LineageNode, RecordView, UsageView,
+    blob::BlobError,
+    layout,
+    read::{self, Direction, Slots},
+};
+
+/// Most ids or entries one list request returns.
+pub const MAX_LIST: u64 = 1000;
+/// Most records one lineage walk returns.
+pub const MAX_WALK: usize = 10_000;
+
+/// Filter of `verai_listRecords`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFilter {
+    /// Records currently owned by this account.
+    pub owner: Option<Address>,
+    /// Records of this kind (`dataset`, `model`, `training-run`, `inference`).
+    pub kind: Option<String>,
+    /// Skip this many index entries.
+    pub offset: Option<u64>,
+    /// At most this many (≤ [`MAX_LIST`]).
+    pub limit: Option<u64>,
+}
+
+/// `verai_listRecords` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordList {
+    /// Entries in the index searched (all records when unfiltered).
+    pub total: u64,
+    /// The records.
+    pub records: Vec<RecordView>,
+}
+
+/// `verai_getLineage` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lineage {
+    /// Where the walk started.
+    pub root: RecordView,
+    /// `ancestors` or `descendants`.
+    pub direction: String,
+    /// Records reached, breadth first, with their depth and own edges.
+    pub nodes: Vec<LineageNode>,
+    /// The root's own edges in this direction.
+    pub edges: Vec<u64>,
+    /// Whether `limit` cut the walk short.
+    pub truncated: bool,
+}
+
+/// `verai_getUsage` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageLog {
+    /// Uses logged in total.
+    pub count: u64,
+    /// The requested entries.
+    pub entries: Vec<UsageView>,
+}
+
+/// `verai_putBlob` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobReceipt {
+    /// SHA-256 of the bytes: the blob's name.
+    pub hash: B256,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+#[rpc(server, namespace = "verai")]
+pub trait ProvenanceApi {
+    /// A provenance record by id, `null` if none.
+    #[method(name = "getRecord")]
+    async fn get_record(&self, id: u64) -> RpcResult<Option<RecordView>>;
+    /// Records by owner or kind (or all), in id order.
+    #[method(name = "listRecords")]
+    async fn list_records(&self, filter: Option<ListFilter>) -> RpcResult<RecordList>;
+    /// Ancestors or descendants of a record, breadth first.
+    #[method(name = "getLineage")]
+    async fn get_lineage(
+        &self,
+        id: u64,
+        direction: Option<String>,
+        max_depth: Option<u32>,
+        limit: Option<usize>,
+    ) -> RpcResult<Lineage>;
+    /// The usage log of a model.
+    #[method(name = "getUsage")]
+    async fn get_usage(
+        &self,
+        id: u64,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<UsageLog>;
+    /// Store a blob (content-addressed by SHA-256) beside the node's storage.
+    #[method(name = "putBlob")]
+    async fn put_blob(&self, data: Bytes) -> RpcResult<BlobReceipt>;
+    /// A stored blob, `null` if absent.
+    #[method(name = "getBlob")]
+    async fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>>;
+}
+
+/// Implementation over a [`Backend`].
+pub struct ProvenanceRpc<B> {
+    pub(crate) backend: Arc<B>,
+}
+
+/// The registry's storage in a state.
+struct StateSlots(Arc<dyn StateReader>);
+
+impl Slots for StateSlots {
+    fn slot(&mut self, slot: U256) -> Result<U256, ModuleError> {
+        let v = self
+            .0
+            .get(&StateKey::Storage(ADDRESS, slot))
+            .map_err(|e| ModuleError::Fatal(e.to_string()))?;
+        Ok(v.map(|v| U256::from_be_slice(&v)).unwrap_or_default())
+    }
+}
+
+fn module_err(e: ModuleError) -> ErrorObjectOwned {
+    err(INTERNAL, format!("provenance state: {e}"))
+}
+
+fn record(s: &mut StateSlots, id: u64) -> RpcResult<Option<RecordView>> {
+    Ok(read::record(s, id)
+        .map_err(module_err)?
+        .map(RecordView::from))
+}
+
+fn limit(l: Option<u64>) -> RpcResult<u64> {
+    match l {
+        None => Ok(100),
+        Some(l) if l <= MAX_LIST => Ok(l),
+        Some(l) => Err(err(LIMIT_EXCEEDED, format!("limit {l} exceeds {MAX_LIST}"))),
+    }
+}
+
+#[jsonrpsee::core::async_trait]
+impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
+    async fn get_record(&self, id: u64) -> RpcResult<Option<RecordView>> {
+        record(&mut StateSlots(self.backend.state()), id)
+    }
+
+    async fn list_records(&self, filter: Option<ListFilter>) -> RpcResult<RecordList> {
+        let f = filter.unwrap_or_default();
+        let (offset, limit) = (f.offset.unwrap_or(0), limit(f.limit)?);
+        let mut s = StateSlots(self.backend.state());
+        let (total, ids) = match (f.owner, f.kind.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(invalid_params("filter by owner or by kind, not both"));
+            }
+            (Some(owner), None) => read::owned_by(&mut s, owner, offset, limit),
+            (None, Some(k)) => {
+                let kind = Kind::parse(k).ok_or_else(|| {
+                    invalid_params(format!(
+                        "unknown kind {k:?} (dataset, model, training-run, inference)"
+                    ))
+                })?;
+                read::list(&mut s, layout::by_kind(kind as u8), offset, limit)
+            }
+            (None, None) => read::count(&mut s).map(|n| {
+                let end = n.min(offset.saturating_add(limit));
+                (n, (offset + 1..=end).collect())
+            }),
+        }
+        .map_err(module_err)?;
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = record(&mut s, id)? {
+                records.push(r);
+            }
+        }
+        Ok(RecordList { total, records })
+    }
+
+    async fn get_lineage(
+        &self,
+        id: u64,
+        direction: Option<String>,
+        max_depth: Option<u32>,
+        limit: Option<usize>,
+    ) -> RpcResult<Lineage> {
+        let dir = match direction.as_deref().unwrap_or("ancestors") {
+            "ancestors" => Direction::Ancestors,
+            "descendants" => Direction::Descendants,
+            d => {
+                return Err(invalid_params(format!(
+                    "direction must be ancestors or descendants, not {d:?}"
+                )));
+            }
+        };
+        let limit = limit.unwrap_or(1000);
+        if limit > MAX_WALK {
+            return Err(err(
+                LIMIT_EXCEEDED,
+                format!("limit {limit} exceeds {MAX_WALK}"),
+            ));
+        }
+        let mut s = StateSlots(self.backend.state());
+        let Some(root) = record(&mut s, id)? else {
+            return Err(err(NOT_FOUND, format!("no record {id}")));
+        };
+        let base = match dir {
+            Direction::Ancestors => layout::up(id),
+            Direction::Descendants => layout::down(id),
+        };
+        let (_, edges) = read::list(&mut s, base, 0, u64::MAX).map_err(module_err)?;
+        let (nodes, truncated) = read::walk(&mut s, id, dir, max_depth.unwrap_or(u32::MAX), limit)
+            .map_err(module_err)?;
+        Ok(Lineage {
+            root,
+            direction: match dir {
+                Direction::Ancestors => "ancestors",
+                Direction::Descendants => "descendants",
+            }
+            .into(),
+            nodes,
+            edges,
+            truncated,
+        })
+    }
+
+    async fn get_usage(
+        &self,
+        id: u64,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<UsageLog> {
+        let (offset, limit) = (offset.unwrap_or(0), self::limit(limit)?);
+        let mut s = StateSlots(self.backend.state());
+        if !read::exists(&mut s, id).map_err(module_err)? {
+            return Err(err(NOT_FOUND, format!("no record {id}")));
+        }
+        let count = read::get_u64(&mut s, layout::usage(id)).map_err(module_err)?;
+        let mut entries = Vec::new();
+        for i in offset..count.min(offset.saturating_add(limit)) {
+            if let Some(u) = read::usage_at(&mut s, id, i).map_err(module_err)? {
+                entries.push(UsageView::new(i, u));
+            }
+        }
+        Ok(UsageLog { count, entries })
+    }
+
+    async fn put_blob(&self, data: Bytes) -> RpcResult<BlobReceipt> {
+        let Some(store) = self.backend.blobs() else {
+            return Err(err(NOT_FOUND, "this node keeps no blob store"));
+        };
+        // File I/O off the async workers.
+        let result = tokio::task::spawn_blocking(move || store.put(&data[..]))
+            .await
+            .map_err(|e| err(INTERNAL, e.to_string()))?;
+        match result {
+            Ok((hash, size)) => Ok(BlobReceipt {
+                hash: hash.into(),
+                size,
+            }),
+            Err(e @ (BlobError::TooLarge { .. } | BlobError::Empty)) => {
+                Err(invalid_params(e.to_string()))
+            }
+            Err(e) => Err(err(INTERNAL, e.to_string())),
+        }
+    }
+
+    async fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>> {
+        let Some(store) = self.backend.blobs() else {
+            return Ok(None);
+        };
+        let got = tokio::task::spawn_blocking(move || store.get(&hash.0))
+            .await
+            .map_err(|e| err(INTERNAL, e.to_string()))?;
+        got.map(|b| b.map(Bytes::from))
+            .map_err(|e| err(INTERNAL, e.to_string()))
+    }
+}
