@@ -26,7 +26,12 @@ use verai_primitives::{Host, ModuleError, NativeModule, module::gas};
 /// The native modules of the chain, in address order.
 pub fn native_modules() -> &'static [Arc<dyn NativeModule>] {
     static MODULES: OnceLock<Vec<Arc<dyn NativeModule>>> = OnceLock::new();
-    MODULES.get_or_init(|| vec![Arc::new(verai_provenance::Provenance)])
+    MODULES.get_or_init(|| {
+        vec![
+            Arc::new(verai_provenance::Provenance),
+            Arc::new(verai_inference_module::Inference),
+        ]
+    })
 }
 
 /// Ethereum precompiles for the spec, then the native modules.
@@ -106,6 +111,7 @@ where
                 gas_limit: inputs.gas_limit,
                 gas_used: 0,
                 account_ready: false,
+                loaded: true,
             };
             let words = (input.len() as u64).div_ceil(32);
             let result = host
@@ -163,9 +169,42 @@ struct JournalHost<'a, CTX> {
     gas_used: u64,
     /// Whether the account was made non-empty in this call (see [`Self::ensure_account`]).
     account_ready: bool,
+    /// Whether the account is in the journal: the called one is; one switched to (see
+    /// [`Host::switch_account`]) is loaded before its first slot is touched.
+    loaded: bool,
 }
 
 impl<CTX: ContextTr> JournalHost<'_, CTX> {
+    fn ensure_loaded(&mut self) -> Result<(), ModuleError> {
+        if !self.loaded {
+            self.ctx
+                .journal_mut()
+                .load_account(self.address)
+                .map_err(|e| ModuleError::Fatal(format!("{e:?}")))?;
+            self.loaded = true;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, slot: U256) -> Result<U256, ModuleError> {
+        self.ensure_loaded()?;
+        self.ctx
+            .journal_mut()
+            .sload(self.address, slot)
+            .map(|v| v.data)
+            .map_err(|e| ModuleError::Fatal(format!("{e:?}")))
+    }
+
+    fn write(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
+        self.ensure_loaded()?;
+        self.ensure_account()?;
+        self.ctx
+            .journal_mut()
+            .sstore(self.address, slot, value)
+            .map(|_| ())
+            .map_err(|e| ModuleError::Fatal(format!("{e:?}")))
+    }
+
     /// Give the module account nonce 1 before its first write, as EIP-161 does for a new
     /// contract: an empty account is deleted when touched, and its storage would go with it.
     fn ensure_account(&mut self) -> Result<(), ModuleError> {
@@ -208,23 +247,29 @@ impl<CTX: ContextTr> Host for JournalHost<'_, CTX> {
     }
     fn sload(&mut self, slot: U256) -> Result<U256, ModuleError> {
         self.charge(gas::SLOAD)?;
-        self.ctx
-            .journal_mut()
-            .sload(self.address, slot)
-            .map(|v| v.data)
-            .map_err(|e| ModuleError::Fatal(format!("{e:?}")))
+        self.read(slot)
     }
     fn sstore(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
         if self.is_static {
             return Err(ModuleError::StaticWrite);
         }
         self.charge(gas::SSTORE)?;
-        self.ensure_account()?;
-        self.ctx
-            .journal_mut()
-            .sstore(self.address, slot, value)
-            .map(|_| ())
-            .map_err(|e| ModuleError::Fatal(format!("{e:?}")))
+        self.write(slot, value)
+    }
+    fn sstore_immutable(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
+        if self.is_static {
+            return Err(ModuleError::StaticWrite);
+        }
+        self.charge(gas::IMMUTABLE_WORD)?;
+        self.write(slot, value)
+    }
+    fn peek(&mut self, slot: U256) -> Result<U256, ModuleError> {
+        self.read(slot)
+    }
+    fn switch_account(&mut self, module: Address) -> Address {
+        self.account_ready = false;
+        self.loaded = false;
+        std::mem::replace(&mut self.address, module)
     }
     fn log(&mut self, topics: Vec<B256>, data: Bytes) -> Result<(), ModuleError> {
         if self.is_static {

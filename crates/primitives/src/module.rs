@@ -41,6 +41,9 @@ pub mod gas {
     pub const LOG_BYTE: u64 = 8;
     /// Per 32-byte word hashed (SHA-256 or keccak) by a module.
     pub const HASH_WORD: u64 = 6;
+    /// Writing one 32-byte word of write-once data (model weights): 200 gas per byte, the
+    /// price of deployed contract code, since both are immutable state that every node keeps.
+    pub const IMMUTABLE_WORD: u64 = 6_400;
 }
 
 /// Why a module call failed.
@@ -78,6 +81,32 @@ pub trait Host {
     fn sstore(&mut self, slot: U256, value: U256) -> Result<(), ModuleError>;
     /// Emit a log from the module's address (refused in a static call).
     fn log(&mut self, topics: Vec<B256>, data: Bytes) -> Result<(), ModuleError>;
+    /// Write a slot of write-once data at [`gas::IMMUTABLE_WORD`] instead of
+    /// [`gas::SSTORE`] (refused in a static call). The module guarantees the slot is never
+    /// written again.
+    fn sstore_immutable(&mut self, slot: U256, value: U256) -> Result<(), ModuleError>;
+    /// Read a slot without charging gas. Only for reads whose cost is charged as a flat fee
+    /// (loading a model's weights on a cache miss): gas must not depend on what a node has
+    /// cached.
+    fn peek(&mut self, slot: U256) -> Result<U256, ModuleError>;
+    /// Point storage and logs at another native module's account and return the previous
+    /// one; see [`with_module`]. Caller, value and gas are unchanged.
+    fn switch_account(&mut self, module: Address) -> Address;
+}
+
+/// Run `f` with `host` scoped to the account of the native module at `module`: how one
+/// module uses another's Rust API (the inference module registering a model record in the
+/// provenance registry) on behalf of its own caller. Only modules can do this; they are
+/// consensus code, and each keeps to the other's invariants by calling its functions.
+pub fn with_module<T>(
+    host: &mut dyn Host,
+    module: Address,
+    f: impl FnOnce(&mut dyn Host) -> Result<T, ModuleError>,
+) -> Result<T, ModuleError> {
+    let previous = host.switch_account(module);
+    let result = f(host);
+    host.switch_account(previous);
+    result
 }
 
 /// A native module.

@@ -73,6 +73,11 @@ impl ModelCache {
         Ok(model)
     }
 
+    /// Keep a model just compiled elsewhere.
+    pub fn insert(&self, model: Arc<Model>) {
+        lock(&self.models).insert(model.hash(), model);
+    }
+
     /// Run `model` on `input`, or return the output cached for the same model and input.
     pub fn run(&self, model: &Model, input: &[f32]) -> Result<Arc<Vec<f32>>, RunError> {
         let key = (model.hash(), tensor_hash(input));

@@ -211,7 +211,7 @@ pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
 
 /// Values from little-endian f32 bytes; `None` when the length is not a multiple of 4.
 pub fn f32_values(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     Some(

@@ -28,7 +28,7 @@ mod view;
 
 pub use abi::{IProvenance, RecordBody};
 pub use explain::explain;
-pub use module::Provenance;
+pub use module::{Provenance, record_usage, register};
 pub use view::{LineageNode, RecordView, UsageView, record_body};
 
 use alloy_primitives::Address;

@@ -201,7 +201,9 @@ fn check_contributors(
 }
 
 /// Register a record; every check precedes the first write.
-fn register(
+/// Register a record owned by `host.caller()`: the registry's Rust API, used by the
+/// `register` call and by other modules (through [`verai_primitives::with_module`]).
+pub fn register(
     host: &mut dyn Host,
     kind: Kind,
     hash: B256,
@@ -366,7 +368,8 @@ fn deprecate(host: &mut dyn Host, id: u64) -> Result<(), ModuleError> {
     emit(host, IProvenance::RecordDeprecated { id, by })
 }
 
-fn record_usage(host: &mut dyn Host, id: u64, r: B256) -> Result<u64, ModuleError> {
+/// Log one use of model `id` by `host.caller()`: the `recordUsage` call's Rust API.
+pub fn record_usage(host: &mut dyn Host, id: u64, r: B256) -> Result<u64, ModuleError> {
     require_exists(host, id)?;
     if read::kind(host, id)? != Kind::Model as u8 {
         return Err(revert(IProvenance::NotAModel { id }));

@@ -50,6 +50,16 @@ impl Host for MemHost {
         self.logs.push((topics, data));
         Ok(())
     }
+    fn sstore_immutable(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
+        self.sstore(slot, value)
+    }
+    fn peek(&mut self, slot: U256) -> Result<U256, ModuleError> {
+        Ok(self.storage.get(&slot).copied().unwrap_or_default())
+    }
+    fn switch_account(&mut self, module: Address) -> Address {
+        // One account only: the provenance module never switches.
+        module
+    }
 }
 
 fn alice() -> Address {
