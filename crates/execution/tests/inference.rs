@@ -82,8 +82,13 @@ fn eth_call(state: &MemoryState, input: Vec<u8>) -> verai_execution::CallOutcome
 fn register_infer_and_audit() {
     let mut state = MemoryState::genesis(&ChainSpec::dev());
     let onnx = repo_file("models/demand_forecast.onnx");
-    let out = execute_block(&state, &params(1), [tx(0, register(onnx.clone()))], Mode::Verify)
-        .unwrap();
+    let out = execute_block(
+        &state,
+        &params(1),
+        [tx(0, register(onnx.clone()))],
+        Mode::Verify,
+    )
+    .unwrap();
     let r = &out.receipts[0].receipt;
     assert!(r.status());
     // Provenance's RecordRegistered, then the module's ModelRegistered.
@@ -103,22 +108,39 @@ fn register_infer_and_audit() {
     let info = eth_call(&state, IInference::getModelCall { modelId: 1 }.abi_encode());
     let info = IInference::getModelCall::abi_decode_returns(&info.output).unwrap();
     assert_eq!(info.contentHash, B256::from(verai_inference::sha256(&onnx)));
-    assert_eq!((info.inputShape.clone(), info.outputShape.clone()), (vec![1, 8], vec![1, 1]));
-    assert_eq!(info.gasPerCall, gas_per_call(info.ops));
-    let stored = eth_call(&state, IInference::modelBytesCall { modelId: 1 }.abi_encode());
     assert_eq!(
-        IInference::modelBytesCall::abi_decode_returns(&stored.output).unwrap().to_vec(),
+        (info.inputShape.clone(), info.outputShape.clone()),
+        (vec![1, 8], vec![1, 1])
+    );
+    assert_eq!(info.gasPerCall, gas_per_call(info.ops));
+    let stored = eth_call(
+        &state,
+        IInference::modelBytesCall { modelId: 1 }.abi_encode(),
+    );
+    assert_eq!(
+        IInference::modelBytesCall::abi_decode_returns(&stored.output)
+            .unwrap()
+            .to_vec(),
         onnx
     );
 
     // Seven days of sales (hundreds of units) and a promotion flag.
-    let input = fixed(&[2_400_000, 2_700_000, 3_000_000, 3_000_000, 3_600_000, 4_800_000, 4_200_000, 1_000_000]);
-    let infer = IInference::inferCall { modelId: 1, input: input.clone() }.abi_encode();
+    let input = fixed(&[
+        2_400_000, 2_700_000, 3_000_000, 3_000_000, 3_600_000, 4_800_000, 4_200_000, 1_000_000,
+    ]);
+    let infer = IInference::inferCall {
+        modelId: 1,
+        input: input.clone(),
+    }
+    .abi_encode();
     let block = [tx(1, infer.clone())];
     let a = execute_block(&state, &params(2), block.clone(), Mode::Verify).unwrap();
     let b = execute_block(&state, &params(2), block, Mode::Verify).unwrap();
     assert!(a.receipts[0].receipt.status());
-    assert_eq!(a.changeset, b.changeset, "re-execution writes the same bytes");
+    assert_eq!(
+        a.changeset, b.changeset,
+        "re-execution writes the same bytes"
+    );
     assert_eq!(a.receipts, b.receipts);
     let logs = a.receipts[0].receipt.logs();
     let rec = logs
@@ -134,21 +156,42 @@ fn register_infer_and_audit() {
     let got = eth_call(&state, IInference::getInferenceCall { id: 1 }.abi_encode());
     let rec = IInference::getInferenceCall::abi_decode_returns(&got.output).unwrap();
     assert_eq!(rec.modelHash, info.contentHash);
-    assert_eq!(rec.outputHash, B256::from(verai_inference::tensor_hash(&output)));
-    assert_eq!(rec.inputHash, B256::from(verai_inference::tensor_hash(&verai_inference::f32_values(&ev.input).unwrap())));
-    assert_eq!((rec.requester, rec.blockNumber, rec.path), (dev_signers(1)[0].address(), 2, 0));
-    let p = eth_call(&state, IInference::predictCall { modelId: 1, input }.abi_encode());
+    assert_eq!(
+        rec.outputHash,
+        B256::from(verai_inference::tensor_hash(&output))
+    );
+    assert_eq!(
+        rec.inputHash,
+        B256::from(verai_inference::tensor_hash(
+            &verai_inference::f32_values(&ev.input).unwrap()
+        ))
+    );
+    assert_eq!(
+        (rec.requester, rec.blockNumber, rec.path),
+        (dev_signers(1)[0].address(), 2, 0)
+    );
+    let p = eth_call(
+        &state,
+        IInference::predictCall { modelId: 1, input }.abi_encode(),
+    );
     let p = IInference::predictCall::abi_decode_returns(&p.output).unwrap();
     let expect = verai_inference::fixed::from_f32(output[0]).unwrap();
     assert_eq!(p, vec![I256::try_from(expect).unwrap()]);
     // Usage is logged in provenance against the model record.
-    let n = verai_execution::call(&state, &params(9), &CallRequest {
-        to: Some(verai_provenance::ADDRESS),
-        input: IProvenance::usageCountCall { id: 1 }.abi_encode().into(),
-        ..Default::default()
-    })
+    let n = verai_execution::call(
+        &state,
+        &params(9),
+        &CallRequest {
+            to: Some(verai_provenance::ADDRESS),
+            input: IProvenance::usageCountCall { id: 1 }.abi_encode().into(),
+            ..Default::default()
+        },
+    )
     .unwrap();
-    assert_eq!(IProvenance::usageCountCall::abi_decode_returns(&n.output).unwrap(), 1);
+    assert_eq!(
+        IProvenance::usageCountCall::abi_decode_returns(&n.output).unwrap(),
+        1
+    );
 }
 
 #[test]
@@ -158,11 +201,19 @@ fn bad_models_and_inputs_are_refused_and_write_nothing() {
     let got = eth_call(&state, register(softmax.clone()));
     assert!(!got.success);
     let err = IInference::ModelRejected::abi_decode(&got.output).unwrap();
-    assert!(err.reason.contains("unsupported operator Softmax"), "{}", err.reason);
+    assert!(
+        err.reason.contains("unsupported operator Softmax"),
+        "{}",
+        err.reason
+    );
     let out = execute_block(
         &state,
         &params(1),
-        [tx(0, register(softmax)), tx(1, register(b"not onnx".to_vec())), tx(2, register(repo_file("models/demand_forecast.onnx")))],
+        [
+            tx(0, register(softmax)),
+            tx(1, register(b"not onnx".to_vec())),
+            tx(2, register(repo_file("models/demand_forecast.onnx"))),
+        ],
         Mode::Verify,
     )
     .unwrap();
@@ -175,16 +226,39 @@ fn bad_models_and_inputs_are_refused_and_write_nothing() {
     assert!(got.success);
 
     for (input, want) in [
-        (IInference::inferCall { modelId: 1, input: fixed(&[1; 7]) }.abi_encode(), "takes 8 input values, got 7"),
-        (IInference::inferCall { modelId: 7, input: fixed(&[1; 8]) }.abi_encode(), "UnknownModel"),
-        (IInference::inferRawCall { modelId: 1, input: vec![0u8; 31].into() }.abi_encode(), "multiple of 4"),
+        (
+            IInference::inferCall {
+                modelId: 1,
+                input: fixed(&[1; 7]),
+            }
+            .abi_encode(),
+            "takes 8 input values, got 7",
+        ),
+        (
+            IInference::inferCall {
+                modelId: 7,
+                input: fixed(&[1; 8]),
+            }
+            .abi_encode(),
+            "UnknownModel",
+        ),
+        (
+            IInference::inferRawCall {
+                modelId: 1,
+                input: vec![0u8; 31].into(),
+            }
+            .abi_encode(),
+            "multiple of 4",
+        ),
     ] {
         let got = eth_call(&state, input.clone());
         assert!(!got.success);
         let reason = IInference::BadInput::abi_decode(&got.output)
             .map(|e| e.reason)
             .unwrap_or_else(|_| {
-                IInference::UnknownModel::abi_decode(&got.output).map(|_| "UnknownModel".to_string()).unwrap()
+                IInference::UnknownModel::abi_decode(&got.output)
+                    .map(|_| "UnknownModel".to_string())
+                    .unwrap()
             });
         assert!(reason.contains(want), "{reason}");
         let out = execute_block(&state, &params(2), [tx(3, input)], Mode::Verify).unwrap();

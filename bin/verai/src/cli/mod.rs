@@ -5,8 +5,11 @@ mod audit_train;
 mod balance;
 mod block;
 mod client;
+mod infer;
 mod keys;
+mod model;
 mod node;
+mod proof;
 mod provenance;
 mod send;
 mod sentinel;
@@ -46,6 +49,11 @@ enum Command {
     /// Fraud model: train and evaluate.
     #[command(subcommand)]
     Sentinel(sentinel::SentinelCommand),
+    /// ONNX models for in-block inference: register, show.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Run a registered model in a block; `verify` and `history` of inference records.
+    Infer(infer::InferArgs),
     /// Provenance registry: datasets, models, training runs, lineage, verification.
     #[command(subcommand)]
     Provenance(provenance::ProvenanceCommand),
@@ -64,5 +72,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::AuditTrain(a) => audit_train::run(a),
         Command::Sentinel(c) => sentinel::run(c),
         Command::Provenance(c) => client::block_on(provenance::run(c)),
+        Command::Model(c) => client::block_on(model::run(c)),
+        Command::Infer(a) => client::block_on(infer::run(a)),
     }
 }

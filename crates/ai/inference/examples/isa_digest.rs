@@ -12,7 +12,9 @@ use verai_inference::{Model, tensor_hash};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let edit = args.next().expect("usage: isa_digest pinned|native|EDIT MODEL...");
+    let edit = args
+        .next()
+        .expect("usage: isa_digest pinned|native|EDIT MODEL...");
     match edit.as_str() {
         "pinned" => verai_inference::pin_isa(),
         // Probe before anything pins: tract keeps the first set it computes.
@@ -27,13 +29,18 @@ fn main() {
             let mut s = seed;
             let x: Vec<f32> = (0..m.input_len())
                 .map(|_| {
-                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 1.0
                 })
                 .collect();
             all.extend(m.run(&x).unwrap());
         }
-        let d: String = tensor_hash(&all).iter().map(|b| format!("{b:02x}")).collect();
+        let d: String = tensor_hash(&all)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         println!("{d}  {path}");
     }
 }

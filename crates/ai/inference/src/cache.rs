@@ -67,7 +67,9 @@ impl ModelCache {
         }
         let model = Arc::new(Model::load(&bytes()?)?);
         if model.hash() != hash {
-            return Err(ModelError::Invalid("stored model bytes do not match their hash".into()));
+            return Err(ModelError::Invalid(
+                "stored model bytes do not match their hash".into(),
+            ));
         }
         lock(&self.models).insert(hash, model.clone());
         Ok(model)

@@ -70,7 +70,11 @@ fn check_proto(proto: &ModelProto) -> Result<(), ModelError> {
             });
         }
     }
-    if let Some(t) = graph.initializer.iter().find(|t| !t.external_data.is_empty()) {
+    if let Some(t) = graph
+        .initializer
+        .iter()
+        .find(|t| !t.external_data.is_empty())
+    {
         return Err(ModelError::ExternalData(t.name.clone()));
     }
     Ok(())

@@ -58,7 +58,9 @@ pub enum ModelError {
     #[error("not an ONNX file: {0}")]
     NotOnnx(String),
     /// An operator outside [`ALLOWED_OPS`].
-    #[error("unsupported operator {op} (node {node:?}): not deterministic on every CPU or not allowed in blocks")]
+    #[error(
+        "unsupported operator {op} (node {node:?}): not deterministic on every CPU or not allowed in blocks"
+    )]
     UnsupportedOperator {
         /// ONNX operator type (with its domain when not the default one).
         op: String,
@@ -69,7 +71,9 @@ pub enum ModelError {
     #[error("tensor {0:?} keeps its data outside the file; embed all weights")]
     ExternalData(String),
     /// Not exactly one input and one output.
-    #[error("the model has {inputs} inputs and {outputs} outputs; exactly one of each is supported")]
+    #[error(
+        "the model has {inputs} inputs and {outputs} outputs; exactly one of each is supported"
+    )]
     Arity {
         /// Inputs.
         inputs: usize,

@@ -22,7 +22,9 @@ fn inputs(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 1.0
         })
         .collect()
@@ -44,8 +46,14 @@ fn digest(model: &Model) -> String {
 /// Output hashes on the pinned instruction set. A change here means validators built from
 /// this code would disagree with validators built before it: treat it as a hard fork.
 const GOLDEN: &[(&str, &str)] = &[
-    ("models/demand_forecast.onnx", "dfa47efddbb63b83050095251a5d6cd13abc3a9a0c1f3c4a1746fecec5b3e248"),
-    ("models/cnn_small.onnx", "c0d6d8708f8c2007473a57d13a32e82ccbba609f531f1e60cbafbf14812ff3cc"),
+    (
+        "models/demand_forecast.onnx",
+        "dfa47efddbb63b83050095251a5d6cd13abc3a9a0c1f3c4a1746fecec5b3e248",
+    ),
+    (
+        "models/cnn_small.onnx",
+        "c0d6d8708f8c2007473a57d13a32e82ccbba609f531f1e60cbafbf14812ff3cc",
+    ),
 ];
 
 #[test]
@@ -60,7 +68,12 @@ fn shipped_models_load_with_shapes_and_costs() {
     assert_eq!(c.output_shape(), &[1, 10]);
     // conv1 16*16*8*9 + conv2 8*8*16*72 + dense 256*10 multiply-adds = 94,720.
     assert!(c.ops() >= 94_720 && c.ops() < 200_000, "ops {}", c.ops());
-    println!("isa {}; demand ops {}; cnn ops {}", verai_inference::isa(), m.ops(), c.ops());
+    println!(
+        "isa {}; demand ops {}; cnn ops {}",
+        verai_inference::isa(),
+        m.ops(),
+        c.ops()
+    );
 }
 
 #[test]
@@ -85,7 +98,11 @@ fn identical_across_threads_and_reloads() {
                 })
                 .collect();
             for h in handles {
-                assert_eq!(h.join().unwrap(), reference, "{path} with {threads} threads");
+                assert_eq!(
+                    h.join().unwrap(),
+                    reference,
+                    "{path} with {threads} threads"
+                );
             }
         }
     }
@@ -103,7 +120,10 @@ fn bad_models_are_refused_with_the_reason() {
     );
     assert!(e.to_string().contains("unsupported operator Softmax"));
     let e = Model::load(&read("crates/ai/inference/tests/fixtures/dynamic.onnx")).unwrap_err();
-    assert!(matches!(e, ModelError::DynamicShape { which: "input", .. }), "{e}");
+    assert!(
+        matches!(e, ModelError::DynamicShape { which: "input", .. }),
+        "{e}"
+    );
     let e = Model::load(b"this is not an onnx file at all").unwrap_err();
     assert!(matches!(e, ModelError::NotOnnx(_)), "{e}");
     let e = Model::load(&vec![0u8; verai_inference::MAX_MODEL_BYTES + 1]).unwrap_err();
@@ -114,7 +134,10 @@ fn bad_models_are_refused_with_the_reason() {
         let _ = Model::load(&good[..cut]);
     }
     let e = Model::load(&[]).unwrap_err();
-    assert!(matches!(e, ModelError::NotOnnx(_) | ModelError::Arity { .. }), "{e}");
+    assert!(
+        matches!(e, ModelError::NotOnnx(_) | ModelError::Arity { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -129,5 +152,8 @@ fn bad_inputs_are_refused() {
     );
     let mut x = vec![1.0; 8];
     x[3] = f32::NAN;
-    assert_eq!(m.run(&x).unwrap_err(), RunError::NonFiniteInput { index: 3 });
+    assert_eq!(
+        m.run(&x).unwrap_err(),
+        RunError::NonFiniteInput { index: 3 }
+    );
 }

@@ -105,8 +105,14 @@ mod tests {
 
     #[test]
     fn packing_round_trips() {
-        assert_eq!(unpack_model(pack_model(98_304, 123_456_789)), (98_304, 123_456_789));
-        assert_eq!(unpack_shape(pack_shape(&[1, 1, 16, 16])), vec![1, 1, 16, 16]);
+        assert_eq!(
+            unpack_model(pack_model(98_304, 123_456_789)),
+            (98_304, 123_456_789)
+        );
+        assert_eq!(
+            unpack_shape(pack_shape(&[1, 1, 16, 16])),
+            vec![1, 1, 16, 16]
+        );
         assert_eq!(unpack_shape(pack_shape(&[])), Vec::<u32>::new());
         assert_eq!(
             unpack_inference(pack_inference(u64::MAX, 42, 1)),

@@ -23,10 +23,12 @@
 //! Storage layout: see [`layout`].
 
 mod abi;
+mod explain;
 pub mod layout;
 mod module;
 
 pub use abi::IInference;
+pub use explain::explain;
 pub use module::{Inference, model_cache};
 
 use alloy_primitives::Address;

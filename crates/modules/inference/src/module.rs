@@ -137,10 +137,19 @@ fn register_model(
         verai_provenance::register(h, Kind::Model, hash, uri, license, &[], parents)
     })?;
     let dims = |s: &[usize]| s.iter().map(|d| *d as u32).collect::<Vec<_>>();
-    host.sstore(layout::model(id), layout::pack_model(onnx.len() as u32, model.ops()))?;
+    host.sstore(
+        layout::model(id),
+        layout::pack_model(onnx.len() as u32, model.ops()),
+    )?;
     host.sstore(layout::model_hash(id), U256::from_be_bytes(hash.0))?;
-    host.sstore(layout::shape(id, 0), layout::pack_shape(&dims(model.input_shape())))?;
-    host.sstore(layout::shape(id, 1), layout::pack_shape(&dims(model.output_shape())))?;
+    host.sstore(
+        layout::shape(id, 0),
+        layout::pack_shape(&dims(model.input_shape())),
+    )?;
+    host.sstore(
+        layout::shape(id, 1),
+        layout::pack_shape(&dims(model.output_shape())),
+    )?;
     let base = layout::bytes(id);
     for (i, chunk) in onnx.chunks(32).enumerate() {
         let mut w = [0u8; 32];
@@ -217,9 +226,7 @@ fn infer(
 ) -> Result<(Arc<Vec<f32>>, u64), ModuleError> {
     let model = load(host, id)?;
     host.charge(gas_per_call(model.ops()))?;
-    host.charge(
-        (words(input.len() * 4) * 2).saturating_mul(gas::HASH_WORD),
-    )?;
+    host.charge((words(input.len() * 4) * 2).saturating_mul(gas::HASH_WORD))?;
     let out = run(&model, input)?;
     let record = record_inference(host, id, tensor_hash(input), tensor_hash(&out), path)?;
     let requester = host.caller();
@@ -246,7 +253,10 @@ fn record_inference(
 ) -> Result<u64, ModuleError> {
     let id = host.sload(layout::count())?.saturating_to::<u64>() + 1;
     let [s0, s1, s2, s3] = layout::inference_slots(id);
-    host.sstore(s0, layout::pack_inference(model, host.block_number(), path as u8))?;
+    host.sstore(
+        s0,
+        layout::pack_inference(model, host.block_number(), path as u8),
+    )?;
     host.sstore(s1, U256::from_be_bytes(input_hash))?;
     host.sstore(s2, U256::from_be_bytes(output_hash))?;
     let requester = host.caller();

@@ -10,14 +10,13 @@
 //! 4. the certificate is a quorum of the validator set's signatures on that block (or on a
 //!    descendant linked by the certificate's header chain).
 
+use crate::cli::proof::{Expected, verify_slots};
 use alloy_primitives::{B256, U256, keccak256};
 use alloy_sol_types::SolValue;
-use eyre::{bail, eyre};
-use verai_consensus::{FinalityProof, PublicKey, Scheme, verify_certificate};
-use verai_primitives::{Header, StateKey};
+use eyre::eyre;
+use verai_consensus::PublicKey;
 use verai_provenance::{ADDRESS, Kind, RecordView, layout, record_body};
 use verai_rpc::ProofResponse;
-use verai_storage::{StateProof, verify_state_proof};
 
 /// What a successful verification established, one line per check.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -56,7 +55,6 @@ pub fn verify(
     cert: &[u8],
     validators: &[PublicKey],
 ) -> eyre::Result<Report> {
-    let mut checks = Vec::new();
     let id = record.id;
     let body =
         record_body(record).ok_or_else(|| eyre!("record has unknown kind {:?}", record.kind))?;
@@ -69,102 +67,26 @@ pub fn verify(
         flags,
     ];
     let names = ["commitment", "owner", "flags"];
-    if proof.address != ADDRESS {
-        bail!(
-            "proof is for account {}, not the registry {ADDRESS}",
-            proof.address
-        );
-    }
-    let mut proof_bytes = proof.account_proof.len();
-    for ((slot, want), name) in slots(id).into_iter().zip(expected).zip(names) {
-        let entry = proof
-            .storage_proof
-            .iter()
-            .find(|e| e.key == slot)
-            .ok_or_else(|| eyre!("the node sent no proof for the {name} slot of record {id}"))?;
-        let got = entry
-            .value
-            .as_ref()
-            .map(|v| U256::try_from_be_slice(v).ok_or_else(|| eyre!("{name} value is not a word")))
-            .transpose()?
-            .unwrap_or_default();
-        if got != want {
-            bail!(
-                "record {id} does not match the proven state: {name} slot holds {got:#x}, the record implies {want:#x}"
-            );
-        }
-        let value = (!want.is_zero()).then(|| want.to_be_bytes::<32>());
-        let p = StateProof::from_bytes(entry.proof.clone())
-            .map_err(|e| eyre!("malformed {name} proof: {e}"))?;
-        verify_state_proof(
-            proof.state_root,
-            &StateKey::Storage(ADDRESS, slot),
-            value.as_ref().map(|v| &v[..]),
-            &p,
-        )
-        .map_err(|e| {
-            eyre!(
-                "{name} slot proof does not verify against state root {}: {e}",
-                proof.state_root
-            )
-        })?;
-        proof_bytes += entry.proof.len();
-        checks.push(format!(
-            "{name} slot {slot:#x} = {want:#x} proven against state root {}",
-            proof.state_root
-        ));
-    }
-    checks.insert(
-        0,
-        format!("record {id} fields hash to commitment {commitment}"),
-    );
-
-    let scheme = Scheme::verifier(
-        verai_consensus::NAMESPACE,
-        verai_consensus::validator_set(validators)?,
-    );
-    let fp = FinalityProof::decode(cert, &scheme).map_err(|e| eyre!("certificate: {e}"))?;
-    let first = fp
-        .headers
-        .first()
-        .ok_or_else(|| eyre!("certificate has no header"))?;
-    let header: Header = alloy_rlp::Decodable::decode(&mut first.as_slice())
-        .map_err(|e| eyre!("certificate header: {e}"))?;
-    if keccak256(first) != proof.block_hash {
-        bail!(
-            "certificate is for block {}, not the proof's block {}",
-            keccak256(first),
-            proof.block_hash
-        );
-    }
-    if header.state_root != proof.state_root || header.number != proof.block_number {
-        bail!(
-            "block {} header has state root {}, the proof claims {}",
-            header.number,
-            header.state_root,
-            proof.state_root
-        );
-    }
-    checks.push(format!(
-        "block {} header (hash {}) commits to state root {}",
-        header.number, proof.block_hash, header.state_root
-    ));
-    let fin = verify_certificate(validators, proof.block_hash, proof.block_number, cert)
-        .map_err(|e| eyre!("certificate does not verify: {e}"))?;
-    checks.push(format!(
-        "finalization certificate (view {}, block {}) signed by a quorum of the {} validator(s)",
-        fin.view,
-        fin.finalized_height,
-        validators.len()
-    ));
+    let expected: Vec<Expected<'_>> = slots(id)
+        .into_iter()
+        .zip(expected)
+        .zip(names)
+        .map(|((slot, value), name)| Expected { name, slot, value })
+        .collect();
+    let proven = verify_slots(ADDRESS, &expected, proof, cert, validators)
+        .map_err(|e| eyre!("record {id}: {e}"))?;
+    let mut checks = vec![format!(
+        "record {id} fields hash to commitment {commitment}"
+    )];
+    checks.extend(proven.checks);
     Ok(Report {
         id,
         block_number: proof.block_number,
         block_hash: proof.block_hash,
         state_root: proof.state_root,
         commitment,
-        proof_bytes,
-        finalized_view: fin.view,
+        proof_bytes: proven.proof_bytes,
+        finalized_view: proven.finalized_view,
         validators: validators.len(),
         checks,
     })
