@@ -6,13 +6,8 @@
 
 mod common;
 
-use common::{DEV_ADDR_0, Node, command_timeout, rpc_raw, run_with_timeout};
-use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::{SocketAddr, TcpListener},
-    path::Path,
-    process::Command,
-};
+use common::{DEV_ADDR_0, Node, command_timeout, flip_hex, rpc_raw, run_with_timeout};
+use std::{net::SocketAddr, path::Path, process::Command};
 
 /// Dev account 1's key (public test key): not the owner of anything here.
 const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -65,72 +60,23 @@ enum Tamper {
     Certificate,
 }
 
-/// A JSON-RPC proxy in front of `node` that alters one kind of answer. One request per
-/// connection (it answers `Connection: close`).
+/// A JSON-RPC proxy in front of `node` that alters one kind of answer.
 fn tampering_proxy(node: SocketAddr, mode: Tamper) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                let l = line.to_ascii_lowercase();
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            let mut body = vec![0u8; len];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let body = String::from_utf8_lossy(&body).to_string();
-            let method = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["method"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let answer = rpc_raw(node, &body).unwrap_or_default();
-            let mut v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
-            let r = &mut v["result"];
-            match (mode, method.as_str()) {
-                (Tamper::Record, "verai_getRecord") => {
-                    r["license"] = "CC0-1.0".into();
-                }
-                (Tamper::Proof, "verai_getProof") => {
-                    let proof = r["storageProof"][0]["proof"].as_str().unwrap().to_owned();
-                    r["storageProof"][0]["proof"] = flip_hex(&proof, proof.len() / 2).into();
-                }
-                (Tamper::Certificate, "verai_getCertificate") => {
-                    let cert = r["certificate"].as_str().unwrap().to_owned();
-                    // A byte inside the finalization's signature.
-                    r["certificate"] = flip_hex(&cert, 2 + 2 * 120).into();
-                }
-                _ => {}
-            }
-            let out = v.to_string();
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
-                out.len()
-            );
+    common::tampering_proxy(node, move |method, r| match (mode, method) {
+        (Tamper::Record, "verai_getRecord") => {
+            r["license"] = "CC0-1.0".into();
         }
-    });
-    format!("http://{addr}")
-}
-
-/// Flip the hex digit at `i` (keeping the string valid hex).
-fn flip_hex(s: &str, i: usize) -> String {
-    let mut b = s.as_bytes().to_vec();
-    b[i] = if b[i] == b'0' { b'1' } else { b'0' };
-    String::from_utf8(b).unwrap()
+        (Tamper::Proof, "verai_getProof") => {
+            let proof = r["storageProof"][0]["proof"].as_str().unwrap().to_owned();
+            r["storageProof"][0]["proof"] = flip_hex(&proof, proof.len() / 2).into();
+        }
+        (Tamper::Certificate, "verai_getCertificate") => {
+            let cert = r["certificate"].as_str().unwrap().to_owned();
+            // A byte inside the finalization's signature.
+            r["certificate"] = flip_hex(&cert, 2 + 2 * 120).into();
+        }
+        _ => {}
+    })
 }
 
 #[test]

@@ -13,7 +13,7 @@
 #![allow(dead_code)] // not every test binary uses every helper
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -583,4 +583,62 @@ pub fn quantity(v: &serde_json::Value) -> u128 {
         None => s.parse(),
     }
     .unwrap_or_else(|e| panic!("bad quantity {s}: {e}"))
+}
+
+/// A JSON-RPC proxy in front of `node` that lets `edit` alter each answer's `result`
+/// (given the request's method): a node that lies, for verification tests. One request per
+/// connection (it answers `Connection: close`).
+pub fn tampering_proxy(
+    node: SocketAddr,
+    edit: impl Fn(&str, &mut serde_json::Value) + Send + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let l = line.to_ascii_lowercase();
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let body = String::from_utf8_lossy(&body).to_string();
+            let method = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["method"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let answer = rpc_raw(node, &body).unwrap_or_default();
+            let mut v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+            let r = &mut v["result"];
+            edit(&method, r);
+            let out = v.to_string();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                out.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Flip the hex digit at `i` (keeping the string valid hex).
+pub fn flip_hex(s: &str, i: usize) -> String {
+    let mut b = s.as_bytes().to_vec();
+    b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+    String::from_utf8(b).expect("hex stays ASCII")
 }
