@@ -217,12 +217,12 @@ fn register_call_from_solidity_and_verify() {
     // A node that lies: about the logged output, about the record, about the model bytes.
     let addr: std::net::SocketAddr = rpc.trim_start_matches("http://").parse().unwrap();
     let lie_log = tampering_proxy(addr, |method, r| {
-        if method == "eth_getLogs" {
-            if let Some(l) = r.as_array_mut().and_then(|a| a.first_mut()) {
-                let d = l["data"].as_str().unwrap().to_owned();
-                // The last word holds the output's 4 bytes, then padding.
-                l["data"] = flip_hex(&d, d.len() - 63).into();
-            }
+        if method == "eth_getLogs"
+            && let Some(l) = r.as_array_mut().and_then(|a| a.first_mut())
+        {
+            let d = l["data"].as_str().unwrap().to_owned();
+            // The last word holds the output's 4 bytes, then padding.
+            l["data"] = flip_hex(&d, d.len() - 63).into();
         }
     });
     let e = fails(&lie_log, &["infer", "verify", "3"]);

@@ -592,12 +592,12 @@ pub fn tampering_proxy(
     node: SocketAddr,
     edit: impl Fn(&str, &mut serde_json::Value) + Send + 'static,
 ) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("bound address");
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut reader = BufReader::new(conn.try_clone().expect("clone the socket"));
             let mut len = 0usize;
             loop {
                 let mut line = String::new();
