@@ -84,6 +84,17 @@ impl<E: StateContext> Core<E> {
         Ok(self.chain.block_and_receipts(number)?.map(|(b, _)| b))
     }
 
+    /// Receipt statuses of the finalized block at `number` (true: success), in order.
+    pub fn receipt_statuses(&self, number: u64) -> Result<Option<Vec<bool>>, NodeError> {
+        if number > self.chain.latest() {
+            return Ok(None);
+        }
+        Ok(self
+            .chain
+            .block_and_receipts(number)?
+            .map(|(_, receipts)| receipts.iter().map(|r| r.receipt.status()).collect()))
+    }
+
     /// The genesis block hash.
     pub fn genesis_hash(&self) -> B256 {
         self.chain.genesis.hash()

@@ -681,3 +681,88 @@ fn whole_network_power_loss_recovers_from_storage() {
         },
     );
 }
+
+/// In-block inference on four validators: two models registered, then inferences on each
+/// through random nodes. Every validator runs every model inside block execution; the
+/// blocks (and so the state roots and receipts) must be identical everywhere.
+#[test]
+fn inference_is_identical_on_every_validator() {
+    use alloy_sol_types::SolCall as _;
+    use verai_inference_module::{ADDRESS, IInference};
+    for_seeds("inference_is_identical_on_every_validator", 2, |seed| {
+        let repo = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+            .join("../..");
+        let models: Vec<Vec<u8>> = ["models/demand_forecast.onnx", "models/cnn_small.onnx"]
+            .iter()
+            .map(|m| std::fs::read(repo.join(m)).unwrap())
+            .collect();
+        simulate(seed, |context, dir| async move {
+            let mut net = Net::new(&context, &dir, seed, link(10, 3, 100)).await;
+            for i in 0..N {
+                net.start(&context, i).await;
+            }
+            assert!(
+                net.wait_height(&context, &all(), 1, Duration::from_secs(30))
+                    .await
+            );
+            let send = |net: &mut Net, account: usize, node: usize, input: Vec<u8>| {
+                let raw = support::sign_with(
+                    &net.accounts[account],
+                    1337,
+                    net.nonces[account],
+                    Some(ADDRESS),
+                    0,
+                    input,
+                    8_000_000,
+                );
+                let hash = net.core(node).unwrap().submit_raw(&raw).unwrap();
+                net.nonces[account] += 1;
+                net.accepted.push(hash);
+                net.submitted_to.push(node);
+            };
+            for (i, onnx) in models.iter().enumerate() {
+                let call = IInference::registerModelCall {
+                    onnx: onnx.clone().into(),
+                    uri: String::new(),
+                    license: "MIT".into(),
+                    parents: vec![],
+                };
+                send(&mut net, i, i, call.abi_encode());
+            }
+            assert!(
+                net.wait_included(&context, &all(), Duration::from_secs(60))
+                    .await
+            );
+            // Models 1 and 2 (provenance ids, in submission order per sender): 8 and 256
+            // inputs.
+            for k in 0..12u32 {
+                let (model, len) = if k % 2 == 0 { (1u64, 8) } else { (2, 256) };
+                let x: Vec<u8> = (0..len)
+                    .flat_map(|j| ((j as f32 * 0.37 + k as f32).sin()).to_le_bytes())
+                    .collect();
+                let call = IInference::inferRawCall {
+                    modelId: model,
+                    input: x.into(),
+                };
+                let node = net.rng.random_range(0..N);
+                send(&mut net, 2 + (k as usize % 6), node, call.abi_encode());
+            }
+            assert!(
+                net.wait_included(&context, &all(), Duration::from_secs(60))
+                    .await,
+                "inferences not finalized"
+            );
+            net.check_safety();
+            // Every transaction succeeded, on every node alike.
+            let core = net.core(0).unwrap();
+            let statuses: Vec<bool> = (1..=core.latest())
+                .flat_map(|h| core.receipt_statuses(h).unwrap().unwrap())
+                .collect();
+            assert_eq!(statuses.len(), 14);
+            assert!(statuses.iter().all(|s| *s), "{statuses:?}");
+            net.stop_all();
+        });
+    });
+}
