@@ -25,7 +25,8 @@ interface IInference {
         uint32[] outputShape;
     }
 
-    /// The audit record of one inference. `path`: 0 in consensus, 1 oracle quorum.
+    /// The audit record of one inference. `path`: 0 in consensus, 1 oracle quorum;
+    /// `reporter`: zero in consensus, the oracle hub that reached the quorum otherwise.
     struct Inference {
         uint64 id;
         uint64 modelId;
@@ -35,12 +36,17 @@ interface IInference {
         address requester;
         uint64 blockNumber;
         uint8 path;
+        address reporter;
     }
 
     event ModelRegistered(uint64 indexed modelId, bytes32 indexed contentHash, uint64 ops);
     /// Input and output as little-endian f32 bytes; their SHA-256 hashes are in the record.
     event InferenceRecorded(
         uint64 indexed id, uint64 indexed modelId, address indexed requester, bytes input, bytes output
+    );
+    /// An inference agreed off chain, recorded by the oracle hub `reporter`.
+    event OracleInferenceRecorded(
+        uint64 indexed id, uint64 indexed modelId, address indexed reporter, address requester, bytes32 outputHash
     );
 
     error ModelRejected(string reason);
@@ -73,6 +79,12 @@ interface IInference {
 
     /// Run the model without recording anything (for `eth_call` and view functions).
     function predict(uint64 modelId, int256[] calldata input) external view returns (int256[] memory output);
+
+    /// Record an inference a quorum of oracles agreed on; the caller (an oracle hub) is the
+    /// reporter. `modelId` must be a model record in the provenance registry.
+    function recordOracle(uint64 modelId, bytes32 inputHash, bytes32 outputHash, address requester)
+        external
+        returns (uint64 inferenceId);
 
     function getModel(uint64 modelId) external view returns (Model memory);
     function modelBytes(uint64 modelId) external view returns (bytes memory);

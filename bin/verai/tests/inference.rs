@@ -231,10 +231,10 @@ fn register_call_from_solidity_and_verify() {
         "{e}"
     );
     let lie_record = tampering_proxy(addr, |method, r| {
-        // getInference returns eight words; the fifth is the output hash.
+        // getInference returns nine words; the fifth is the output hash.
         if method == "eth_call" {
             let s = r.as_str().unwrap_or_default().to_owned();
-            if s.len() == 2 + 8 * 64 {
+            if s.len() == 2 + 9 * 64 {
                 *r = flip_hex(&s, 2 + 4 * 64 + 10).into();
             }
         }

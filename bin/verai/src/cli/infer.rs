@@ -215,7 +215,6 @@ async fn verify(a: VerifyArgs) -> eyre::Result<()> {
     let chain = chain_id(&client, rpc).await?;
     let validators = super::validators::load(a.genesis.as_deref(), chain)?;
     let rec = view(&client, rpc, IInference::getInferenceCall { id }).await?;
-    let ev = record_log(&client, rpc, id, rec.blockNumber).await?;
     let fail = |what: String| eyre!("verification of inference {id} FAILED: {what}");
 
     // 1. The record's slots and the model hash, proven and finalized.
@@ -244,6 +243,11 @@ async fn verify(a: VerifyArgs) -> eyre::Result<()> {
             value: word(rec.requester.into_word()),
         },
         Expected {
+            name: "reporter",
+            slot: slots[4],
+            value: word(rec.reporter.into_word()),
+        },
+        Expected {
             name: "model hash",
             slot: model_slot,
             value: word(rec.modelHash),
@@ -264,6 +268,16 @@ async fn verify(a: VerifyArgs) -> eyre::Result<()> {
     let proven = verify_slots(ADDRESS, &expected, &proof, &cert.certificate, &validators)
         .map_err(|e| fail(e.to_string()))?;
     let mut checks = proven.checks;
+
+    if rec.path == verai_inference_module::Path::Oracle as u8 {
+        // Agreed off chain: the record proves who reported which hashes, not the output.
+        checks.push(format!(
+            "oracle path: output hash {} agreed by a quorum at hub {}; not re-run (the model may be too large for a block)",
+            rec.outputHash, rec.reporter
+        ));
+        return report(&a, id, &rec, proven.proof_bytes, checks, None);
+    }
+    let ev = record_log(&client, rpc, id, rec.blockNumber).await?;
 
     // 2. Input and output from the log hash to the proven values.
     if B256::from(sha256(&ev.input)) != rec.inputHash {
@@ -318,6 +332,17 @@ async fn verify(a: VerifyArgs) -> eyre::Result<()> {
         rec.modelHash,
         verai_inference::isa()
     ));
+    report(&a, id, &rec, proven.proof_bytes, checks, Some(out))
+}
+
+fn report(
+    a: &VerifyArgs,
+    id: u64,
+    rec: &IInference::Inference,
+    proof_bytes: usize,
+    checks: Vec<String>,
+    output: Option<Vec<f32>>,
+) -> eyre::Result<()> {
     if a.rpc.json {
         println!(
             "{}",
@@ -325,10 +350,12 @@ async fn verify(a: VerifyArgs) -> eyre::Result<()> {
                 "id": id,
                 "verified": true,
                 "model": rec.modelId,
+                "path": if rec.path == 0 { "consensus" } else { "oracle" },
                 "blockNumber": rec.blockNumber,
                 "requester": rec.requester,
-                "output": out,
-                "proofBytes": proven.proof_bytes,
+                "reporter": rec.reporter,
+                "output": output,
+                "proofBytes": proof_bytes,
                 "checks": checks,
             })
         );

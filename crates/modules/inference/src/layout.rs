@@ -10,7 +10,7 @@
 //! | shapes | [`shape`]`(id, 0 or 1)` | input (0) or output (1): rank in byte 0, then 4 bytes per dimension |
 //! | bytes | [`bytes`]`(id)` | the ONNX bytes in 32-byte words at `+0, +1, …` (the last one zero-padded) |
 //! | inference count | [`count`] | ids run `1..=count` |
-//! | inference | [`inference`]`(id)` | `+0`: `modelId(8) ‖ block(8) ‖ path(1)` (low bytes), `+1`: input hash, `+2`: output hash, `+3`: requester |
+//! | inference | [`inference`]`(id)` | `+0`: `modelId(8) ‖ block(8) ‖ path(1)` (low bytes), `+1`: input hash, `+2`: output hash, `+3`: requester, `+4`: reporter (oracle path only) |
 
 use alloy_primitives::{U256, keccak256};
 
@@ -47,14 +47,15 @@ pub fn inference(id: u64) -> U256 {
     slot("inference", id)
 }
 
-/// The four slots of inference `id`, in layout order: what a proof of it covers.
-pub fn inference_slots(id: u64) -> [U256; 4] {
+/// The five slots of inference `id`, in layout order: what a proof of it covers.
+pub fn inference_slots(id: u64) -> [U256; 5] {
     let base = inference(id);
     [
         base,
         base + U256::from(1),
         base + U256::from(2),
         base + U256::from(3),
+        base + U256::from(4),
     ]
 }
 

@@ -92,6 +92,10 @@ impl NativeModule for Inference {
                 let out = run(&model, &x)?;
                 IInference::predictCall::abi_encode_returns(&to_fixed(&out)?).into()
             }
+            C::recordOracle(c) => {
+                let id = record_oracle(host, c.modelId, c.inputHash, c.outputHash, c.requester)?;
+                IInference::recordOracleCall::abi_encode_returns(&id).into()
+            }
             C::getModel(c) => {
                 IInference::getModelCall::abi_encode_returns(&model_info(host, c.modelId)?).into()
             }
@@ -228,8 +232,15 @@ fn infer(
     host.charge(gas_per_call(model.ops()))?;
     host.charge((words(input.len() * 4) * 2).saturating_mul(gas::HASH_WORD))?;
     let out = run(&model, input)?;
-    let record = record_inference(host, id, tensor_hash(input), tensor_hash(&out), path)?;
     let requester = host.caller();
+    let record = record_inference(
+        host,
+        id,
+        tensor_hash(input),
+        tensor_hash(&out),
+        requester,
+        path,
+    )?;
     emit(
         host,
         IInference::InferenceRecorded {
@@ -243,23 +254,69 @@ fn infer(
     Ok((out, record))
 }
 
+/// Record an inference agreed by an oracle quorum, reported by the caller.
+fn record_oracle(
+    host: &mut dyn Host,
+    model: u64,
+    input_hash: B256,
+    output_hash: B256,
+    requester: Address,
+) -> Result<u64, ModuleError> {
+    let record = with_module(host, verai_provenance::ADDRESS, |h| {
+        verai_provenance::read::record(h, model)
+    })?
+    .filter(|r| r.kind == Kind::Model as u8)
+    .ok_or_else(|| revert(IInference::UnknownModel { modelId: model }))?;
+    // A model run only off chain has no hash here yet: take the provenance record's.
+    if host.sload(layout::model_hash(model))?.is_zero() {
+        host.sstore(
+            layout::model_hash(model),
+            U256::from_be_bytes(record.contentHash.0),
+        )?;
+    }
+    let reporter = host.caller();
+    let id = record_inference(
+        host,
+        model,
+        input_hash.0,
+        output_hash.0,
+        requester,
+        Path::Oracle,
+    )?;
+    host.sstore(
+        layout::inference_slots(id)[4],
+        U256::from_be_slice(reporter.as_slice()),
+    )?;
+    emit(
+        host,
+        IInference::OracleInferenceRecorded {
+            id,
+            modelId: model,
+            reporter,
+            requester,
+            outputHash: output_hash,
+        },
+    )?;
+    Ok(id)
+}
+
 /// Append an audit record and log the use of the model in provenance.
 fn record_inference(
     host: &mut dyn Host,
     model: u64,
     input_hash: [u8; 32],
     output_hash: [u8; 32],
+    requester: Address,
     path: Path,
 ) -> Result<u64, ModuleError> {
     let id = host.sload(layout::count())?.saturating_to::<u64>() + 1;
-    let [s0, s1, s2, s3] = layout::inference_slots(id);
+    let [s0, s1, s2, s3, _] = layout::inference_slots(id);
     host.sstore(
         s0,
         layout::pack_inference(model, host.block_number(), path as u8),
     )?;
     host.sstore(s1, U256::from_be_bytes(input_hash))?;
     host.sstore(s2, U256::from_be_bytes(output_hash))?;
-    let requester = host.caller();
     host.sstore(s3, U256::from_be_slice(requester.as_slice()))?;
     host.sstore(layout::count(), U256::from(id))?;
     with_module(host, verai_provenance::ADDRESS, |h| {
@@ -289,7 +346,7 @@ fn record(host: &mut dyn Host, id: u64) -> Result<IInference::Inference, ModuleE
     if id == 0 || id > count {
         return Err(revert(IInference::UnknownInference { id }));
     }
-    let [s0, s1, s2, s3] = layout::inference_slots(id);
+    let [s0, s1, s2, s3, s4] = layout::inference_slots(id);
     let (model, block, path) = layout::unpack_inference(host.sload(s0)?);
     let word = |v: U256| B256::from(v.to_be_bytes::<32>());
     Ok(IInference::Inference {
@@ -301,6 +358,7 @@ fn record(host: &mut dyn Host, id: u64) -> Result<IInference::Inference, ModuleE
         requester: Address::from_word(word(host.sload(s3)?)),
         blockNumber: block,
         path,
+        reporter: Address::from_word(word(host.sload(s4)?)),
     })
 }
 

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Verifiable inference, measured against its peers in one run:
+#   1. per-inference latency of verai's in-consensus engine (tract, one thread, the
+#      consensus instruction set) against onnxruntime (one thread) on the same two models
+#      and the same inputs; goal: within 1.5x;
+#   2. end-to-end verified inference on a dev node (submit, included in a finalized block,
+#      then `verai infer verify`: proofs, certificate, local re-run) against EZKL's time to
+#      prove one inference of the same MLP; goal: at least 20x faster.
+#
+#   bash bench/inference/run.sh            # all of it (first run installs a Python venv)
+#   bash bench/inference/run.sh --no-ezkl  # skip EZKL (its keygen and proof take a while)
+#
+# Python packages (pinned) go to $VERAI_BENCH_VENV (default target/bench-venv).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+cd "$repo"
+ezkl=1
+[ "${1:-}" = "--no-ezkl" ] && ezkl=0
+target="${CARGO_TARGET_DIR:-$repo/target}"
+out="$target/bench-inference"
+mkdir -p "$out"
+venv="${VERAI_BENCH_VENV:-$repo/target/bench-venv}"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+pkgs=(numpy==2.4.6 onnx==1.23.2 onnxruntime==1.31.1)
+[ "$ezkl" = 1 ] && pkgs+=(ezkl==23.0.5)
+"$venv/bin/pip" install -q "${pkgs[@]}"
+
+echo "==> building (release)" >&2
+cargo build -q --release -p verai-bench --bin inference -p verai
+verai="$target/release/verai"
+
+echo "==> verai engine and in-block cost" >&2
+"$target/release/inference" --inputs "$out" --json > "$out/verai.json"
+echo "==> onnxruntime on the same inputs" >&2
+"$venv/bin/python" bench/inference/ort.py --inputs "$out" --json > "$out/ort.json"
+if [ "$ezkl" = 1 ]; then
+    echo "==> EZKL proof of one MLP inference" >&2
+    (cd "$out" && "$venv/bin/python" "$repo/bench/inference/ezkl_prove.py" --json 2>/dev/null | tail -1) > "$out/ezkl.json"
+else
+    echo '{}' > "$out/ezkl.json"
+fi
+
+echo "==> end to end on verai node --dev" >&2
+port=$(( 20000 + RANDOM % 10000 ))
+rpc="http://127.0.0.1:$port"
+"$verai" node --dev --ephemeral --rpc-port "$port" > "$out/node.log" 2>&1 &
+node_pid=$!
+trap 'kill $node_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    curl -s -o /dev/null -X POST -H 'content-type: application/json' \
+        --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" && break
+    sleep 0.1
+done
+"$verai" model register models/demand_forecast.onnx --name demand --license MIT --rpc "$rpc" --json > "$out/register.json"
+: > "$out/e2e.txt"
+for i in 1 2 3 4 5; do
+    s=$(date +%s.%N)
+    rec=$("$verai" infer 1 --input '[2.4,2.7,3.0,3.0,3.6,4.8,4.2,1]' --rpc "$rpc" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+    m=$(date +%s.%N)
+    "$verai" infer verify "$rec" --rpc "$rpc" --json > /dev/null
+    e=$(date +%s.%N)
+    echo "$s $m $e" >> "$out/e2e.txt"
+done
+kill $node_pid 2>/dev/null || true
+
+python3 - "$out" <<'PY'
+import json, os, statistics, sys
+out = sys.argv[1]
+v = json.load(open(os.path.join(out, "verai.json")))
+o = json.load(open(os.path.join(out, "ort.json")))
+z = json.load(open(os.path.join(out, "ezkl.json")))
+print(f"Per-inference latency, one thread (verai ISA {v['isa']}; onnxruntime {o['onnxruntime']}):")
+print(f"  {'model':<5} {'ops':>8} {'verai p50':>11} {'ort p50':>10} {'ratio':>6} {'verai p99':>11} {'ort p99':>10}  in a block (EVM + audit record)")
+for vm in v["models"]:
+    om = next(m for m in o["models"] if m["model"] == vm["model"])
+    r = vm["engine_us_p50"] / om["us_p50"]
+    print(f"  {vm['model']:<5} {vm['ops']:>8} {vm['engine_us_p50']:>9.1f}µs {om['us_p50']:>8.1f}µs {r:>5.2f}x {vm['engine_us_p99']:>9.1f}µs {om['us_p99']:>8.1f}µs  {vm['in_block_us_per_tx']:.1f} µs/tx, {vm['gas_per_tx']} gas;"
+          f" outputs differ from onnxruntime by at most {om['max_abs_diff_vs_verai']:.2e}")
+rows = [tuple(map(float, l.split())) for l in open(os.path.join(out, "e2e.txt"))]
+incl = statistics.median(m - s for s, m, e in rows)
+ver = statistics.median(e - m for s, m, e in rows)
+print(f"End-to-end verified inference on verai node --dev (median of {len(rows)}): included and finalized {incl:.2f} s, then verified by the client {ver:.2f} s; total {incl + ver:.2f} s")
+if z:
+    print(f"EZKL {z['ezkl']} proof of one MLP inference: prove {z['prove_s']:.2f} s (logrows {z['logrows']}; keygen {z['keygen_s']:.2f} s once per model; verify {z['verify_s']:.3f} s)")
+    print(f"  => verai is {z['prove_s'] / (incl + ver):.1f}x faster end to end than EZKL's proving alone")
+PY
