@@ -134,13 +134,43 @@ pub async fn transact(
     input: alloy_primitives::Bytes,
     timeout: std::time::Duration,
 ) -> Result<serde_json::Value, TransactError> {
+    let value = alloy_primitives::U256::ZERO;
+    transact_value(
+        client,
+        rpc,
+        signer,
+        chain_id,
+        Some(to),
+        value,
+        input,
+        0,
+        timeout,
+    )
+    .await
+}
+
+/// [`transact`] sending `value` wei with the call; `to: None` deploys `input` as init code.
+/// `extra_gas` is added to the estimate, for calls whose path depends on transactions
+/// included before them (an oracle's result may be the one that completes a quorum).
+#[allow(clippy::too_many_arguments)]
+pub async fn transact_value(
+    client: &HttpClient,
+    rpc: &str,
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    to: Option<Address>,
+    value: alloy_primitives::U256,
+    input: alloy_primitives::Bytes,
+    extra_gas: u64,
+    timeout: std::time::Duration,
+) -> Result<serde_json::Value, TransactError> {
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
     use alloy_eips::eip2718::Encodable2718;
     use alloy_primitives::{B256, TxKind, U64, U256};
     use alloy_signer::SignerSync;
 
     let from = signer.address();
-    let req = serde_json::json!({ "from": from, "to": to, "data": input });
+    let req = serde_json::json!({ "from": from, "to": to, "data": input, "value": value });
     let gas: U64 = match client.request("eth_estimateGas", rpc_params![req]).await {
         Ok(g) => g,
         Err(jsonrpsee::core::ClientError::Call(e)) => {
@@ -171,11 +201,11 @@ pub async fn transact(
     let tx = TxEip1559 {
         chain_id,
         nonce: nonce.to(),
-        gas_limit: gas.saturating_add(gas / 5),
+        gas_limit: gas.saturating_add(gas / 5).saturating_add(extra_gas),
         max_fee_per_gas: gas_price.saturating_mul(U256::from(2)).to(),
         max_priority_fee_per_gas: tip.to(),
-        to: TxKind::Call(to),
-        value: U256::ZERO,
+        to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
+        value,
         input,
         access_list: Default::default(),
     };

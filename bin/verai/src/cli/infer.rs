@@ -87,7 +87,7 @@ pub async fn run(a: InferArgs) -> eyre::Result<()> {
 }
 
 /// Parse `--input`: JSON text, or the path of a file holding it.
-fn parse_input(arg: &str) -> eyre::Result<Vec<f32>> {
+pub fn parse_input(arg: &str) -> eyre::Result<Vec<f32>> {
     let text = if arg.trim_start().starts_with('[') {
         arg.to_string()
     } else {

@@ -9,6 +9,7 @@ mod infer;
 mod keys;
 mod model;
 mod node;
+mod oracle;
 mod proof;
 mod provenance;
 mod send;
@@ -54,6 +55,9 @@ enum Command {
     Model(model::ModelCommand),
     /// Run a registered model in a block; `verify` and `history` of inference records.
     Infer(infer::InferArgs),
+    /// The oracle path: a hub contract and workers for models too large for a block.
+    #[command(subcommand)]
+    Oracle(oracle::OracleCommand),
     /// Provenance registry: datasets, models, training runs, lineage, verification.
     #[command(subcommand)]
     Provenance(provenance::ProvenanceCommand),
@@ -74,5 +78,6 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Provenance(c) => client::block_on(provenance::run(c)),
         Command::Model(c) => client::block_on(model::run(c)),
         Command::Infer(a) => client::block_on(infer::run(a)),
+        Command::Oracle(c) => client::block_on(oracle::run(c)),
     }
 }

@@ -1,6 +1,6 @@
 //! The checks a model passes before it may run in a block, and its operation count.
 
-use crate::{MAX_IO_ELEMENTS, MAX_OPS, MAX_TENSOR_ELEMENTS, ModelError, Plan};
+use crate::{Limits, ModelError, Plan};
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::Framework;
@@ -80,7 +80,7 @@ fn check_proto(proto: &ModelProto) -> Result<(), ModelError> {
     Ok(())
 }
 
-fn concrete(fact: &TypedFact, which: &'static str) -> Result<Vec<usize>, ModelError> {
+fn concrete(fact: &TypedFact, which: &'static str, max: u64) -> Result<Vec<usize>, ModelError> {
     if fact.datum_type != f32::datum_type() {
         return Err(ModelError::NotF32 {
             which,
@@ -96,11 +96,11 @@ fn concrete(fact: &TypedFact, which: &'static str) -> Result<Vec<usize>, ModelEr
             shape: format!("{:?}", fact.shape),
         })?;
     let elements = shape.iter().map(|d| *d as u64).product::<u64>();
-    if elements > MAX_IO_ELEMENTS {
+    if elements > max {
         return Err(ModelError::IoTooLarge {
             which,
             elements,
-            max: MAX_IO_ELEMENTS,
+            max,
         });
     }
     Ok(shape)
@@ -108,7 +108,7 @@ fn concrete(fact: &TypedFact, which: &'static str) -> Result<Vec<usize>, ModelEr
 
 /// Sum of the compute costs tract's operators declare, plus one per element of every node
 /// output; bounded tensor sizes on the way.
-fn count_ops(model: &TypedModel) -> Result<u64, ModelError> {
+fn count_ops(model: &TypedModel, limits: Limits) -> Result<u64, ModelError> {
     let mut ops: u64 = 0;
     for node in model.nodes() {
         let inputs = model.node_input_facts(node.id).map_err(invalid)?;
@@ -129,23 +129,26 @@ fn count_ops(model: &TypedModel) -> Result<u64, ModelError> {
                     shape: format!("{:?} at node {:?}", out.fact.shape, node.name),
                 })?
                 .max(0) as u64;
-            if elements > MAX_TENSOR_ELEMENTS {
+            if elements > limits.tensor_elements {
                 return Err(ModelError::TensorTooLarge {
                     node: node.name.clone(),
                     elements,
-                    max: MAX_TENSOR_ELEMENTS,
+                    max: limits.tensor_elements,
                 });
             }
             ops = ops.saturating_add(elements);
         }
     }
-    if ops > MAX_OPS {
-        return Err(ModelError::TooManyOps { ops, max: MAX_OPS });
+    if ops > limits.ops {
+        return Err(ModelError::TooManyOps {
+            ops,
+            max: limits.ops,
+        });
     }
     Ok(ops)
 }
 
-pub(crate) fn load(bytes: &[u8]) -> Result<(Checked, Plan), ModelError> {
+pub(crate) fn load(bytes: &[u8], limits: Limits) -> Result<(Checked, Plan), ModelError> {
     let onnx = tract_onnx::onnx();
     let proto = onnx
         .proto_model_for_read(&mut &bytes[..])
@@ -160,9 +163,17 @@ pub(crate) fn load(bytes: &[u8]) -> Result<(Checked, Plan), ModelError> {
         .into_typed()
         .and_then(|m| m.into_decluttered())
         .map_err(invalid)?;
-    let input_shape = concrete(typed.input_fact(0).map_err(invalid)?, "input")?;
-    let output_shape = concrete(typed.output_fact(0).map_err(invalid)?, "output")?;
-    let ops = count_ops(&typed)?;
+    let input_shape = concrete(
+        typed.input_fact(0).map_err(invalid)?,
+        "input",
+        limits.io_elements,
+    )?;
+    let output_shape = concrete(
+        typed.output_fact(0).map_err(invalid)?,
+        "output",
+        limits.io_elements,
+    )?;
+    let ops = count_ops(&typed, limits)?;
     let plan = typed
         .into_optimized()
         .and_then(|m| m.into_runnable())

@@ -43,6 +43,37 @@ pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 20;
 /// Most elements of the input or the output.
 pub const MAX_IO_ELEMENTS: u64 = 16_384;
 
+/// Bounds a model must fit. [`Limits::BLOCK`] is consensus configuration; oracle workers,
+/// which run models too large for a block, use [`Limits::OFFCHAIN`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file (bytes).
+    pub model_bytes: usize,
+    /// Most operations per inference.
+    pub ops: u64,
+    /// Most elements of any tensor.
+    pub tensor_elements: u64,
+    /// Most elements of the input or the output.
+    pub io_elements: u64,
+}
+
+impl Limits {
+    /// In blocks: [`MAX_MODEL_BYTES`], [`MAX_OPS`], [`MAX_TENSOR_ELEMENTS`].
+    pub const BLOCK: Limits = Limits {
+        model_bytes: MAX_MODEL_BYTES,
+        ops: MAX_OPS,
+        tensor_elements: MAX_TENSOR_ELEMENTS,
+        io_elements: MAX_IO_ELEMENTS,
+    };
+    /// Off chain (oracle workers): 512 MiB files, 10^12 operations, 2^28 elements.
+    pub const OFFCHAIN: Limits = Limits {
+        model_bytes: 512 << 20,
+        ops: 1_000_000_000_000,
+        tensor_elements: 1 << 28,
+        io_elements: 1 << 26,
+    };
+}
+
 /// Why a model file is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
@@ -241,15 +272,20 @@ impl Model {
     /// Check and compile an ONNX file. Deterministic: the same bytes give the same verdict,
     /// shapes and operation count on every machine.
     pub fn load(bytes: &[u8]) -> Result<Model, ModelError> {
+        Self::load_with(bytes, Limits::BLOCK)
+    }
+
+    /// [`Model::load`] under other bounds (same checks otherwise).
+    pub fn load_with(bytes: &[u8], limits: Limits) -> Result<Model, ModelError> {
         pin_isa();
-        if bytes.len() > MAX_MODEL_BYTES {
+        if bytes.len() > limits.model_bytes {
             return Err(ModelError::TooLarge {
                 size: bytes.len(),
-                max: MAX_MODEL_BYTES,
+                max: limits.model_bytes,
             });
         }
         // tract is not written for hostile input: a panic inside it is a refusal, not a crash.
-        catch_unwind(AssertUnwindSafe(|| check::load(bytes)))
+        catch_unwind(AssertUnwindSafe(|| check::load(bytes, limits)))
             .unwrap_or_else(|p| Err(ModelError::Invalid(panic_message(p))))
             .map(|(typed, plan)| Model {
                 hash: sha256(bytes),
