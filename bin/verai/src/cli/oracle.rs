@@ -304,7 +304,7 @@ async fn request(a: RequestArgs) -> eyre::Result<()> {
                 .then(|| IOracleHub::InferenceRequested::decode_raw_log(t, &d).ok())
                 .flatten()
         })
-        .map(|e| e.id)
+        .map(|e| e.id.saturating_to::<u64>())
         .ok_or_else(|| eyre!("the receipt has no InferenceRequested event"))?;
     if a.hub.tx.rpc.json {
         println!(

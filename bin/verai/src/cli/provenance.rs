@@ -92,6 +92,10 @@ pub struct RegisterModel {
     /// Contributor as ADDRESS:BASIS_POINTS (repeat).
     #[arg(long = "contributor")]
     contributors: Vec<String>,
+    /// Also store the file in the node's blob store (`verai_putBlob`), where oracle workers
+    /// fetch it; without `--uri` the record's URI becomes `blob:<sha256>`.
+    #[arg(long)]
+    upload: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -213,10 +217,17 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
         }
         P::RegisterModel(a) => {
             let (hash, size) = content::hash_file(&a.file, true)?;
+            let mut uri = a.uri;
+            if a.upload {
+                upload(&a.common.rpc.rpc, &a.file, hash).await?;
+                if uri.is_empty() {
+                    uri = format!("blob:{}", B256::from(hash));
+                }
+            }
             let call = IProvenance::registerCall {
                 kind: Kind::Model as u8,
                 contentHash: hash.into(),
-                uri: a.uri,
+                uri,
                 license: a.license,
                 contributors: contributors(&a.contributors)?,
                 parents: a.trained_on,
