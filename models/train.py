@@ -31,6 +31,8 @@ def save(model, path):
     # Fixed producer fields so the bytes (and the model hash) do not depend on versions.
     model.producer_name = "verai-models"
     model.producer_version = "1"
+    # IR 8 (ONNX 1.13+): what onnxruntime and tract both read; opset 13 needs at least 7.
+    model.ir_version = 8
     with open(path, "wb") as f:
         f.write(model.SerializeToString())
     print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
