@@ -28,7 +28,8 @@ pkgs=(numpy==2.4.6 onnx==1.23.2 onnxruntime==1.31.1)
 "$venv/bin/pip" install -q "${pkgs[@]}"
 
 echo "==> building (release)" >&2
-cargo build -q --release -p verai-bench --bin inference -p verai
+cargo build -q --release -p verai-bench --bin inference
+cargo build -q --release -p verai --bin verai
 verai="$target/release/verai"
 
 echo "==> verai engine and in-block cost" >&2
@@ -57,8 +58,9 @@ done
 : > "$out/e2e.txt"
 for i in 1 2 3 4 5; do
     s=$(date +%s.%N)
-    rec=$("$verai" infer 1 --input '[2.4,2.7,3.0,3.0,3.6,4.8,4.2,1]' --rpc "$rpc" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+    run=$("$verai" infer 1 --input '[2.4,2.7,3.0,3.0,3.6,4.8,4.2,1]' --rpc "$rpc" --json)
     m=$(date +%s.%N)
+    rec=$(printf '%s' "$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
     "$verai" infer verify "$rec" --rpc "$rpc" --json > /dev/null
     e=$(date +%s.%N)
     echo "$s $m $e" >> "$out/e2e.txt"

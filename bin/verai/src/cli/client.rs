@@ -221,6 +221,8 @@ pub async fn transact_value(
     )
     .await?;
     let deadline = std::time::Instant::now() + timeout;
+    // Poll fast at first (a local dev node includes within milliseconds), then back off.
+    let mut pause = std::time::Duration::from_millis(5);
     loop {
         let receipt: Option<serde_json::Value> =
             call(client, rpc, "eth_getTransactionReceipt", rpc_params![hash]).await?;
@@ -238,7 +240,8 @@ pub async fn transact_value(
                 timeout.as_secs()
             )));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
     }
 }
 

@@ -5,7 +5,8 @@
 //!   cargo run -p verai-inference --example isa_digest -- native models/*.onnx
 //!   cargo run -p verai-inference --example isa_digest -- -avx,-avx2,-fma models/*.onnx
 //!
-//! The digest is SHA-256 over the f32 outputs of 64 seeded inputs, as in `tests/engine.rs`.
+//! The digest is SHA-256 over the f32 outputs of 64 seeded inputs, as in `tests/engine.rs`;
+//! the latency is the median of 2000 runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use verai_inference::{Model, tensor_hash};
@@ -41,6 +42,16 @@ fn main() {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        println!("{d}  {path}");
+        // Latency on this setting: median of 2000 runs of one input.
+        let x = vec![0.5f32; m.input_len()];
+        let mut t: Vec<f64> = (0..2000)
+            .map(|_| {
+                let s = std::time::Instant::now();
+                std::hint::black_box(m.run(&x).unwrap());
+                s.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        println!("{d}  {path}  p50 {:.1} µs", t[1000]);
     }
 }
