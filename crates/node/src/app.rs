@@ -109,7 +109,7 @@ impl<E: StateContext> App<E> {
         let deadline = self.chain.clock.current() + wait;
         loop {
             let notified = self.chain.tx_arrived.notified();
-            if !self.chain.pool.is_empty() {
+            if self.has_ready(parent, now_ms).await {
                 return true;
             }
             let sleep = self.chain.clock.sleep_until(deadline);
@@ -118,6 +118,31 @@ impl<E: StateContext> App<E> {
                 return until_due.is_some_and(|u| u <= max_wait);
             }
         }
+    }
+
+    /// Whether the pool holds a transaction executable on top of `parent`. Not just "the
+    /// pool is not empty": right after a block, its transactions may still be pooled until it
+    /// is finalized, and proposing on them would build nothing and cost an idle back-off.
+    async fn has_ready(&self, parent: &Block, now_ms: u64) -> bool {
+        let chain = &self.chain;
+        if chain.pool.is_empty() {
+            return false;
+        }
+        let _guard = chain.commitment.read().await;
+        let Some(state) = chain.state_after(parent) else {
+            // Cannot tell yet; let `build` decide (it logs why it cannot build).
+            return true;
+        };
+        let params = child_params(
+            chain.spec.chain_id,
+            parent,
+            now_ms / 1000,
+            chain.producer.beneficiary,
+        );
+        !chain
+            .pool
+            .best(params.base_fee, params.gas_limit, 1, |a| state.nonce(a))
+            .is_empty()
     }
 
     async fn build(&self, parent: &Block, timestamp_ms: u64) -> Result<Option<Block>, NodeError> {

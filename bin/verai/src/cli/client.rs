@@ -221,8 +221,10 @@ pub async fn transact_value(
     )
     .await?;
     let deadline = std::time::Instant::now() + timeout;
-    // Poll fast at first (a local dev node includes within milliseconds), then back off.
-    let mut pause = std::time::Duration::from_millis(5);
+    // Poll every 10 ms for the first second (a dev node finalizes within tens of
+    // milliseconds), then back off to 200 ms.
+    let fast_until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let mut pause = std::time::Duration::from_millis(10);
     loop {
         let receipt: Option<serde_json::Value> =
             call(client, rpc, "eth_getTransactionReceipt", rpc_params![hash]).await?;
@@ -241,7 +243,9 @@ pub async fn transact_value(
             )));
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+        if std::time::Instant::now() > fast_until {
+            pause = (pause * 2).min(std::time::Duration::from_millis(200));
+        }
     }
 }
 
