@@ -61,9 +61,11 @@ for i in 1 2 3 4 5; do
     run=$("$verai" infer 1 --input '[2.4,2.7,3.0,3.0,3.6,4.8,4.2,1]' --rpc "$rpc" --json)
     m=$(date +%s.%N)
     rec=$(printf '%s' "$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+    v=$(date +%s.%N)
     "$verai" infer verify "$rec" --rpc "$rpc" --json > /dev/null
     e=$(date +%s.%N)
-    echo "$s $m $e" >> "$out/e2e.txt"
+    # The verification is timed from v, not m: the JSON parsing between is the script's.
+    echo "$s $m $(python3 -c "print($e - $v + $m)")" >> "$out/e2e.txt"
 done
 kill $node_pid 2>/dev/null || true
 
