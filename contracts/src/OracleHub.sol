@@ -45,7 +45,9 @@ contract OracleHub {
     uint256 public openFees;
 
     event OracleRegistered(address indexed oracle, uint256 bond);
-    event InferenceRequested(uint256 indexed id, uint64 indexed modelId, address indexed requester, bytes input, uint256 fee, uint64 deadline);
+    /// `input` holds the f32 bytes, or is empty when the input is the blob `inputBlob`
+    /// (its SHA-256, fetched with `verai_getBlob`).
+    event InferenceRequested(uint256 indexed id, uint64 indexed modelId, address indexed requester, bytes input, bytes32 inputBlob, uint256 fee, uint64 deadline);
     event ResultSubmitted(uint256 indexed id, address indexed oracle, bytes32 outputHash);
     event InferenceFinalized(uint256 indexed id, bytes32 outputHash, bytes output, uint64 recordId, bool callbackOk);
     event OracleSlashed(uint256 indexed id, address indexed oracle, bytes32 outputHash, uint256 amount);
@@ -90,11 +92,27 @@ contract OracleHub {
         returns (uint256 id)
     {
         if (input.length == 0) revert EmptyInput();
+        id = _request(modelId, sha256(input), callback);
+        emit InferenceRequested(id, modelId, msg.sender, input, bytes32(0), msg.value, requests[id].deadline);
+    }
+
+    /// The same with an input too large for a transaction: `inputBlob` is the SHA-256 of
+    /// the f32 bytes, stored in the nodes' blob store (`verai_putBlob`).
+    function requestInferenceBlob(uint64 modelId, bytes32 inputBlob, address callback)
+        external
+        payable
+        returns (uint256 id)
+    {
+        if (inputBlob == bytes32(0)) revert EmptyInput();
+        id = _request(modelId, inputBlob, callback);
+        emit InferenceRequested(id, modelId, msg.sender, "", inputBlob, msg.value, requests[id].deadline);
+    }
+
+    function _request(uint64 modelId, bytes32 inputHash, address callback) internal returns (uint256 id) {
         id = ++requestCount;
         uint64 deadline = uint64(block.number) + timeoutBlocks;
-        requests[id] = Request(msg.sender, modelId, deadline, 1, sha256(input), callback, msg.value, 0, 0);
+        requests[id] = Request(msg.sender, modelId, deadline, 1, inputHash, callback, msg.value, 0, 0);
         openFees += msg.value;
-        emit InferenceRequested(id, modelId, msg.sender, input, msg.value, deadline);
     }
 
     /// An oracle's result for request `id`.

@@ -240,6 +240,56 @@ fn quorum_outvotes_a_liar_and_fees_balance() {
         consumer.to_lowercase()
     );
 
+    // The same through the CLI, inline and as a blob, waiting for the quorum.
+    let xs = serde_json::to_string(&x).unwrap();
+    let via_infer = ok_json(
+        &rpc,
+        &[
+            "infer",
+            &model.to_string(),
+            "--input",
+            &xs,
+            "--oracle",
+            "--hub",
+            &hub,
+            "--fee",
+            "0.1",
+        ],
+    );
+    let via_blob = ok_json(
+        &rpc,
+        &[
+            "oracle",
+            "request",
+            &model.to_string(),
+            "--input",
+            &xs,
+            "--input-blob",
+            "--wait",
+            "--hub",
+            &hub,
+            "--fee",
+            "0.1",
+        ],
+    );
+    for v in [&via_infer, &via_blob] {
+        let out: Vec<f32> = serde_json::from_value(v["output"].clone()).unwrap();
+        assert_eq!(out, honest, "{v}");
+        assert!(v["record"].as_u64().unwrap() > 1);
+    }
+    wait_for(
+        "the liar's later submissions",
+        Duration::from_secs(60),
+        || {
+            wei(
+                &node,
+                &hub,
+                "disagreements(address)(uint256)",
+                ORACLE_ADDRS[2],
+            ) == 3
+        },
+    );
+
     // A request nobody can serve (wrong input size) times out and is refunded.
     drop(workers);
     let r = ok_json(
@@ -281,9 +331,24 @@ fn quorum_outvotes_a_liar_and_fees_balance() {
     let balance: u128 = node.cast(&["balance", &hub]).trim().parse().unwrap();
     let bonds = wei(&node, &hub, "totalBonds()(uint256)", "");
     let open = wei(&node, &hub, "openFees()(uint256)", "");
+    let credits: Vec<u128> = ORACLE_ADDRS
+        .iter()
+        .map(|a| wei(&node, &hub, "credit(address)(uint256)", a))
+        .collect();
     assert_eq!(open, 0);
-    assert_eq!(balance, bonds + c0 + c1 + refund, "every wei accounted for");
-    assert_eq!(bonds, 2 * one + one / 2);
+    assert_eq!(
+        balance,
+        bonds + credits.iter().sum::<u128>() + refund,
+        "every wei accounted for"
+    );
+    // Three requests: the liar lost half its bond three times, to the honest two.
+    assert_eq!(bonds, 2 * one + one / 8);
+    assert_eq!(credits[2], 0);
+    assert_eq!(
+        credits[0] + credits[1],
+        fee + 2 * (one / 10) + one - one / 8
+    );
+    let c0 = credits[0];
     // Withdrawing pays out exactly the credit.
     ok_json(
         &rpc,

@@ -47,11 +47,20 @@ pub struct RunArgs {
     /// Input values: a JSON array (nested arrays are flattened), or a file holding one.
     #[arg(long, required = true)]
     input: Option<String>,
+    /// Ask an oracle hub's quorum instead of running in a block (models too large for one).
+    #[arg(long, requires = "hub")]
+    oracle: bool,
+    /// The oracle hub (with `--oracle`).
+    #[arg(long)]
+    hub: Option<alloy_primitives::Address>,
+    /// Fee for the agreeing oracles (with `--oracle`; VAI, or `<n>wei`).
+    #[arg(long, default_value = "0.1")]
+    fee: String,
     #[command(flatten)]
     signer: SignerArgs,
     #[command(flatten)]
     rpc: RpcArgs,
-    /// Seconds to wait for inclusion.
+    /// Seconds to wait for inclusion (or, with `--oracle`, for the quorum).
     #[arg(long, default_value_t = 60)]
     timeout: u64,
 }
@@ -125,6 +134,23 @@ async fn infer(a: RunArgs) -> eyre::Result<()> {
         bail!("give a model id and --input");
     };
     let x = parse_input(input)?;
+    if a.oracle {
+        let hub = a.hub.ok_or_else(|| eyre!("--oracle needs --hub"))?;
+        let tx = super::oracle::Tx {
+            signer: a.signer.clone(),
+            rpc: a.rpc.clone(),
+            timeout: a.timeout,
+        };
+        let fee = super::send::parse_value(&a.fee)?;
+        let asked = super::oracle::ask(&tx, hub, model, &x, fee, false, None, true).await?;
+        if a.rpc.json {
+            println!("{}", asked.json());
+        } else if let Some((out, record)) = &asked.answer {
+            println!("output   {out:?}");
+            println!("record   {record} (oracle quorum; verify with: verai infer verify {record})");
+        }
+        return Ok(());
+    }
     let rpc = &a.rpc.rpc;
     let client = connect(rpc)?;
     let chain = chain_id(&client, rpc).await?;

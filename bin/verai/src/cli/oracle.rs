@@ -22,9 +22,11 @@ use verai_inference_module::IInference;
 alloy_sol_types::sol! {
     /// The parts of `contracts/src/OracleHub.sol` the CLI uses.
     interface IOracleHub {
-        event InferenceRequested(uint256 indexed id, uint64 indexed modelId, address indexed requester, bytes input, uint256 fee, uint64 deadline);
+        event InferenceRequested(uint256 indexed id, uint64 indexed modelId, address indexed requester, bytes input, bytes32 inputBlob, uint256 fee, uint64 deadline);
+        event InferenceFinalized(uint256 indexed id, bytes32 outputHash, bytes output, uint64 recordId, bool callbackOk);
         function register() external payable;
         function requestInference(uint64 modelId, bytes calldata input, address callback) external payable returns (uint256 id);
+        function requestInferenceBlob(uint64 modelId, bytes32 inputBlob, address callback) external payable returns (uint256 id);
         function submitResult(uint256 id, bytes calldata output) external;
         function refund(uint256 id) external;
         function withdraw() external;
@@ -58,15 +60,15 @@ pub enum OracleCommand {
     Withdraw(HubArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct Tx {
     #[command(flatten)]
-    signer: SignerArgs,
+    pub signer: SignerArgs,
     #[command(flatten)]
-    rpc: RpcArgs,
+    pub rpc: RpcArgs,
     /// Seconds to wait for inclusion.
     #[arg(long, default_value_t = 60)]
-    timeout: u64,
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -128,9 +130,16 @@ pub struct RunArgs {
 pub struct RequestArgs {
     /// The model's id (a provenance model record).
     model: u64,
-    /// Input values: a JSON array (nested arrays are flattened).
+    /// Input values: a JSON array (nested arrays are flattened), or a file holding one.
     #[arg(long)]
     input: String,
+    /// Store the input in the node's blob store and send only its hash (for inputs too
+    /// large for a transaction).
+    #[arg(long)]
+    input_blob: bool,
+    /// Wait until the request is final and print the output.
+    #[arg(long)]
+    wait: bool,
     /// Fee for the agreeing oracles (VAI, or `<n>wei`).
     #[arg(long, default_value = "0.1")]
     fee: String,
@@ -287,14 +296,101 @@ async fn deploy(a: DeployArgs) -> eyre::Result<()> {
 
 async fn request(a: RequestArgs) -> eyre::Result<()> {
     let x = super::infer::parse_input(&a.input)?;
-    let input = IOracleHub::requestInferenceCall {
-        modelId: a.model,
-        input: f32_bytes(&x).into(),
-        callback: a.callback.unwrap_or_default(),
+    let fee = parse_value(&a.fee)?;
+    let asked = ask(
+        &a.hub.tx,
+        a.hub.hub,
+        a.model,
+        &x,
+        fee,
+        a.input_blob,
+        a.callback,
+        a.wait,
+    )
+    .await?;
+    if a.hub.tx.rpc.json {
+        println!("{}", asked.json());
+    } else {
+        println!("request {} sent", asked.request);
+        match &asked.answer {
+            Some((out, record)) => println!(
+                "output {out:?}\nrecord {record} (verify with: verai infer verify {record})"
+            ),
+            None => println!(
+                "see: verai oracle status {} --hub {}",
+                asked.request, a.hub.hub
+            ),
+        }
     }
-    .abi_encode();
-    let r = send(&a.hub.tx, Some(a.hub.hub), parse_value(&a.fee)?, input).await?;
-    let id = r["logs"]
+    Ok(())
+}
+
+/// What [`ask`] got back.
+pub struct Asked {
+    /// The request id.
+    pub request: u64,
+    /// Output and audit record id, when waited for.
+    pub answer: Option<(Vec<f32>, u64)>,
+}
+
+impl Asked {
+    /// `{"request", "output", "record"}`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "request": self.request,
+            "output": self.answer.as_ref().map(|(o, _)| o),
+            "record": self.answer.as_ref().map(|(_, r)| r),
+        })
+    }
+}
+
+/// Send a request to `hub` (the input inline, or as a blob) and, with `wait`, wait until
+/// its quorum is reached and return the output.
+#[allow(clippy::too_many_arguments)]
+pub async fn ask(
+    tx: &Tx,
+    hub: Address,
+    model: u64,
+    x: &[f32],
+    fee: U256,
+    as_blob: bool,
+    callback: Option<Address>,
+    wait: bool,
+) -> eyre::Result<Asked> {
+    let rpc = &tx.rpc.rpc;
+    let client = connect(rpc)?;
+    let bytes = f32_bytes(x);
+    let callback = callback.unwrap_or_default();
+    let input = if as_blob {
+        let stored: verai_rpc::BlobReceipt = call(
+            &client,
+            rpc,
+            "verai_putBlob",
+            rpc_params![Bytes::from(bytes.clone())],
+        )
+        .await?;
+        if stored.hash != B256::from(sha256(&bytes)) {
+            bail!(
+                "the node stored the input as {}, not its SHA-256",
+                stored.hash
+            );
+        }
+        IOracleHub::requestInferenceBlobCall {
+            modelId: model,
+            inputBlob: stored.hash,
+            callback,
+        }
+        .abi_encode()
+    } else {
+        IOracleHub::requestInferenceCall {
+            modelId: model,
+            input: bytes.into(),
+            callback,
+        }
+        .abi_encode()
+    };
+    let r = send(tx, Some(hub), fee, input).await?;
+    let request = r["logs"]
         .as_array()
         .into_iter()
         .flatten()
@@ -306,18 +402,51 @@ async fn request(a: RequestArgs) -> eyre::Result<()> {
         })
         .map(|e| e.id.saturating_to::<u64>())
         .ok_or_else(|| eyre!("the receipt has no InferenceRequested event"))?;
-    if a.hub.tx.rpc.json {
-        println!(
-            "{}",
-            serde_json::json!({ "request": id, "transaction": r["transactionHash"] })
-        );
-    } else {
-        println!(
-            "request {id} sent (see: verai oracle status {id} --hub {})",
-            a.hub.hub
-        );
+    if !wait {
+        return Ok(Asked {
+            request,
+            answer: None,
+        });
     }
-    Ok(())
+    let deadline = std::time::Instant::now() + Duration::from_secs(tx.timeout);
+    loop {
+        let st = hub_view(
+            &client,
+            rpc,
+            hub,
+            IOracleHub::requestsCall {
+                id: U256::from(request),
+            },
+        )
+        .await?;
+        match st.status {
+            2 => break,
+            3 => bail!("request {request} expired and was refunded"),
+            _ if std::time::Instant::now() > deadline => {
+                bail!(
+                    "request {request} not final within {} s (are oracles running?)",
+                    tx.timeout
+                )
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let filter = serde_json::json!({
+        "address": hub, "fromBlock": "0x0", "toBlock": "latest",
+        "topics": [IOracleHub::InferenceFinalized::SIGNATURE_HASH, B256::from(U256::from(request))],
+    });
+    let logs: Vec<serde_json::Value> =
+        call(&client, rpc, "eth_getLogs", rpc_params![filter]).await?;
+    let ev = logs
+        .iter()
+        .filter_map(json_log)
+        .find_map(|(t, d)| IOracleHub::InferenceFinalized::decode_raw_log(t, &d).ok())
+        .ok_or_else(|| eyre!("no InferenceFinalized log for request {request}"))?;
+    let out = f32_values(&ev.output).ok_or_else(|| eyre!("output is not f32 values"))?;
+    Ok(Asked {
+        request,
+        answer: Some((out, ev.recordId)),
+    })
 }
 
 async fn hub_view<C: SolCall>(
@@ -463,7 +592,18 @@ async fn serve(
     let bytes = model_bytes(client, rpc, ev.modelId).await?;
     let model = Model::load_with(&bytes, Limits::OFFCHAIN)
         .wrap_err_with(|| format!("model {}", ev.modelId))?;
-    let x = f32_values(&ev.input).ok_or_else(|| eyre!("input is not f32 values"))?;
+    let raw = if ev.inputBlob.is_zero() {
+        ev.input.to_vec()
+    } else {
+        let blob: Option<Bytes> =
+            call(client, rpc, "verai_getBlob", rpc_params![ev.inputBlob]).await?;
+        let blob = blob.ok_or_else(|| eyre!("{rpc} has no input blob {}", ev.inputBlob))?;
+        if B256::from(sha256(&blob)) != ev.inputBlob {
+            bail!("input blob does not hash to {}", ev.inputBlob);
+        }
+        blob.to_vec()
+    };
+    let x = f32_values(&raw).ok_or_else(|| eyre!("input is not f32 values"))?;
     let mut out = model.run(&x)?;
     if let Some(Fault::WrongOutput) = fault {
         out.iter_mut().for_each(|v| *v += 1.0);
