@@ -48,6 +48,13 @@ impl<E: StateContext> StateReader for Finalized<E> {
 }
 
 impl<E: StateContext> Backend for NodeBackend<E> {
+    fn audit(&self, address: &Address) -> Result<Option<serde_json::Value>, BackendError> {
+        let Some(bytes) = self.chain.index.audit(address).map_err(internal)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(internal)
+    }
+
     fn blobs(&self) -> Option<Arc<verai_provenance::blob::BlobStore>> {
         Some(self.blobs.clone())
     }

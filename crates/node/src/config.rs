@@ -24,7 +24,6 @@ impl std::fmt::Debug for ValidatorKeys {
 }
 
 /// Everything [`crate::run`] needs.
-#[derive(Debug)]
 pub struct NodeConfig {
     /// Where the redb index lives (the runtime's storage directory holds QMDB and marshal).
     pub datadir: PathBuf,
@@ -40,4 +39,19 @@ pub struct NodeConfig {
     pub timeouts: Timeouts,
     /// Pool bounds.
     pub pool: verai_mempool::PoolConfig,
+    /// Audit every contract finalized blocks deploy (`verai_getAudit`); `None`: off.
+    pub audit_deploys: Option<crate::DeployAuditor>,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("datadir", &self.datadir)
+            .field("rpc_addr", &self.rpc_addr)
+            .field("keys", &self.keys)
+            .field("producer", &self.producer)
+            .field("timeouts", &self.timeouts)
+            .field("audit_deploys", &self.audit_deploys.is_some())
+            .finish_non_exhaustive()
+    }
 }

@@ -15,6 +15,7 @@
 //! is deleted and rebuilt from genesis by the same re-delivery.
 
 mod app;
+mod audit;
 mod backend;
 mod chain;
 mod config;
@@ -26,6 +27,7 @@ mod open;
 pub mod peers;
 mod run;
 
+pub use audit::DeployAuditor;
 pub use chain::ProducerConfig;
 pub use config::{NodeConfig, ValidatorKeys};
 pub use core::{Core, CoreConfig, NodeNetwork, start_core};

@@ -106,6 +106,7 @@ where
         );
     }
     let blobs = open_blobs(&config.datadir)?;
+    let audit_deploys = config.audit_deploys.clone();
     let core: Core<E> = start_core(
         context.child("node"),
         CoreConfig {
@@ -130,6 +131,9 @@ where
     )
     .await?;
 
+    if let Some(auditor) = audit_deploys {
+        crate::audit::spawn(&core.chain, auditor);
+    }
     let backend = Arc::new(NodeBackend {
         chain: core.chain.clone(),
         consensus: Some(core.consensus.clone()),

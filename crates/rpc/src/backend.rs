@@ -81,6 +81,12 @@ pub trait Backend: Send + Sync + 'static {
         keys: Vec<ProofKey>,
     ) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
     /// The blob store, if this node keeps one.
+    /// The stored audit report (JSON) of the contract at `address`, when the node audits
+    /// deployments.
+    fn audit(&self, _address: &Address) -> Result<Option<serde_json::Value>, BackendError> {
+        Ok(None)
+    }
+
     fn blobs(&self) -> Option<Arc<verai_provenance::blob::BlobStore>> {
         None
     }

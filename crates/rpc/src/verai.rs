@@ -28,6 +28,10 @@ pub trait VeraiApi {
         &self,
         block: BlockNumberOrTag,
     ) -> RpcResult<Option<CertificateResponse>>;
+    /// The auditor's report on a deployed contract (`verai node --audit-deploys`): risk
+    /// level, findings by bytecode offset, the block that deployed it; `null` if none.
+    #[method(name = "getAudit")]
+    async fn get_audit(&self, address: Address) -> RpcResult<Option<serde_json::Value>>;
 }
 
 /// Raw blocks, as geth and reth serve them.
@@ -75,6 +79,10 @@ impl<B: Backend> VeraiApiServer for Verai<B> {
         let mut keys = vec![ProofKey::Account(address)];
         keys.extend(slots.into_iter().map(|s| ProofKey::Storage(address, s)));
         Ok(self.backend.prove(keys).await?)
+    }
+
+    async fn get_audit(&self, address: Address) -> RpcResult<Option<serde_json::Value>> {
+        Ok(self.backend.audit(&address)?)
     }
 
     async fn get_certificate(

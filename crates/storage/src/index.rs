@@ -30,6 +30,8 @@ const LOGS_BY_TOPIC: TableDefinition<&[u8], ()> = TableDefinition::new("logs_by_
 const META: TableDefinition<&str, u64> = TableDefinition::new("index_meta");
 /// Finality certificates a follower fetched and verified (validators read theirs from marshal).
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+/// Audit reports of deployed contracts (address → JSON), written after finalization.
+const AUDITS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("audits");
 const HEIGHT: &str = "height";
 
 /// Number of indexed topic positions (LOG0..LOG4 carry at most four topics).
@@ -163,6 +165,7 @@ impl Index {
         tx.open_table(LOGS_BY_TOPIC)?;
         tx.open_table(META)?;
         tx.open_table(CERTIFICATES)?;
+        tx.open_table(AUDITS)?;
         tx.commit()?;
         Ok(Self { db })
     }
@@ -238,6 +241,23 @@ impl Index {
         tx.open_table(CERTIFICATES)?.insert(number, certificate)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Store the audit report (JSON) of the contract at `address`.
+    pub fn put_audit(&self, address: &Address, report: &[u8]) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(AUDITS)?.insert(address.as_slice(), report)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The audit report (JSON) of the contract at `address`, if one was made.
+    pub fn audit(&self, address: &Address) -> Result<Option<Vec<u8>>> {
+        let tx = self.db.begin_read()?;
+        Ok(tx
+            .open_table(AUDITS)?
+            .get(address.as_slice())?
+            .map(|v| v.value().to_vec()))
     }
 
     /// The stored finality certificate of block `number`.

@@ -62,6 +62,10 @@ pub struct NodeArgs {
     /// syncing certified blocks from this validator's JSON-RPC URL.
     #[arg(long, value_name = "URL", conflicts_with_all = ["dev", "validator_key"])]
     follow: Option<String>,
+    /// Audit the bytecode of every contract finalized blocks deploy, after finalization
+    /// (never affecting blocks); reports are served by `verai_getAudit`.
+    #[arg(long)]
+    audit_deploys: bool,
 }
 
 /// The same options from a TOML file.
@@ -78,6 +82,7 @@ struct FileConfig {
     genesis: Option<PathBuf>,
     validator_key: Option<PathBuf>,
     follow: Option<String>,
+    audit_deploys: Option<bool>,
 }
 
 /// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator
@@ -124,6 +129,15 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     let p2p_port = a.p2p_port.or(file.p2p_port);
     let metrics_port = a.metrics_port.or(file.metrics_port).unwrap_or(9001);
     let block_time = a.block_time.or(file.block_time).map(Duration::from_secs);
+    let audit_deploys = (a.audit_deploys || file.audit_deploys.unwrap_or(false)).then(|| {
+        let auditor: verai_node::DeployAuditor =
+            std::sync::Arc::new(|code: &[u8]| match verai_auditor::audit_bytecode(code) {
+                Ok(report) => serde_json::to_value(&report)
+                    .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
+                Err(e) => serde_json::json!({ "error": e.to_string() }),
+            });
+        auditor
+    });
 
     if let Some(upstream) = a.follow.or(file.follow) {
         let Some(genesis) = genesis else {
@@ -174,6 +188,7 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             ..Default::default()
         },
         timeouts,
+        audit_deploys,
     };
     let chain_id = config.spec.chain_id;
     std::fs::create_dir_all(&datadir)

@@ -243,7 +243,7 @@ impl Node {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Node::try_start(kind, datadir) {
+            match Node::try_start(kind, datadir, &[]) {
                 Ok(node) => return node,
                 Err(StartError::Exited(e)) if attempt < 3 => {
                     eprintln!("node start attempt {attempt} failed, retrying: {e}");
@@ -253,7 +253,26 @@ impl Node {
         }
     }
 
-    fn try_start(kind: NodeKind, datadir: Option<&Path>) -> Result<Node, StartError> {
+    /// Starts an ephemeral verai dev node with extra `verai node` arguments.
+    pub fn start_with_args(extra: &[&str]) -> Node {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Node::try_start(NodeKind::Verai, None, extra) {
+                Ok(node) => return node,
+                Err(StartError::Exited(e)) if attempt < 3 => {
+                    eprintln!("node start attempt {attempt} failed, retrying: {e}");
+                }
+                Err(StartError::Exited(e) | StartError::Other(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    fn try_start(
+        kind: NodeKind,
+        datadir: Option<&Path>,
+        extra: &[&str],
+    ) -> Result<Node, StartError> {
         let port = free_port();
         let cmd = match kind {
             NodeKind::Verai => {
@@ -263,7 +282,7 @@ impl Node {
                     Some(d) => c.arg("--datadir").arg(d),
                     None => c.arg("--ephemeral"),
                 };
-                c.arg("--rpc-port").arg(port.to_string());
+                c.arg("--rpc-port").arg(port.to_string()).args(extra);
                 c
             }
             NodeKind::Anvil => {

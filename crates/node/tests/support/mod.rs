@@ -45,6 +45,7 @@ where
             },
             producer: ProducerConfig::default(),
             timeouts: Timeouts::dev(),
+            audit_deploys: None,
         };
         let node = verai_node::run(context, config).await.expect("node starts");
         let addr = node.rpc_addr;

@@ -1,0 +1,104 @@
+//! `verai node --audit-deploys`: every contract a finalized block deploys is audited after
+//! finalization, and `verai_getAudit(address)` serves the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Node;
+use std::time::{Duration, Instant};
+
+fn deploy(node: &Node, artifact: &str, ctor: &[&str]) -> String {
+    let path = common::repo_root().join("contracts/out").join(artifact);
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut args = vec![
+        "send",
+        "--private-key",
+        common::DEV_KEY_0,
+        "--json",
+        "--create",
+        a["bytecode"].as_str().unwrap(),
+    ];
+    args.extend_from_slice(ctor);
+    let r = node.cast_json(&args);
+    assert_eq!(r["status"], "0x1", "{r}");
+    r["contractAddress"].as_str().unwrap().to_owned()
+}
+
+fn audit_of(node: &Node, address: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = node.rpc("verai_getAudit", serde_json::json!([address]));
+        if !r.is_null() || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn deployments_are_audited_and_served() {
+    common::require_node_tools();
+    let node = Node::start_with_args(&["--audit-deploys"]);
+    let bank = deploy(&node, "AuditDemoBank.json", &[]);
+    let token = deploy(
+        &node,
+        "VeraiToken.json",
+        &[
+            "constructor(string,string,uint256)",
+            "Verai",
+            "VAI",
+            "1000000",
+        ],
+    );
+
+    let r = audit_of(&node, &bank);
+    assert_eq!(
+        r["address"].as_str().unwrap().to_lowercase(),
+        bank.to_lowercase()
+    );
+    assert!(r["blockNumber"].as_u64().unwrap() >= 1);
+    let report = &r["report"];
+    let cats: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["category"].as_str().unwrap())
+        .collect();
+    assert!(cats.contains(&"reentrancy"), "{report}");
+    assert!(cats.contains(&"access_control"), "{report}");
+    let level = report["risk"]["level"].as_str().unwrap();
+    assert!(level == "high" || level == "critical", "{report}");
+
+    // The token is audited too, and ranks below the bank.
+    let t = audit_of(&node, &token);
+    assert!(!t.is_null());
+    assert!(
+        !t["report"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["category"] == "reentrancy"),
+        "{t}"
+    );
+    // Not a contract, or not deployed: null.
+    assert!(
+        node.rpc("verai_getAudit", serde_json::json!([common::DEV_ADDR_1]))
+            .is_null()
+    );
+}
+
+#[test]
+fn off_by_default() {
+    common::require_node_tools();
+    let node = Node::start();
+    if node.kind != common::NodeKind::Verai {
+        return;
+    }
+    let bank = deploy(&node, "AuditDemoBank.json", &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        node.rpc("verai_getAudit", serde_json::json!([bank]))
+            .is_null()
+    );
+}
