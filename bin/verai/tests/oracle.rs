@@ -129,7 +129,7 @@ fn quorum_outvotes_a_liar_and_fees_balance() {
             "run",
             "--hub",
             &hub,
-            "--private-key",
+            "--key",
             k,
             "--rpc",
             &rpc,

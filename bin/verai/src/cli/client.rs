@@ -27,7 +27,12 @@ pub struct RpcArgs {
 #[derive(Debug, Args, Clone)]
 pub struct SignerArgs {
     /// Private key (hex). On chain id 1337 the first dev account is the default.
-    #[arg(long, env = "VERAI_PRIVATE_KEY", conflicts_with = "keystore")]
+    #[arg(
+        long,
+        visible_alias = "key",
+        env = "VERAI_PRIVATE_KEY",
+        conflicts_with = "keystore"
+    )]
     pub private_key: Option<String>,
     /// File holding a hex private key (as written by `verai keys new`).
     #[arg(long)]
