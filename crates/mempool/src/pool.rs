@@ -46,6 +46,19 @@ impl PoolConfig {
 struct Inner {
     by_hash: HashMap<B256, Arc<RecoveredTx>>,
     by_sender: HashMap<Address, BTreeMap<u64, Arc<RecoveredTx>>>,
+    /// Held transactions (a local screening policy keeps them out of blocks) and when the
+    /// hold ends (seconds, the caller's clock). Usually empty: `best` checks it per
+    /// candidate only when it is not.
+    held: HashMap<B256, u64>,
+}
+
+impl Inner {
+    /// Forget a transaction's hold when it leaves the pool.
+    fn unhold(&mut self, hash: &B256) {
+        if !self.held.is_empty() {
+            self.held.remove(hash);
+        }
+    }
 }
 
 /// A bounded, thread-safe transaction pool.
@@ -110,6 +123,21 @@ impl Mempool {
         tx: RecoveredTx,
         account: &AccountState,
         base_fee: u64,
+    ) -> Result<B256, PoolError> {
+        self.add_held(tx, account, base_fee, None)
+    }
+
+    /// [`Self::add`], holding the transaction until `hold_until` (seconds) when given: a held
+    /// transaction stays pooled (its nonce counts for `pending_nonce`) but [`Self::best`]
+    /// never returns it or its sender's later nonces, until [`Self::release`] or the caller
+    /// acts on [`Self::take_expired`]. Holding is a local policy: it never makes a block
+    /// that contains the transaction invalid.
+    pub fn add_held(
+        &self,
+        tx: RecoveredTx,
+        account: &AccountState,
+        base_fee: u64,
+        hold_until: Option<u64>,
     ) -> Result<B256, PoolError> {
         let c = &self.config;
         if tx.chain_id() != Some(c.chain_id) {
@@ -204,8 +232,12 @@ impl Mempool {
         queue.insert(nonce, tx.clone());
         if let Some(old) = replaced {
             inner.by_hash.remove(&old);
+            inner.unhold(&old);
         }
         inner.by_hash.insert(hash, tx);
+        if let Some(until) = hold_until {
+            inner.held.insert(hash, until);
+        }
         drop(inner);
         let _ = self.added.send(hash);
         Ok(hash)
@@ -222,12 +254,14 @@ impl Mempool {
         nonce_of: impl Fn(&Address) -> u64,
     ) -> Vec<RecoveredTx> {
         let inner = self.lock();
+        let held = |h: &B256| !inner.held.is_empty() && inner.held.contains_key(h);
         // Heap of (tip, Reverse(hash)) per sender head; the hash breaks ties reproducibly.
         let mut heap = BinaryHeap::new();
         let mut cursors: HashMap<Address, u64> = HashMap::new();
         for (sender, queue) in &inner.by_sender {
             let next = nonce_of(sender);
             if let Some(tx) = queue.get(&next)
+                && !held(&tx.hash)
                 && let Some(tip) = tx.effective_tip(base_fee)
             {
                 heap.push((tip, Reverse(tx.hash), *sender));
@@ -256,6 +290,7 @@ impl Mempool {
             gas_left -= tx.gas_limit();
             out.push((**tx).clone());
             if let Some(next) = queue.get(&(nonce + 1))
+                && !held(&next.hash)
                 && let Some(tip) = next.effective_tip(base_fee)
             {
                 heap.push((tip, Reverse(next.hash), sender));
@@ -269,6 +304,7 @@ impl Mempool {
     pub fn remove(&self, hashes: impl IntoIterator<Item = B256>) {
         let mut inner = self.lock();
         for hash in hashes {
+            inner.unhold(&hash);
             if let Some(tx) = inner.by_hash.remove(&hash)
                 && let Some(queue) = inner.by_sender.get_mut(&tx.sender)
             {
@@ -297,6 +333,9 @@ impl Mempool {
             let keep = queue.split_off(&next);
             for tx in queue.values() {
                 inner.by_hash.remove(&tx.hash);
+                if !inner.held.is_empty() {
+                    inner.held.remove(&tx.hash);
+                }
             }
             if keep.is_empty() {
                 inner.by_sender.remove(&sender);
@@ -317,6 +356,44 @@ impl Mempool {
             }
         }
         n
+    }
+
+    /// Whether a pooled transaction is held.
+    pub fn is_held(&self, hash: &B256) -> bool {
+        self.lock().held.contains_key(hash)
+    }
+
+    /// Held transactions and when their holds end, sorted by hash.
+    pub fn held(&self) -> Vec<(B256, u64)> {
+        let mut v: Vec<(B256, u64)> = self.lock().held.iter().map(|(h, t)| (*h, *t)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// End a hold: the transaction becomes a candidate for blocks again. Returns whether it
+    /// was held.
+    pub fn release(&self, hash: &B256) -> bool {
+        self.lock().held.remove(hash).is_some()
+    }
+
+    /// The held transactions whose hold ended at or before `now` (seconds), no longer marked
+    /// held; the caller drops or keeps them.
+    pub fn take_expired(&self, now: u64) -> Vec<B256> {
+        let mut inner = self.lock();
+        if inner.held.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<B256> = inner
+            .held
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(h, _)| *h)
+            .collect();
+        out.sort_unstable();
+        for h in &out {
+            inner.held.remove(h);
+        }
+        out
     }
 
     /// Snapshot of pooled transactions (for `txpool`-style inspection and tests).

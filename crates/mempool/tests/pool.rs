@@ -170,3 +170,61 @@ fn bounds_per_sender_and_total() {
         Err(PoolError::PoolFull)
     );
 }
+
+#[test]
+fn held_transactions_stay_out_of_blocks_until_released_or_expired() {
+    let p = pool();
+    let fee = 10 * BASE as u128;
+    let s = dev_signers(2);
+    // Sender 0: nonce 0 held, nonce 1 behind it. Sender 1: a normal transaction.
+    let held = p
+        .add_held(
+            tx(0, 0, fee, BASE as u128, 21_000),
+            &rich(0),
+            BASE,
+            Some(100),
+        )
+        .unwrap();
+    p.add(tx(0, 1, fee, BASE as u128, 21_000), &rich(0), BASE)
+        .unwrap();
+    p.add(tx(1, 0, fee, 1, 21_000), &rich(0), BASE).unwrap();
+    assert!(p.is_held(&held));
+    assert_eq!(p.held(), vec![(held, 100)]);
+    // The held one and its sender's later nonce are never proposed; the pending nonce
+    // still counts them (clients must not reuse the nonce).
+    let best = p.best(BASE, 30_000_000, 100, |_| 0);
+    assert_eq!(best.len(), 1);
+    assert_eq!(best[0].sender, s[1].address());
+    assert_eq!(p.pending_nonce(&s[0].address(), 0), 2);
+    // Not expired before its time; expired at it, and then no longer held.
+    assert!(p.take_expired(99).is_empty());
+    assert_eq!(p.take_expired(100), vec![held]);
+    assert!(!p.is_held(&held));
+    assert_eq!(p.best(BASE, 30_000_000, 100, |_| 0).len(), 3);
+
+    // Release: a second hold, released by hand.
+    let p = pool();
+    let h = p
+        .add_held(tx(0, 0, fee, 1, 21_000), &rich(0), BASE, Some(u64::MAX))
+        .unwrap();
+    assert!(p.best(BASE, 30_000_000, 100, |_| 0).is_empty());
+    assert!(p.release(&h));
+    assert!(!p.release(&h));
+    assert_eq!(p.best(BASE, 30_000_000, 100, |_| 0).len(), 1);
+
+    // Removal and replacement forget the hold.
+    let p = pool();
+    let h = p
+        .add_held(tx(0, 0, fee, 1, 21_000), &rich(0), BASE, Some(u64::MAX))
+        .unwrap();
+    let replacement = p
+        .add(tx(0, 0, 2 * fee, 2 * BASE as u128, 21_000), &rich(0), BASE)
+        .unwrap();
+    assert!(!p.is_held(&h) && !p.is_held(&replacement));
+    assert!(p.held().is_empty());
+    let h = p
+        .add_held(tx(1, 0, fee, 1, 21_000), &rich(0), BASE, Some(u64::MAX))
+        .unwrap();
+    p.remove([h]);
+    assert!(p.held().is_empty());
+}

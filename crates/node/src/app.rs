@@ -356,6 +356,9 @@ impl<E: StateContext> App<E> {
             chain.account(a).map(|acc| acc.nonce).unwrap_or_default()
         });
         let _ = chain.blocks.send(number);
+        if let Some(screen) = chain.screen.get() {
+            screen.wake();
+        }
         info!(number, hash = %block.hash(), txs = block.transactions.len(), gas = block.header.gas_used, "finalized");
         Ok(())
     }

@@ -47,7 +47,73 @@ impl<E: StateContext> StateReader for Finalized<E> {
     }
 }
 
+impl<E: StateContext> NodeBackend<E> {
+    fn screen(&self) -> Result<&Arc<crate::screen::Screen>, BackendError> {
+        self.chain.screen.get().ok_or_else(verai_rpc::sentinel_off)
+    }
+}
+
 impl<E: StateContext> Backend for NodeBackend<E> {
+    fn alerts(&self, f: &verai_rpc::AlertFilter) -> Result<verai_rpc::AlertPage, BackendError> {
+        self.screen()?;
+        let q = crate::screen::AlertQuery {
+            address: f.address,
+            from_block: f.from_block,
+            to_block: f.to_block,
+            from_time: f.from_time,
+            to_time: f.to_time,
+            after: f.cursor.unwrap_or(0),
+            limit: f.limit.unwrap_or(verai_rpc::DEFAULT_ALERTS_PAGE),
+        };
+        let (alerts, next_cursor) = crate::screen::query(&self.chain, &q)?;
+        Ok(verai_rpc::AlertPage {
+            alerts,
+            next_cursor,
+        })
+    }
+
+    fn subscribe_alerts(&self) -> Option<broadcast::Receiver<serde_json::Value>> {
+        self.chain.screen.get().map(|s| s.subscribe())
+    }
+
+    fn held(&self) -> Result<Vec<verai_rpc::HeldTx>, BackendError> {
+        self.screen()?;
+        Ok(self
+            .chain
+            .pool
+            .held()
+            .into_iter()
+            .map(|(hash, until)| verai_rpc::HeldTx { hash, until })
+            .collect())
+    }
+
+    fn release_held(&self, tx: B256, drop: bool, signature: &Bytes) -> Result<bool, BackendError> {
+        let screen = self.screen()?;
+        let by = screen
+            .authorize(self.chain.spec.chain_id, &tx, drop, signature)
+            .map_err(|e| BackendError::Refused(e.to_string()))?;
+        let was_held = if drop {
+            let held = self.chain.pool.release(&tx);
+            if held {
+                self.chain.pool.remove([tx]);
+            }
+            held
+        } else {
+            let held = self.chain.pool.release(&tx);
+            self.chain.tx_arrived.notify_waiters();
+            held
+        };
+        if was_held {
+            screen.note_release(drop);
+            tracing::info!(%tx, %by, drop, "hold ended by a release key");
+        }
+        Ok(was_held)
+    }
+
+    fn sentinel_status(&self) -> Result<serde_json::Value, BackendError> {
+        Ok(self.screen()?.status())
+    }
+
     fn audit(&self, address: &Address) -> Result<Option<serde_json::Value>, BackendError> {
         let Some(bytes) = self.chain.index.audit(address).map_err(internal)? else {
             return Ok(None);

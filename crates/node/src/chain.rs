@@ -9,7 +9,7 @@ use alloy_primitives::{Address, B256};
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -78,6 +78,8 @@ pub struct Chain<E: StateContext> {
     /// Transactions accepted from clients, waiting to be gossiped to peers.
     pub(crate) outbox: Mutex<Vec<alloy_primitives::Bytes>>,
     pub(crate) outbox_ready: Notify,
+    /// The sentinel, when this node screens admissions (set once at start-up).
+    pub(crate) screen: OnceLock<Arc<crate::screen::Screen>>,
 }
 
 /// A finalized block with its receipts.
@@ -108,11 +110,25 @@ impl<E: StateContext> Chain<E> {
     }
 
     /// Admit a transaction into the pool against the finalized state and wake the producer.
+    /// With the sentinel on, the transaction is screened first (no node lock held): a hold
+    /// pools it held, and an alert is queued once it is pooled (a refused transaction raises
+    /// none).
     pub(crate) fn admit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
         let account = self.account(&tx.sender).unwrap_or_default();
         let base_fee = crate::app::next_base_fee(&self.head().header);
-        let hash = self.pool.add(tx, &account, base_fee)?;
-        self.tx_arrived.notify_waiters();
+        let Some(screen) = self.screen.get() else {
+            let hash = self.pool.add(tx, &account, base_fee)?;
+            self.tx_arrived.notify_waiters();
+            return Ok(hash);
+        };
+        let (hold_until, alert) = screen.screen(&tx, crate::screen::now_secs(self), self.latest());
+        let hash = self.pool.add_held(tx, &account, base_fee, hold_until)?;
+        if let Some(alert) = alert {
+            screen.raise(alert);
+        }
+        if hold_until.is_none() {
+            self.tx_arrived.notify_waiters();
+        }
         Ok(hash)
     }
 

@@ -41,6 +41,8 @@ pub struct NodeConfig {
     pub pool: verai_mempool::PoolConfig,
     /// Audit every contract finalized blocks deploy (`verai_getAudit`); `None`: off.
     pub audit_deploys: Option<crate::DeployAuditor>,
+    /// Screen every admitted transaction (`verai_getAlerts`); `None`: off.
+    pub sentinel: Option<crate::ScreenConfig>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -52,6 +54,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("producer", &self.producer)
             .field("timeouts", &self.timeouts)
             .field("audit_deploys", &self.audit_deploys.is_some())
+            .field("sentinel", &self.sentinel)
             .finish_non_exhaustive()
     }
 }

@@ -26,6 +26,7 @@ mod genesis;
 mod open;
 pub mod peers;
 mod run;
+mod screen;
 
 pub use audit::DeployAuditor;
 pub use chain::ProducerConfig;
@@ -36,3 +37,6 @@ pub use follow::{FollowConfig, RunningFollower, follow};
 pub use genesis::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES};
 pub use open::{ChainConfig, INDEX_FILE, genesis_block, genesis_changes};
 pub use run::{RunningNode, run};
+pub use screen::{
+    OnExpiry, ReleaseError, ScreenAction, ScreenConfig, Screening, TxScreen, release_message,
+};

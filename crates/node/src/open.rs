@@ -153,5 +153,6 @@ pub(crate) async fn open_chain<E: StateContext + Supervisor>(
         clock: context.child("clock"),
         outbox: Mutex::new(Vec::new()),
         outbox_ready: Notify::new(),
+        screen: std::sync::OnceLock::new(),
     }))
 }

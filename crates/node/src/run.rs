@@ -107,6 +107,7 @@ where
     }
     let blobs = open_blobs(&config.datadir)?;
     let audit_deploys = config.audit_deploys.clone();
+    let sentinel = config.sentinel.clone();
     let core: Core<E> = start_core(
         context.child("node"),
         CoreConfig {
@@ -133,6 +134,9 @@ where
 
     if let Some(auditor) = audit_deploys {
         crate::audit::spawn(&core.chain, auditor);
+    }
+    if let Some(sentinel) = sentinel {
+        crate::screen::spawn(&core.chain, sentinel);
     }
     let backend = Arc::new(NodeBackend {
         chain: core.chain.clone(),

@@ -21,6 +21,9 @@ pub enum BackendError {
     /// The request would read more than the configured limit.
     #[error("query exceeds limit: {0}")]
     LimitExceeded(String),
+    /// The request is refused (e.g. a release not signed by a release key).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A key to prove with `verai_getProof`.
@@ -80,13 +83,39 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         keys: Vec<ProofKey>,
     ) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
-    /// The blob store, if this node keeps one.
     /// The stored audit report (JSON) of the contract at `address`, when the node audits
     /// deployments.
     fn audit(&self, _address: &Address) -> Result<Option<serde_json::Value>, BackendError> {
         Ok(None)
     }
 
+    /// Stored sentinel alerts matching a filter (`limit` set by the caller).
+    fn alerts(&self, _filter: &crate::AlertFilter) -> Result<crate::AlertPage, BackendError> {
+        Err(sentinel_off())
+    }
+    /// New sentinel alerts as they are stored; `None` when the sentinel is off.
+    fn subscribe_alerts(&self) -> Option<broadcast::Receiver<serde_json::Value>> {
+        None
+    }
+    /// Transactions held out of this node's proposals.
+    fn held(&self) -> Result<Vec<crate::HeldTx>, BackendError> {
+        Err(sentinel_off())
+    }
+    /// End a hold after checking the release signature; whether it was held.
+    fn release_held(
+        &self,
+        _tx: B256,
+        _drop: bool,
+        _signature: &Bytes,
+    ) -> Result<bool, BackendError> {
+        Err(sentinel_off())
+    }
+    /// The sentinel's counters and description.
+    fn sentinel_status(&self) -> Result<serde_json::Value, BackendError> {
+        Err(sentinel_off())
+    }
+
+    /// The blob store, if this node keeps one.
     fn blobs(&self) -> Option<Arc<verai_provenance::blob::BlobStore>> {
         None
     }
@@ -95,4 +124,11 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         number: u64,
     ) -> impl Future<Output = Result<Option<Bytes>, BackendError>> + Send;
+}
+
+/// The error of a sentinel method on a node that does not run the sentinel.
+pub fn sentinel_off() -> BackendError {
+    BackendError::Unavailable(
+        "the sentinel is off on this node (verai node --sentinel MODEL)".into(),
+    )
 }

@@ -59,6 +59,7 @@ impl From<BackendError> for ErrorObjectOwned {
             BackendError::Internal(_) => err(INTERNAL, e.to_string()),
             BackendError::Unavailable(_) => err(NOT_FOUND, e.to_string()),
             BackendError::LimitExceeded(_) => err(LIMIT_EXCEEDED, e.to_string()),
+            BackendError::Refused(_) => err(INVALID_PARAMS, e.to_string()),
         }
     }
 }

@@ -1,4 +1,6 @@
-//! `eth_subscribe`: `newHeads`, `logs` and `newPendingTransactions` over WebSocket.
+//! `eth_subscribe`: `newHeads`, `logs` and `newPendingTransactions` over WebSocket, and
+//! `verai_alerts` (sentinel alerts as they are stored; params `{"address": A}` keep those
+//! concerning one sender or recipient).
 
 use crate::{Backend, convert, eth::logs};
 use alloy_eips::BlockNumberOrTag;
@@ -15,13 +17,79 @@ use tokio::sync::broadcast::error::RecvError;
 #[rpc(server, namespace = "eth")]
 pub trait EthPubSubApi {
     #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
-    async fn subscribe(&self, kind: SubscriptionKind, params: Option<Params>)
-    -> SubscriptionResult;
+    async fn subscribe(
+        &self,
+        kind: String,
+        params: Option<serde_json::Value>,
+    ) -> SubscriptionResult;
 }
 
 /// Implementation over a [`Backend`].
 pub struct PubSub<B> {
     pub(crate) backend: Arc<B>,
+}
+
+/// The sentinel's subscription name.
+pub const ALERTS: &str = "verai_alerts";
+
+/// Params of a `verai_alerts` subscription.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertParams {
+    address: Option<alloy_primitives::Address>,
+}
+
+async fn alerts<B: Backend>(
+    backend: &B,
+    pending: PendingSubscriptionSink,
+    params: Option<serde_json::Value>,
+) -> SubscriptionResult {
+    let reject = |m: String| crate::error::err(crate::error::INVALID_PARAMS, m);
+    let address = match params
+        .map(serde_json::from_value::<AlertParams>)
+        .transpose()
+    {
+        Ok(p) => p.and_then(|p| p.address),
+        Err(e) => {
+            pending.reject(reject(e.to_string())).await;
+            return Ok(());
+        }
+    };
+    let Some(mut rx) = backend.subscribe_alerts() else {
+        let e = crate::backend::sentinel_off();
+        pending
+            .reject(jsonrpsee::types::ErrorObjectOwned::from(e))
+            .await;
+        return Ok(());
+    };
+    let sink = pending.accept().await?;
+    loop {
+        let alert = tokio::select! {
+            r = rx.recv() => match r {
+                Ok(a) => a,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
+            _ = sink.closed() => break,
+        };
+        if let Some(a) = address {
+            let concerns = |k: &str| {
+                alert[k]
+                    .as_str()
+                    .and_then(|s| s.parse::<alloy_primitives::Address>().ok())
+                    == Some(a)
+            };
+            if !concerns("from") && !concerns("to") {
+                continue;
+            }
+        }
+        if let Some(m) = msg(&alert)
+            && sink.send(m).await.is_err()
+        {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn msg<T: serde::Serialize>(v: &T) -> Option<SubscriptionMessage> {
@@ -35,10 +103,28 @@ impl<B: Backend> EthPubSubApiServer for PubSub<B> {
     async fn subscribe(
         &self,
         pending: PendingSubscriptionSink,
-        kind: SubscriptionKind,
-        params: Option<Params>,
+        kind: String,
+        params: Option<serde_json::Value>,
     ) -> SubscriptionResult {
         let backend = self.backend.clone();
+        if kind == ALERTS {
+            return alerts(&*backend, pending, params).await;
+        }
+        let reject = |m: String| crate::error::err(crate::error::INVALID_PARAMS, m);
+        let kind: SubscriptionKind = match serde_json::from_value(serde_json::Value::String(kind)) {
+            Ok(k) => k,
+            Err(e) => {
+                pending.reject(reject(e.to_string())).await;
+                return Ok(());
+            }
+        };
+        let params: Option<Params> = match params.map(serde_json::from_value).transpose() {
+            Ok(p) => p,
+            Err(e) => {
+                pending.reject(reject(e.to_string())).await;
+                return Ok(());
+            }
+        };
         match kind {
             SubscriptionKind::NewHeads | SubscriptionKind::Logs => {
                 let filter = match (kind, params) {

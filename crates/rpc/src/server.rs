@@ -5,6 +5,7 @@ use crate::{
     eth::{Eth, EthApiServer, NetApiServer, Web3ApiServer},
     provenance::{ProvenanceApiServer, ProvenanceRpc},
     pubsub::{EthPubSubApiServer, PubSub},
+    sentinel::{SentinelApiServer, SentinelRpc},
     verai::{DebugApiServer, Verai, VeraiApiServer},
 };
 use jsonrpsee::{
@@ -70,6 +71,9 @@ pub fn module<B: Backend>(
         backend: backend.clone(),
     }))?;
     m.merge(DebugApiServer::into_rpc(Verai {
+        backend: backend.clone(),
+    }))?;
+    m.merge(SentinelApiServer::into_rpc(SentinelRpc {
         backend: backend.clone(),
     }))?;
     m.merge(VeraiApiServer::into_rpc(Verai { backend }))?;

@@ -34,6 +34,15 @@ pub enum StorageError {
     /// A log query matched more than the allowed number of logs.
     #[error("query matches more than {0} logs")]
     TooManyResults(usize),
+    /// A record is larger than its table allows (e.g. an alert above
+    /// [`crate::MAX_ALERT_BYTES`]).
+    #[error("record of {size} bytes exceeds the limit of {limit} bytes")]
+    RecordTooLarge {
+        /// Its size.
+        size: usize,
+        /// The table's limit.
+        limit: usize,
+    },
     /// An error from redb (the state copy and the RPC index).
     #[error("redb: {0}")]
     Redb(#[from] redb::Error),

@@ -117,7 +117,7 @@ pub struct LogQuery {
 /// The RPC index. Cheap to clone; reads are synchronous.
 #[derive(Clone)]
 pub struct Index {
-    db: Arc<Database>,
+    pub(crate) db: Arc<Database>,
 }
 
 impl std::fmt::Debug for Index {
@@ -166,6 +166,7 @@ impl Index {
         tx.open_table(META)?;
         tx.open_table(CERTIFICATES)?;
         tx.open_table(AUDITS)?;
+        crate::alerts::create_tables(&tx)?;
         tx.commit()?;
         Ok(Self { db })
     }

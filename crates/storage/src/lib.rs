@@ -17,6 +17,7 @@
 //! Crash order: the node commits QMDB first, then the state store, then the index. On start,
 //! `store.height() <= commitment.height()` and the node replays the blocks in between.
 
+mod alerts;
 mod commitment;
 mod error;
 mod index;
@@ -24,6 +25,7 @@ mod key;
 mod proof;
 mod state_store;
 
+pub use alerts::{MAX_ALERT_BYTES, MAX_ALERT_SCAN};
 pub use commitment::{Commitment, PendingState, StateContext, StateDb};
 pub use error::{Result, StorageError};
 pub use index::{Index, IndexedBlock, IndexedLog, LogLocation, LogQuery, TOPIC_POSITIONS};

@@ -27,6 +27,15 @@ where
     F: FnOnce(SocketAddr) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    with_node_sentinel(dir, None, f)
+}
+
+/// [`with_node`] with the sentinel configured.
+pub fn with_node_sentinel<F, Fut>(dir: &Path, sentinel: Option<verai_node::ScreenConfig>, f: F)
+where
+    F: FnOnce(SocketAddr) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let runtime =
         commonware_runtime::tokio::Config::new().with_storage_directory(dir.join("consensus"));
     let datadir = dir.to_path_buf();
@@ -46,6 +55,7 @@ where
             producer: ProducerConfig::default(),
             timeouts: Timeouts::dev(),
             audit_deploys: None,
+            sentinel,
         };
         let node = verai_node::run(context, config).await.expect("node starts");
         let addr = node.rpc_addr;
