@@ -68,9 +68,11 @@ impl Screening {
 
 /// Transaction screening supplied by the binary.
 pub trait TxScreen: Send + Sync + 'static {
-    /// Screen a transaction at admission (`now`: seconds). Called on the admission path of
-    /// every transaction: it must take microseconds and must not block on writers for long.
-    fn screen(&self, tx: &RecoveredTx, now: u64) -> Screening;
+    /// Screen a transaction at admission (`now`: seconds; `base_fee`: of the next block, so
+    /// the screen can compare the price the transaction would pay with the effective prices
+    /// of finalized ones). Called on the admission path of every transaction: it must take
+    /// microseconds and must not block on writers for long.
+    fn screen(&self, tx: &RecoveredTx, now: u64, base_fee: u64) -> Screening;
     /// A finalized block and its receipts, in height order, each once per process;
     /// `has_code` reads the finalized state. Called on the sentinel thread.
     fn finalized(
@@ -182,10 +184,11 @@ impl Screen {
         &self,
         tx: &RecoveredTx,
         now: u64,
+        base_fee: u64,
         block: u64,
     ) -> (Option<u64>, Option<Box<Pending>>) {
         let start = Instant::now();
-        let s = self.config.screen.screen(tx, now);
+        let s = self.config.screen.screen(tx, now, base_fee);
         let nanos = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         let c = &self.counters;
         c.screened.fetch_add(1, Ordering::Relaxed);

@@ -30,7 +30,7 @@ struct ByValue {
 }
 
 impl TxScreen for ByValue {
-    fn screen(&self, tx: &RecoveredTx, _now: u64) -> Screening {
+    fn screen(&self, tx: &RecoveredTx, _now: u64, _base_fee: u64) -> Screening {
         use alloy_consensus::Transaction as _;
         let action = match tx.envelope.value().to::<u64>() {
             1000 => ScreenAction::Flag,

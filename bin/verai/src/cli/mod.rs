@@ -9,11 +9,16 @@ mod infer;
 mod keys;
 mod model;
 mod node;
+mod node_sentinel;
 mod oracle;
 mod proof;
 mod provenance;
 mod send;
 mod sentinel;
+mod sentinel_alerts;
+mod sentinel_release;
+mod sentinel_screen;
+mod sentinel_simulate;
 mod testnet;
 mod validators;
 
@@ -47,7 +52,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Train the auditor's risk model and print its cross-validation.
     AuditTrain(audit_train::TrainArgs),
-    /// Fraud model: train and evaluate.
+    /// Fraud model: train and evaluate; alerts, holds and a traffic simulator for a node
+    /// running the sentinel.
     #[command(subcommand)]
     Sentinel(sentinel::SentinelCommand),
     /// ONNX models for in-block inference: register, show.

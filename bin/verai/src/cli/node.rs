@@ -66,6 +66,8 @@ pub struct NodeArgs {
     /// (never affecting blocks); reports are served by `verai_getAudit`.
     #[arg(long)]
     audit_deploys: bool,
+    #[command(flatten)]
+    sentinel: super::node_sentinel::SentinelArgs,
 }
 
 /// The same options from a TOML file.
@@ -83,6 +85,7 @@ struct FileConfig {
     validator_key: Option<PathBuf>,
     follow: Option<String>,
     audit_deploys: Option<bool>,
+    sentinel: Option<super::node_sentinel::SentinelFile>,
 }
 
 /// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator
@@ -139,6 +142,9 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         auditor
     });
 
+    let sentinel =
+        super::node_sentinel::build(a.sentinel, file.sentinel.unwrap_or_default(), &rel)?;
+
     if let Some(upstream) = a.follow.or(file.follow) {
         let Some(genesis) = genesis else {
             bail!("a follower needs the network's genesis file (--genesis)");
@@ -189,6 +195,7 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         },
         timeouts,
         audit_deploys,
+        sentinel,
     };
     let chain_id = config.spec.chain_id;
     std::fs::create_dir_all(&datadir)

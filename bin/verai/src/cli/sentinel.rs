@@ -1,4 +1,5 @@
 //! `verai sentinel train|eval`: train the fraud model on the data set's CSV and evaluate it.
+//! `alerts`, `release` and `simulate` talk to a node running the sentinel (their own files).
 
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
@@ -18,6 +19,12 @@ pub enum SentinelCommand {
     Train(TrainArgs),
     /// Evaluate a model on a CSV (with `--folds K`, cross-validate its recipe on the CSV).
     Eval(EvalArgs),
+    /// List a node's sentinel alerts (`verai_getAlerts`), or follow them as they come.
+    Alerts(super::sentinel_alerts::AlertsArgs),
+    /// Release or drop a transaction the node holds (signed by a release key).
+    Release(super::sentinel_release::ReleaseArgs),
+    /// Drive a dev node with normal users and a phishing sweep; report what was flagged.
+    Simulate(super::sentinel_simulate::SimulateArgs),
 }
 
 /// `verai sentinel train`.
@@ -71,6 +78,9 @@ pub fn run(c: SentinelCommand) -> eyre::Result<()> {
     match c {
         SentinelCommand::Train(a) => run_train(a),
         SentinelCommand::Eval(a) => run_eval(a),
+        SentinelCommand::Alerts(a) => super::client::block_on(super::sentinel_alerts::run(a)),
+        SentinelCommand::Release(a) => super::client::block_on(super::sentinel_release::run(a)),
+        SentinelCommand::Simulate(a) => super::client::block_on(super::sentinel_simulate::run(a)),
     }
 }
 

@@ -256,6 +256,8 @@ mod tests {
                     f64::from(u8::from(rng.below(10) == 0)),
                     rng.unit() * 0.5 - 0.25,
                     f64::from(u8::from(rng.below(4) == 0)),
+                    rng.unit() * 2.0,
+                    rng.unit() * 0.3,
                 ]
             })
             .collect()
@@ -274,8 +276,8 @@ mod tests {
         let data = normal_traffic(2000, 3);
         let forest = IsolationForest::fit(&data, &ForestParams::default()).unwrap();
         forest.validate().unwrap();
-        let inlier = [0.0, 1.0, 10.0, 0.0, 0.0, 0.0];
-        let outlier = [12.0, 30.0, 0.0, 1.0, 6.0, 1.0];
+        let inlier = [0.0, 1.0, 10.0, 0.0, 0.0, 0.0, 1.0, 0.1];
+        let outlier = [12.0, 30.0, 0.0, 1.0, 6.0, 1.0, 5.0, 1.0];
         let (si, so) = (forest.score(&inlier), forest.score(&outlier));
         assert!(so > 0.6 && si < 0.5, "outlier {so}, inlier {si}");
         assert!(forest.mean_path(&outlier) <= forest.path_threshold(0.6));

@@ -258,7 +258,7 @@ pub struct TxView {
 }
 
 /// Number of per-transaction anomaly features.
-pub const N_TX: usize = 6;
+pub const N_TX: usize = 8;
 
 /// Names of the per-transaction features, in order.
 pub const TX_FEATURES: [&str; N_TX] = [
@@ -274,6 +274,12 @@ pub const TX_FEATURES: [&str; N_TX] = [
     "gas price vs recent median",
     // 1 for a call to a contract or a creation
     "contract interaction",
+    // log2(1 + distinct addresses the sender received from): fan-in, the shape of a
+    // collector (phishing, drainers) that many new addresses pay
+    "sender fan-in",
+    // value / ether the sender ever received (0 when it received none), capped at 4: how
+    // much of what came in this moves out at once (a sweep moves ~1)
+    "share of received moved",
 ];
 
 /// Per-transaction features.
@@ -368,6 +374,13 @@ impl FeatureStore {
             _ => true,
         };
         let contract = tx.to.is_none() || tx.to_is_contract;
+        let fan_in = sender.map_or(0, |s| s.received_from.len());
+        let received = sender.map_or(0.0, |s| s.received.sum);
+        let share = if received > 0.0 {
+            (value / received).min(4.0)
+        } else {
+            0.0
+        };
         [
             log2_bits(1.0 + value) - log2_bits(1.0 + avg_sent),
             recent as f64,
@@ -375,6 +388,8 @@ impl FeatureStore {
             f64::from(u8::from(new_counterparty)),
             log2_bits(1.0 + tx.gas_price as f64) - log2_bits(1.0 + self.gas_median as f64),
             f64::from(u8::from(contract)),
+            log2_bits(1.0 + fan_in as f64),
+            share,
         ]
     }
 

@@ -192,3 +192,47 @@ fn log2_bits_is_exact_at_powers_and_monotone() {
     assert_eq!(log2_bits(0.5), 0.0);
     assert_eq!(log2_bits(f64::NAN), 0.0);
 }
+
+#[test]
+fn fan_in_and_share_of_received_describe_a_sweep() {
+    let mut s = FeatureStore::new();
+    // Twenty addresses pay 1 ether each to address 99.
+    let txs = (0..20u8)
+        .map(|i| tx(100 + i, Some(99), 1000, false))
+        .collect();
+    s.apply_block(&block(0, 1000, txs));
+    let sweep = s.tx_features(&TxView {
+        from: addr(99),
+        to: Some(addr(7)),
+        value: U256::from(20 * ETH),
+        gas_price: 1_000_000_000,
+        to_is_contract: false,
+        timestamp: 1100,
+    });
+    assert_eq!(sweep[6], log2_bits(21.0)); // 20 distinct payers
+    assert_eq!(sweep[7], 1.0); // moves everything it received
+    // A payer never received anything: no fan-in, share 0.
+    let payer = s.tx_features(&TxView {
+        from: addr(100),
+        ..TxView {
+            from: addr(99),
+            to: Some(addr(7)),
+            value: U256::from(ETH),
+            gas_price: 1,
+            to_is_contract: false,
+            timestamp: 1100,
+        }
+    });
+    assert_eq!(payer[6], 0.0);
+    assert_eq!(payer[7], 0.0);
+    // The share is capped.
+    let huge = s.tx_features(&TxView {
+        value: U256::from(1000 * ETH),
+        from: addr(99),
+        to: None,
+        gas_price: 1,
+        to_is_contract: false,
+        timestamp: 1100,
+    });
+    assert_eq!(huge[7], 4.0);
+}

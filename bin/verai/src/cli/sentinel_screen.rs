@@ -1,0 +1,237 @@
+//! The node's transaction screen backed by `verai-sentinel` (`verai node --sentinel MODEL`):
+//! the fraud model, the account feature store fed finalized blocks, the risk cache and an
+//! isolation forest refitted on the chain's recent transactions.
+//!
+//! Locking: one `RwLock` over the store, cache and scorer. Admission takes it for reading
+//! (concurrent admissions do not wait for each other); the sentinel thread takes it for
+//! writing while it applies a finalized block and refreshes the touched accounts' risk
+//! (about 20 µs per account), and briefly to install a refitted forest (fitted outside the
+//! lock).
+//!
+//! Gas prices: the store's history holds effective prices, so admission scores the price the
+//! transaction would pay at the next block's base fee, not its fee cap.
+
+use alloy_consensus::Transaction as _;
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tracing::{info, warn};
+use verai_node::{ScreenAction, Screening, TxScreen};
+use verai_primitives::{Block, RecoveredTx, StoredReceipt};
+use verai_sentinel::{
+    Action, FeatureStore, Model, Policy, RiskCache, Score, Sentinel, TxView,
+    anomaly::{ForestParams, IsolationForest},
+    chain::block_activity,
+    scorer::Party,
+    store::TxFeatures,
+};
+
+/// How far the node acts on verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Score only: no alerts, no holds (counters in `verai_sentinelStatus`).
+    Allow,
+    /// Alert on flag and hold verdicts; never hold.
+    Flag,
+    /// Alert, and hold transactions whose verdict is hold.
+    Hold,
+}
+
+/// When the anomaly detector is (re)fitted.
+#[derive(Debug, Clone)]
+pub struct Refit {
+    /// Forest parameters (seeded: the same history gives the same forest).
+    pub params: ForestParams,
+    /// Refit after this many finalized blocks with transactions.
+    pub every_blocks: u64,
+    /// Fit only once the history holds this many transactions.
+    pub min_history: usize,
+}
+
+struct State {
+    store: FeatureStore,
+    cache: RiskCache,
+    sentinel: Sentinel,
+    blocks_since_fit: u64,
+    fits: u64,
+    forest_rows: usize,
+}
+
+/// The screen.
+pub struct ModelScreen {
+    state: RwLock<State>,
+    mode: Mode,
+    refit: Refit,
+    model_hash: String,
+}
+
+impl ModelScreen {
+    /// A screen over a loaded model.
+    pub fn new(
+        model: Model,
+        model_hash: [u8; 32],
+        policy: Policy,
+        mode: Mode,
+        refit: Refit,
+    ) -> eyre::Result<Self> {
+        let sentinel = Sentinel::new(model, model_hash, None, policy)?;
+        Ok(Self {
+            state: RwLock::new(State {
+                store: FeatureStore::new(),
+                cache: RiskCache::new(),
+                sentinel,
+                blocks_since_fit: 0,
+                fits: 0,
+                forest_rows: 0,
+            }),
+            mode,
+            refit,
+            model_hash: format!("0x{}", hex::encode(model_hash)),
+        })
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // The state is updated in whole steps; a panic mid-step leaves it usable.
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn detail(&self, s: &State, score: &Score, v: &verai_sentinel::Verdict) -> serde_json::Value {
+        let top: Vec<serde_json::Value> = score
+            .top
+            .iter()
+            .flatten()
+            .map(|c| {
+                serde_json::json!({
+                    "party": match c.party { Party::Sender => "sender", Party::Recipient => "recipient" },
+                    "feature": s.sentinel.feature_name(c.feature),
+                    "logOdds": c.value,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "senderRisk": score.sender_risk,
+            "recipientRisk": score.recipient_risk,
+            "anomaly": score.anomaly,
+            "verdict": v.action,
+            "reasons": {
+                "senderRisk": v.sender_risk,
+                "recipientRisk": v.recipient_risk,
+                "anomaly": v.anomaly,
+            },
+            "top": top,
+            "modelHash": self.model_hash,
+        })
+    }
+
+    /// Fit a forest on a copy of the history, outside the lock, then install it.
+    fn refit(&self, history: Vec<TxFeatures>) {
+        match IsolationForest::fit(&history, &self.refit.params) {
+            Ok(forest) => {
+                let mut s = self.write();
+                s.sentinel.set_forest(forest);
+                s.fits += 1;
+                s.forest_rows = history.len();
+                info!(
+                    rows = history.len(),
+                    fits = s.fits,
+                    "sentinel anomaly detector refitted"
+                );
+            }
+            Err(e) => warn!(%e, "sentinel anomaly detector not refitted"),
+        }
+    }
+}
+
+impl TxScreen for ModelScreen {
+    fn screen(&self, tx: &RecoveredTx, now: u64, base_fee: u64) -> Screening {
+        let s = self.read();
+        let to = tx.envelope.to();
+        let gas_price = tx
+            .effective_tip(base_fee)
+            .map_or(tx.max_fee_per_gas(), |tip| tip + u128::from(base_fee));
+        let view = TxView {
+            from: tx.sender,
+            to,
+            value: tx.envelope.value(),
+            gas_price,
+            to_is_contract: to.is_some_and(|a| s.store.is_contract(&a)),
+            timestamp: now,
+        };
+        let score = s.sentinel.score_cached(&s.store, &s.cache, &view);
+        let verdict = s.sentinel.verdict(&score);
+        let action = match (verdict.action, self.mode) {
+            (Action::Allow, _) | (_, Mode::Allow) => return Screening::ALLOW,
+            (Action::Flag, _) | (Action::Hold, Mode::Flag) => ScreenAction::Flag,
+            (Action::Hold, Mode::Hold) => ScreenAction::Hold,
+        };
+        Screening {
+            action,
+            detail: Some(self.detail(&s, &score, &verdict)),
+        }
+    }
+
+    fn finalized(
+        &self,
+        block: &Block,
+        receipts: &[StoredReceipt],
+        has_code: &dyn Fn(&Address) -> bool,
+    ) {
+        let Some(activity) = block_activity(block, receipts, has_code) else {
+            warn!(
+                number = block.number(),
+                "sentinel: receipts do not match the block"
+            );
+            return;
+        };
+        let history = {
+            let mut s = self.write();
+            let State {
+                store,
+                cache,
+                sentinel,
+                ..
+            } = &mut *s;
+            for a in receipts.iter().filter_map(|r| r.contract_address) {
+                store.note_contract(a);
+            }
+            store.apply_block(&activity);
+            sentinel.refresh(store, cache);
+            if !activity.txs.is_empty() {
+                s.blocks_since_fit += 1;
+            }
+            let due = s.blocks_since_fit >= self.refit.every_blocks || s.fits == 0;
+            if due && s.store.tx_history().len() >= self.refit.min_history {
+                s.blocks_since_fit = 0;
+                Some(s.store.tx_history().copied().collect::<Vec<_>>())
+            } else {
+                None
+            }
+        };
+        if let Some(h) = history {
+            self.refit(h);
+        }
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        let s = self.read();
+        serde_json::json!({
+            "modelHash": self.model_hash,
+            "mode": self.mode,
+            "policy": s.sentinel.policy(),
+            "height": s.store.height(),
+            "accountsCached": s.cache.len(),
+            "history": s.store.tx_history().len(),
+            "forest": (s.fits > 0).then(|| serde_json::json!({
+                "fits": s.fits,
+                "rows": s.forest_rows,
+                "trees": self.refit.params.trees,
+                "everyBlocks": self.refit.every_blocks,
+            })),
+        })
+    }
+}

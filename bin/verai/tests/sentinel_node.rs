@@ -1,0 +1,182 @@
+//! End to end: `verai node --dev --sentinel MODEL` driven by `verai sentinel simulate`.
+//! The model is trained here on the real data set (read in place); the simulator sends
+//! normal users' transfers and a phishing collector's sweep. Checked: alerts raised at
+//! admission are served by `verai_getAlerts` (also by address), streamed by
+//! `eth_subscribe("verai_alerts")` and listed by `verai sentinel alerts`; the false-positive
+//! rate on normal traffic is printed and bounded. Whether the sweep is alerted is printed,
+//! NOT asserted: with this model and detector it is not reliably (seed 2: not alerted).
+//!
+//! The anomaly threshold is 0.62 rather than the default 0.7: the account model scores the
+//! fresh collector as benign (fraud probability ~0.004; it was trained on long-lived
+//! accounts), so the isolation forest carries the detection, and on simulated traffic
+//! normal transactions reach 0.6 to 0.65 (see ARCHITECTURE.md, "Sentinel in the node").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Node;
+use jsonrpsee::{
+    core::client::{Subscription, SubscriptionClientT},
+    rpc_params,
+    ws_client::WsClientBuilder,
+};
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::Duration;
+
+/// shared/ sits beside the clone, or two levels up from a worktree under wt/.
+fn data() -> Option<std::path::PathBuf> {
+    ["../shared", "../../shared"]
+        .iter()
+        .map(|s| common::repo_root().join(s).join("data/eth-fraud/train.csv"))
+        .find(|p| p.exists())
+}
+
+#[test]
+fn simulated_traffic_alerts_are_served_streamed_and_listed() {
+    let Some(data) = data() else {
+        eprintln!("skipped: ../shared/data/eth-fraud/train.csv is not here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("sentinel.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args(["sentinel", "train", "--json", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let node = Node::start_with_args(&[
+        "--sentinel",
+        model.to_str().unwrap(),
+        "--sentinel-flag-anomaly",
+        "0.62",
+    ]);
+
+    // Collect the alert stream while the simulator runs.
+    let ws_url = node.rpc_url.replacen("http://", "ws://", 1);
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let streamed = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let ws = WsClientBuilder::default().build(&ws_url).await.unwrap();
+            let mut sub: Subscription<Value> = ws
+                .subscribe(
+                    "eth_subscribe",
+                    rpc_params!["verai_alerts"],
+                    "eth_unsubscribe",
+                )
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            loop {
+                match tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+                    Ok(Some(Ok(a))) => got.push(a),
+                    Ok(_) => break,
+                    Err(_) if stop_rx.try_recv().is_ok() => break,
+                    Err(_) => {}
+                }
+            }
+            got
+        })
+    });
+    std::thread::sleep(Duration::from_millis(500));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args([
+            "sentinel",
+            "simulate",
+            "--json",
+            "--seed",
+            "2",
+            "--rpc",
+            &node.rpc_url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("simulation report: {report}");
+    let normal = &report["normal"];
+    println!(
+        "false-positive rate on simulated normal traffic: {:.2} % ({} of {})",
+        normal["falsePositiveRate"].as_f64().unwrap() * 100.0,
+        normal["alerted"],
+        normal["sent"]
+    );
+    let sweep = &report["sweep"];
+    // Measured, not asserted: on seed 2 the sweep scores below the threshold (see the
+    // module docs and ARCHITECTURE.md); the figure is printed for the record.
+    println!(
+        "sweep alerted: {} (before inclusion: {}), scores {}",
+        sweep["alerted"], sweep["alertedBeforeInclusion"], sweep["scores"]
+    );
+    assert!(
+        normal["falsePositiveRate"].as_f64().unwrap() < 0.25,
+        "{report}"
+    );
+
+    // The alert pipeline, on whatever the sentinel raised during the run.
+    let page = node.rpc("verai_getAlerts", json!([{ "limit": 1000 }]));
+    let alerts = page["alerts"].as_array().unwrap();
+    assert!(!alerts.is_empty(), "no alert raised at all: {report}");
+    let stored = &alerts[0];
+    let tx = stored["txHash"].as_str().unwrap().to_lowercase();
+    let from = stored["from"].as_str().unwrap().to_owned();
+    assert!(
+        stored["scores"]["modelHash"]
+            .as_str()
+            .unwrap()
+            .starts_with("0x")
+    );
+    assert!(stored["blockNumber"].as_u64().is_some());
+    let by_address = node.rpc(
+        "verai_getAlerts",
+        json!([{ "address": from, "limit": 1000 }]),
+    );
+    assert!(
+        by_address["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["txHash"].as_str().unwrap().to_lowercase() == tx)
+    );
+
+    // Streamed.
+    stop_tx.send(()).unwrap();
+    let streamed = streamed.join().unwrap();
+    assert!(
+        streamed
+            .iter()
+            .any(|a| a["txHash"].as_str().unwrap().to_lowercase() == tx),
+        "the alert was not streamed ({} alerts streamed)",
+        streamed.len()
+    );
+
+    // Listed by the CLI.
+    let out = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args(["sentinel", "alerts", "--rpc", &node.rpc_url, "--address"])
+        .arg(&from)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(text.contains(&tx), "{text}");
+}
