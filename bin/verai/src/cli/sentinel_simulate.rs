@@ -191,7 +191,7 @@ impl Sim {
             }
         }
         // The sentinel applies a finalized block on its own thread: wait until it has.
-        while highest > 0 {
+        while highest > 0 && Instant::now() <= deadline {
             let s: Value = call(
                 &self.client,
                 &self.rpc,
@@ -199,7 +199,7 @@ impl Sim {
                 rpc_params![],
             )
             .await?;
-            if s["screen"]["height"].as_u64().unwrap_or(0) >= highest || Instant::now() > deadline {
+            if s["screen"]["height"].as_u64().unwrap_or(0) >= highest {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
