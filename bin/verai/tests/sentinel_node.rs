@@ -3,13 +3,15 @@
 //! normal users' transfers and a phishing collector's sweep. Checked: alerts raised at
 //! admission are served by `verai_getAlerts` (also by address), streamed by
 //! `eth_subscribe("verai_alerts")` and listed by `verai sentinel alerts`; the false-positive
-//! rate on normal traffic is printed and bounded. Whether the sweep is alerted is printed,
-//! NOT asserted: with this model and detector it is not reliably (seed 2: not alerted).
+//! rate on normal traffic is printed and bounded; the collector's sweep is held before
+//! inclusion, its alert served and streamed.
 //!
-//! The anomaly threshold is 0.62 rather than the default 0.7: the account model scores the
-//! fresh collector as benign (fraud probability ~0.004; it was trained on long-lived
-//! accounts), so the isolation forest carries the detection, and on simulated traffic
-//! normal transactions reach 0.6 to 0.65 (see ARCHITECTURE.md, "Sentinel in the node").
+//! The account model scores the fresh collector as benign (fraud probability ~0.004; it was
+//! trained on long-lived accounts), so the anomaly detector carries the detection: the
+//! sweep scores 0.81 (seeds 1 to 5: 0.806 to 0.816) where the most anomalous normal
+//! transaction scores 0.70 to 0.74 and the 99th percentile 0.67 to 0.70. The node runs
+//! with the default flag threshold (0.7) and holds at 0.78 (see ARCHITECTURE.md,
+//! "Sentinel in the node").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -55,8 +57,10 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
     let node = Node::start_with_args(&[
         "--sentinel",
         model.to_str().unwrap(),
-        "--sentinel-flag-anomaly",
-        "0.62",
+        "--sentinel-policy",
+        "hold",
+        "--sentinel-hold-anomaly",
+        "0.78",
     ]);
 
     // Collect the alert stream while the simulator runs.
@@ -118,22 +122,33 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
         normal["sent"]
     );
     let sweep = &report["sweep"];
-    // Measured, not asserted: on seed 2 the sweep scores below the threshold (see the
-    // module docs and ARCHITECTURE.md); the figure is printed for the record.
     println!(
-        "sweep alerted: {} (before inclusion: {}), scores {}",
-        sweep["alerted"], sweep["alertedBeforeInclusion"], sweep["scores"]
+        "sweep alerted: {} (before inclusion: {}), held: {}, scores {}",
+        sweep["alerted"], sweep["alertedBeforeInclusion"], sweep["held"], sweep["scores"]
     );
+    assert_eq!(sweep["alerted"], true, "{report}");
+    assert_eq!(sweep["action"], "hold", "{report}");
+    assert_eq!(sweep["held"], true, "{report}");
+    assert_eq!(sweep["alertedBeforeInclusion"], true, "{report}");
+    assert!(sweep["includedInBlock"].is_null(), "{report}");
+    // Normal users pass: at most 5 % alerted, none held.
     assert!(
-        normal["falsePositiveRate"].as_f64().unwrap() < 0.25,
+        normal["falsePositiveRate"].as_f64().unwrap() <= 0.05,
         "{report}"
     );
+    assert_eq!(normal["held"], 0, "{report}");
+    // The sweep is still out of blocks: the chain moved on without it.
+    let r = node.rpc("eth_getTransactionReceipt", json!([sweep["tx"]]));
+    assert!(r.is_null(), "the held sweep was included: {r}");
 
-    // The alert pipeline, on whatever the sentinel raised during the run.
+    // The sweep's alert, over RPC (also by address), the stream and the CLI.
     let page = node.rpc("verai_getAlerts", json!([{ "limit": 1000 }]));
     let alerts = page["alerts"].as_array().unwrap();
-    assert!(!alerts.is_empty(), "no alert raised at all: {report}");
-    let stored = &alerts[0];
+    let stored = alerts
+        .iter()
+        .find(|a| a["txHash"] == sweep["tx"])
+        .expect("the sweep's alert is stored");
+    assert_eq!(stored["action"], "hold");
     let tx = stored["txHash"].as_str().unwrap().to_lowercase();
     let from = stored["from"].as_str().unwrap().to_owned();
     assert!(

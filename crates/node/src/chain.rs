@@ -121,8 +121,13 @@ impl<E: StateContext> Chain<E> {
             self.tx_arrived.notify_waiters();
             return Ok(hash);
         };
-        let (hold_until, alert) =
-            screen.screen(&tx, crate::screen::now_secs(self), base_fee, self.latest());
+        let (hold_until, alert) = screen.screen(
+            &tx,
+            crate::screen::now_secs(self),
+            base_fee,
+            self.latest(),
+            account.balance,
+        );
         let hash = self.pool.add_held(tx, &account, base_fee, hold_until)?;
         if let Some(alert) = alert {
             screen.raise(alert);

@@ -38,5 +38,6 @@ pub use genesis::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES};
 pub use open::{ChainConfig, INDEX_FILE, genesis_block, genesis_changes};
 pub use run::{RunningNode, run};
 pub use screen::{
-    OnExpiry, ReleaseError, ScreenAction, ScreenConfig, Screening, TxScreen, release_message,
+    AccountReader, OnExpiry, ReleaseError, ScreenAction, ScreenConfig, Screening, TxScreen,
+    release_message,
 };

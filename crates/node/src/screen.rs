@@ -72,17 +72,29 @@ pub trait TxScreen: Send + Sync + 'static {
     /// the screen can compare the price the transaction would pay with the effective prices
     /// of finalized ones). Called on the admission path of every transaction: it must take
     /// microseconds and must not block on writers for long.
-    fn screen(&self, tx: &RecoveredTx, now: u64, base_fee: u64) -> Screening;
-    /// A finalized block and its receipts, in height order, each once per process;
-    /// `has_code` reads the finalized state. Called on the sentinel thread.
-    fn finalized(
+    /// `sender_balance` is the sender's balance in the state the transaction is admitted
+    /// against.
+    fn screen(
         &self,
-        block: &Block,
-        receipts: &[StoredReceipt],
-        has_code: &dyn Fn(&Address) -> bool,
-    );
+        tx: &RecoveredTx,
+        now: u64,
+        base_fee: u64,
+        sender_balance: alloy_primitives::U256,
+    ) -> Screening;
+    /// A finalized block and its receipts, in height order, each once per process; `state`
+    /// reads the latest finalized state (the block's own after-state while following the
+    /// tip; a later one while replaying history at start-up). Called on the sentinel thread.
+    fn finalized(&self, block: &Block, receipts: &[StoredReceipt], state: &dyn AccountReader);
     /// What the screen is (model hash, policy, detector state), for `verai_sentinelStatus`.
     fn describe(&self) -> serde_json::Value;
+}
+
+/// Read access to accounts in the finalized state, for a [`TxScreen`].
+pub trait AccountReader {
+    /// Whether the address holds code.
+    fn has_code(&self, a: &Address) -> bool;
+    /// The address's balance in wei (zero for an unknown account).
+    fn balance(&self, a: &Address) -> alloy_primitives::U256;
 }
 
 /// What happens to a held transaction nobody released in time.
@@ -186,9 +198,10 @@ impl Screen {
         now: u64,
         base_fee: u64,
         block: u64,
+        sender_balance: alloy_primitives::U256,
     ) -> (Option<u64>, Option<Box<Pending>>) {
         let start = Instant::now();
-        let s = self.config.screen.screen(tx, now, base_fee);
+        let s = self.config.screen.screen(tx, now, base_fee, sender_balance);
         let nanos = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         let c = &self.counters;
         c.screened.fetch_add(1, Ordering::Relaxed);
@@ -357,12 +370,23 @@ fn feed_block<E: StateContext>(chain: &Chain<E>, screen: &Screen, number: u64) {
             return;
         }
     };
-    let has_code = |a: &Address| {
-        chain
+    screen
+        .config
+        .screen
+        .finalized(&block, &receipts, &ChainAccounts(chain));
+}
+
+struct ChainAccounts<'a, E: StateContext>(&'a Chain<E>);
+
+impl<E: StateContext> AccountReader for ChainAccounts<'_, E> {
+    fn has_code(&self, a: &Address) -> bool {
+        self.0
             .account(a)
             .is_ok_and(|acc| acc.code_hash != KECCAK_EMPTY)
-    };
-    screen.config.screen.finalized(&block, &receipts, &has_code);
+    }
+    fn balance(&self, a: &Address) -> alloy_primitives::U256 {
+        self.0.account(a).map(|acc| acc.balance).unwrap_or_default()
+    }
 }
 
 fn expire<E: StateContext>(chain: &Chain<E>, screen: &Screen) {

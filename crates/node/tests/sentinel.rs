@@ -6,7 +6,7 @@
 
 mod support;
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_signer::SignerSync;
 use jsonrpsee::{
     core::client::{Subscription, SubscriptionClientT},
@@ -20,7 +20,9 @@ use std::sync::{
 };
 use std::time::{Duration, Instant};
 use support::*;
-use verai_node::{OnExpiry, ScreenAction, ScreenConfig, Screening, TxScreen, release_message};
+use verai_node::{
+    AccountReader, OnExpiry, ScreenAction, ScreenConfig, Screening, TxScreen, release_message,
+};
 use verai_primitives::{Block, RecoveredTx, StoredReceipt, dev_signers};
 
 /// Flags value 1000 wei, holds value 7777 wei, allows the rest; counts finalized blocks.
@@ -30,7 +32,7 @@ struct ByValue {
 }
 
 impl TxScreen for ByValue {
-    fn screen(&self, tx: &RecoveredTx, _now: u64, _base_fee: u64) -> Screening {
+    fn screen(&self, tx: &RecoveredTx, _now: u64, _base_fee: u64, _balance: U256) -> Screening {
         use alloy_consensus::Transaction as _;
         let action = match tx.envelope.value().to::<u64>() {
             1000 => ScreenAction::Flag,
@@ -42,7 +44,7 @@ impl TxScreen for ByValue {
             detail: Some(json!({ "rule": "value", "modelHash": "0xtest" })),
         }
     }
-    fn finalized(&self, block: &Block, receipts: &[StoredReceipt], _: &dyn Fn(&Address) -> bool) {
+    fn finalized(&self, block: &Block, receipts: &[StoredReceipt], _: &dyn AccountReader) {
         assert_eq!(block.transactions.len(), receipts.len());
         self.blocks.fetch_add(1, Ordering::SeqCst);
         self.txs_seen

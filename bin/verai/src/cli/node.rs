@@ -142,8 +142,7 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         auditor
     });
 
-    let sentinel =
-        super::node_sentinel::build(a.sentinel, file.sentinel.unwrap_or_default(), rel)?;
+    let sentinel = super::node_sentinel::build(a.sentinel, file.sentinel.unwrap_or_default(), rel)?;
 
     if let Some(upstream) = a.follow.or(file.follow) {
         let Some(genesis) = genesis else {

@@ -59,6 +59,27 @@ pub fn line(a: &Value) -> String {
                 .collect()
         })
         .unwrap_or_default();
+    let novel: Vec<String> = s["anomalyFeatures"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .map(|c| {
+                    format!(
+                        "{}={:.2}",
+                        c["feature"].as_str().unwrap_or("?"),
+                        c["value"].as_f64().unwrap_or(0.0)
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let top = if novel.is_empty() {
+        top
+    } else {
+        let mut t = vec![format!("novel: {}", novel.join(", "))];
+        t.extend(top);
+        t
+    };
     format!(
         "#{} {} block {} tx {} {} -> {} value {} | sender {} recipient {} anomaly {} | {}",
         a["id"],

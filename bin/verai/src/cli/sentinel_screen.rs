@@ -12,18 +12,18 @@
 //! transaction would pay at the next block's base fee, not its fee cap.
 
 use alloy_consensus::Transaction as _;
-use alloy_primitives::Address;
+use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tracing::{info, warn};
-use verai_node::{ScreenAction, Screening, TxScreen};
+use verai_node::{AccountReader, ScreenAction, Screening, TxScreen};
 use verai_primitives::{Block, RecoveredTx, StoredReceipt};
 use verai_sentinel::{
     Action, FeatureStore, Model, Policy, RiskCache, Score, Sentinel, TxView,
     anomaly::{ForestParams, IsolationForest},
     chain::block_activity,
     scorer::Party,
-    store::TxFeatures,
+    store::{TX_FEATURES, TxFeatures},
 };
 
 /// How far the node acts on verdicts.
@@ -100,7 +100,32 @@ impl ModelScreen {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn detail(&self, s: &State, score: &Score, v: &verai_sentinel::Verdict) -> serde_json::Value {
+    fn detail(
+        &self,
+        s: &State,
+        view: &TxView,
+        score: &Score,
+        v: &verai_sentinel::Verdict,
+    ) -> serde_json::Value {
+        // The transaction features beyond the detector's recent history, most novel first.
+        let mut novel: Vec<serde_json::Value> = Vec::new();
+        if let Some(forest) = s.sentinel.forest() {
+            let x = s.store.tx_features(view);
+            let why = forest.novelty(&x);
+            let mut order: Vec<usize> = (0..why.len()).filter(|&f| why[f] > 0.0).collect();
+            order.sort_by(|&a, &b| why[b].total_cmp(&why[a]));
+            novel = order
+                .into_iter()
+                .take(3)
+                .map(|f| {
+                    serde_json::json!({
+                        "feature": TX_FEATURES[f],
+                        "value": x[f],
+                        "novelty": why[f],
+                    })
+                })
+                .collect();
+        }
         let top: Vec<serde_json::Value> = score
             .top
             .iter()
@@ -124,6 +149,7 @@ impl ModelScreen {
                 "anomaly": v.anomaly,
             },
             "top": top,
+            "anomalyFeatures": novel,
             "modelHash": self.model_hash,
         })
     }
@@ -148,7 +174,7 @@ impl ModelScreen {
 }
 
 impl TxScreen for ModelScreen {
-    fn screen(&self, tx: &RecoveredTx, now: u64, base_fee: u64) -> Screening {
+    fn screen(&self, tx: &RecoveredTx, now: u64, base_fee: u64, sender_balance: U256) -> Screening {
         let s = self.read();
         let to = tx.envelope.to();
         let gas_price = tx
@@ -161,6 +187,7 @@ impl TxScreen for ModelScreen {
             gas_price,
             to_is_contract: to.is_some_and(|a| s.store.is_contract(&a)),
             timestamp: now,
+            sender_balance,
         };
         let score = s.sentinel.score_cached(&s.store, &s.cache, &view);
         let verdict = s.sentinel.verdict(&score);
@@ -171,17 +198,14 @@ impl TxScreen for ModelScreen {
         };
         Screening {
             action,
-            detail: Some(self.detail(&s, &score, &verdict)),
+            detail: Some(self.detail(&s, &view, &score, &verdict)),
         }
     }
 
-    fn finalized(
-        &self,
-        block: &Block,
-        receipts: &[StoredReceipt],
-        has_code: &dyn Fn(&Address) -> bool,
-    ) {
-        let Some(activity) = block_activity(block, receipts, has_code) else {
+    fn finalized(&self, block: &Block, receipts: &[StoredReceipt], state: &dyn AccountReader) {
+        let Some(activity) =
+            block_activity(block, receipts, |a| state.has_code(a), |a| state.balance(a))
+        else {
             warn!(
                 number = block.number(),
                 "sentinel: receipts do not match the block"

@@ -75,6 +75,7 @@ fn setup() -> (Sentinel, FeatureStore, RiskCache, Vec<TxView>) {
                     value: U256::from(rng.below(5_000) as u128 * 1_000_000_000_000_000),
                     gas_price: 1_000_000_000 + u128::from(rng.below(1_000_000_000)),
                     to_is_contract: rng.below(5) == 0,
+                    sender_balance: U256::from(rng.below(50_000) as u128 * 1_000_000_000_000_000),
                 }
             })
             .collect();
@@ -105,6 +106,7 @@ fn setup() -> (Sentinel, FeatureStore, RiskCache, Vec<TxView>) {
             gas_price: 1_000_000_000 + u128::from(rng.below(3_000_000_000)),
             to_is_contract: rng.below(5) == 0,
             timestamp: 1_700_002_400 + rng.below(60),
+            sender_balance: U256::from(rng.below(50_000) as u128 * 1_000_000_000_000_000),
         })
         .collect();
     (sentinel, store, cache, views)

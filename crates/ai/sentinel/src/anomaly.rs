@@ -10,6 +10,17 @@
 //! threshold (computed once, [`IsolationForest::path_threshold`]). Shorter paths are more
 //! anomalous; the classic score `2^(-E[h] / c(ψ))` is reported for display.
 //!
+//! **Points outside the training data.** A classic isolation tree only cuts within the
+//! range of its sample, so a value beyond everything seen (a collector sweeping 20 payers'
+//! funds when no account ever did) follows the most extreme sample's branch and scores like
+//! it: the forest cannot see novelty beyond its sample's bounding box. Each node therefore
+//! keeps the bounding box of its rows, and scoring takes the expected path length of `x` as
+//! if it had been in the sample, as Robust Random Cut Forests do (Guha et al., ICML 2016):
+//! at a node whose box does not contain `x`, a random cut (feature uniform among those that
+//! vary once `x` is added, threshold uniform over the widened range) separates `x` with
+//! probability `p = mean_f ext_f / (span_f + ext_f)`, ending its path one level down; with
+//! `1 − p` it continues. A point inside every box scores exactly as in the classic forest.
+//!
 //! Invariants: every tree is non-empty; children come after their parent (walks end);
 //! feature indices are below [`N_TX`].
 
@@ -52,6 +63,42 @@ pub struct INode {
     pub r: u32,
     /// Leaf: depth + c(rows in the leaf).
     pub h: f64,
+    /// Per-feature minimum of the node's rows.
+    pub lo: [f64; N_TX],
+    /// Per-feature maximum of the node's rows.
+    pub hi: [f64; N_TX],
+}
+
+impl INode {
+    /// Probability that a random cut at this node separates `x` from the node's rows
+    /// (0 when `x` lies inside the box).
+    fn separation(&self, x: &TxFeatures) -> f64 {
+        let mut sum = 0.0;
+        let mut varying = 0u32;
+        let mut outside = false;
+        for ((&lo, &hi), &v) in self.lo.iter().zip(&self.hi).zip(x) {
+            let ext = if v < lo {
+                lo - v
+            } else if v > hi {
+                v - hi
+            } else {
+                0.0
+            };
+            let span = hi - lo + ext;
+            if span > 0.0 {
+                varying += 1;
+                if ext > 0.0 {
+                    outside = true;
+                    sum += ext / span;
+                }
+            }
+        }
+        if outside {
+            sum / f64::from(varying)
+        } else {
+            0.0
+        }
+    }
 }
 
 /// A fitted forest.
@@ -115,21 +162,51 @@ impl IsolationForest {
         })
     }
 
-    /// Mean adjusted path length of `x` over the trees (shorter = more anomalous).
+    /// Mean expected path length of `x` over the trees (shorter = more anomalous); see the
+    /// module docs for points outside a node's box.
     pub fn mean_path(&self, x: &TxFeatures) -> f64 {
         let mut sum = 0.0;
         for tree in &self.trees {
             let mut i = 0usize;
+            let mut depth = 0.0;
+            // Probability that x has not been cut off above this node.
+            let mut reach = 1.0;
+            let mut path = 0.0;
             loop {
                 let n = &tree[i];
+                let p = n.separation(x);
+                if p > 0.0 {
+                    path += reach * p * (depth + 1.0);
+                    reach *= 1.0 - p;
+                }
                 if n.l == 0 {
-                    sum += n.h;
+                    path += reach * n.h;
                     break;
                 }
                 i = if x[n.f as usize] < n.t { n.l } else { n.r } as usize;
+                depth += 1.0;
             }
+            sum += path;
         }
         sum / self.trees.len() as f64
+    }
+
+    /// How far outside the trees' samples each feature of `x` lies: per feature, the mean
+    /// over the trees of `ext / (span + ext)` at the root (0 inside every sample's range,
+    /// towards 1 far beyond it). Explains an alert; not on the admission path.
+    pub fn novelty(&self, x: &TxFeatures) -> [f64; N_TX] {
+        let mut out = [0f64; N_TX];
+        for tree in &self.trees {
+            let root = &tree[0];
+            for (f, o) in out.iter_mut().enumerate() {
+                let (lo, hi, v) = (root.lo[f], root.hi[f], x[f]);
+                let ext = (lo - v).max(0.0) + (v - hi).max(0.0);
+                if ext > 0.0 {
+                    *o += ext / (hi - lo + ext);
+                }
+            }
+        }
+        out.map(|v| v / self.trees.len() as f64)
     }
 
     /// The classic anomaly score in (0, 1]: `2^(-E[h] / c(ψ))`; for display.
@@ -153,6 +230,13 @@ impl IsolationForest {
                 return bad("empty tree");
             }
             for (i, n) in tree.iter().enumerate() {
+                if n.lo
+                    .iter()
+                    .zip(&n.hi)
+                    .any(|(l, h)| l.partial_cmp(h).is_none_or(|o| o.is_gt()))
+                {
+                    return bad("bad bounding box");
+                }
                 if n.l == 0 {
                     if !n.h.is_finite() {
                         return bad("leaf path length not finite");
@@ -183,38 +267,37 @@ fn grow(
     nodes: &mut Vec<INode>,
 ) -> u32 {
     let me = nodes.len();
-    let leaf = INode {
-        f: 0,
-        t: 0.0,
-        l: 0,
-        r: 0,
-        h: depth as f64 + c(rows.len()),
-    };
-    nodes.push(leaf);
-    if depth >= limit || rows.len() <= 1 {
-        return me as u32;
-    }
-    // Features that still vary among these rows, with their ranges.
-    let mut ranges = [(0f64, 0f64); N_TX];
+    // The rows' bounding box; features that still vary among them.
+    let mut bl = [0f64; N_TX];
+    let mut bh = [0f64; N_TX];
     let mut varying = [0usize; N_TX];
     let mut nv = 0;
-    for (f, range) in ranges.iter_mut().enumerate() {
+    for f in 0..N_TX {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for &r in rows.iter() {
             lo = lo.min(samples[r][f]);
             hi = hi.max(samples[r][f]);
         }
-        *range = (lo, hi);
+        (bl[f], bh[f]) = (lo, hi);
         if hi > lo {
             varying[nv] = f;
             nv += 1;
         }
     }
-    if nv == 0 {
+    nodes.push(INode {
+        f: 0,
+        t: 0.0,
+        l: 0,
+        r: 0,
+        h: depth as f64 + c(rows.len()),
+        lo: bl,
+        hi: bh,
+    });
+    if depth >= limit || rows.len() <= 1 || nv == 0 {
         return me as u32;
     }
     let f = varying[rng.below(nv as u64) as usize];
-    let (lo, hi) = ranges[f];
+    let (lo, hi) = (bl[f], bh[f]);
     let mut t = lo + rng.unit() * (hi - lo);
     if t <= lo {
         // Keep both sides non-empty: `x < t` must hold for the minimum.
@@ -237,6 +320,8 @@ fn grow(
         l,
         r,
         h: 0.0,
+        lo: bl,
+        hi: bh,
     };
     me as u32
 }
@@ -258,6 +343,7 @@ mod tests {
                     f64::from(u8::from(rng.below(4) == 0)),
                     rng.unit() * 2.0,
                     rng.unit() * 0.3,
+                    rng.unit() * 0.5,
                 ]
             })
             .collect()
@@ -276,12 +362,43 @@ mod tests {
         let data = normal_traffic(2000, 3);
         let forest = IsolationForest::fit(&data, &ForestParams::default()).unwrap();
         forest.validate().unwrap();
-        let inlier = [0.0, 1.0, 10.0, 0.0, 0.0, 0.0, 1.0, 0.1];
-        let outlier = [12.0, 30.0, 0.0, 1.0, 6.0, 1.0, 5.0, 1.0];
+        let inlier = [0.0, 1.0, 10.0, 0.0, 0.0, 0.0, 1.0, 0.1, 0.2];
+        let outlier = [12.0, 30.0, 0.0, 1.0, 6.0, 1.0, 5.0, 1.0, 5.0];
         let (si, so) = (forest.score(&inlier), forest.score(&outlier));
         assert!(so > 0.6 && si < 0.5, "outlier {so}, inlier {si}");
         assert!(forest.mean_path(&outlier) <= forest.path_threshold(0.6));
         assert!(forest.mean_path(&inlier) > forest.path_threshold(0.6));
+    }
+
+    #[test]
+    fn a_value_beyond_the_sample_is_isolated() {
+        let data = normal_traffic(2000, 5);
+        let forest = IsolationForest::fit(&data, &ForestParams::default()).unwrap();
+        let typical = [0.0, 1.0, 10.0, 0.0, 0.0, 0.0, 1.0, 0.15, 0.25];
+        // The same transaction with one feature far beyond anything in the sample: a
+        // classic forest scores it like the sample's maximum; here it is cut off early.
+        let mut novel = typical;
+        novel[8] = 20.0;
+        let mut edge = typical;
+        edge[8] = 0.5;
+        let (t, e, n) = (
+            forest.score(&typical),
+            forest.score(&edge),
+            forest.score(&novel),
+        );
+        assert!(
+            n > 0.6 && n > e + 0.1 && e >= t,
+            "typical {t}, edge {e}, novel {n}"
+        );
+        let why = forest.novelty(&novel);
+        assert!(
+            why[8] > 0.9 && why[..8].iter().all(|v| *v == 0.0),
+            "{why:?}"
+        );
+        // Farther out is more anomalous.
+        let mut farther = novel;
+        farther[8] = 200.0;
+        assert!(forest.score(&farther) > n);
     }
 
     #[test]

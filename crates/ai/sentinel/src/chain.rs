@@ -8,6 +8,11 @@
 //! `Transfer(address,address,uint256)`, exactly three topics (ERC-721 has four) and 32
 //! bytes of data; other logs, and malformed ones, are ignored. Token decimals are not in
 //! the logs: 18 is assumed. Whether a recipient has code is asked of the caller (state).
+//!
+//! Sender balances before each transaction are reconstructed from the balances after the
+//! block by undoing the block's transactions from last to first (value and fee). Value moved
+//! inside contract calls and the proposer's tips are not undone, so a balance is exact for
+//! plain transfers and an estimate otherwise; it only feeds the anomaly detector's history.
 
 use crate::store::{BlockActivity, ChainTx, TokenTransfer};
 use alloy_consensus::Transaction;
@@ -19,21 +24,24 @@ pub const TRANSFER_TOPIC: B256 =
     b256!("ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
 
 /// Builds the store's input for one finalized block. `receipts` are the block's, in
-/// transaction order; `has_code` tells whether an address held code after the block.
-/// Returns `None` when the receipts do not match the transactions in number.
+/// transaction order; `has_code` tells whether an address held code after the block and
+/// `balance_of` its balance after the block. Returns `None` when the receipts do not match
+/// the transactions in number.
 pub fn block_activity(
     block: &Block,
     receipts: &[StoredReceipt],
     has_code: impl Fn(&Address) -> bool,
+    balance_of: impl Fn(&Address) -> U256,
 ) -> Option<BlockActivity> {
     if block.transactions.len() != receipts.len() {
         return None;
     }
     let created: Vec<Address> = receipts.iter().filter_map(|r| r.contract_address).collect();
+    let before = balances_before(block, receipts, balance_of);
     let is_contract = |a: &Address| created.contains(a) || has_code(a);
     let mut txs = Vec::with_capacity(receipts.len());
     let mut transfers = Vec::new();
-    for (tx, r) in block.transactions.iter().zip(receipts) {
+    for ((tx, r), sender_balance) in block.transactions.iter().zip(receipts).zip(before) {
         let ok = r.receipt.status();
         txs.push(ChainTx {
             from: r.from,
@@ -41,6 +49,7 @@ pub fn block_activity(
             value: if ok { tx.value() } else { U256::ZERO },
             gas_price: r.effective_gas_price,
             to_is_contract: r.to.as_ref().is_some_and(is_contract),
+            sender_balance,
         });
         for log in r.receipt.logs() {
             let topics = log.topics();
@@ -64,6 +73,38 @@ pub fn block_activity(
         txs,
         transfers,
     })
+}
+
+/// Each transaction's sender balance before it, undoing the block from its end.
+fn balances_before(
+    block: &Block,
+    receipts: &[StoredReceipt],
+    balance_of: impl Fn(&Address) -> U256,
+) -> Vec<U256> {
+    let mut bal: std::collections::HashMap<Address, U256> = std::collections::HashMap::new();
+    let mut out = vec![U256::ZERO; receipts.len()];
+    for (i, (tx, r)) in block.transactions.iter().zip(receipts).enumerate().rev() {
+        let value = if r.receipt.status() {
+            tx.value()
+        } else {
+            U256::ZERO
+        };
+        let fee = U256::from(r.gas_used).saturating_mul(U256::from(r.effective_gas_price));
+        if let Some(to) = r.to.filter(|to| *to != r.from) {
+            let b = *bal.entry(to).or_insert_with(|| balance_of(&to));
+            bal.insert(to, b.saturating_sub(value));
+        }
+        let moved = if r.to == Some(r.from) {
+            U256::ZERO
+        } else {
+            value
+        };
+        let b = *bal.entry(r.from).or_insert_with(|| balance_of(&r.from));
+        let pre = b.saturating_add(moved).saturating_add(fee);
+        bal.insert(r.from, pre);
+        out[i] = pre;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -148,7 +189,14 @@ mod tests {
         ];
         let mut receipts_with_logs = receipts.clone();
         receipts_with_logs[0] = receipt(1, Some(2), true, vec![transfer, nft]);
-        let a = block_activity(&block, &receipts_with_logs, |a| *a == token).unwrap();
+        let after = |a: &Address| {
+            U256::from(if *a == Address::repeat_byte(1) {
+                1_000_000u64
+            } else {
+                0
+            })
+        };
+        let a = block_activity(&block, &receipts_with_logs, |a| *a == token, after).unwrap();
         assert_eq!((a.number, a.timestamp), (9, 1234));
         assert_eq!(a.txs.len(), 2);
         assert_eq!(a.txs[0].value, U256::from(100u64));
@@ -156,6 +204,12 @@ mod tests {
         assert_eq!(a.txs[1].value, U256::ZERO); // failed: no value moved
         assert!(a.txs[1].to_is_contract);
         assert_eq!(a.txs[1].gas_price, 7);
+        // Balances before: the failed call cost its fee only; the transfer its value and fee.
+        assert_eq!(a.txs[1].sender_balance, U256::from(1_000_000u64 + 147_000));
+        assert_eq!(
+            a.txs[0].sender_balance,
+            U256::from(1_000_000u64 + 2 * 147_000 + 100)
+        );
         assert_eq!(a.transfers.len(), 1);
         let t = &a.transfers[0];
         assert_eq!(
@@ -164,6 +218,6 @@ mod tests {
         );
         assert_eq!(t.amount, U256::from(5u64));
         // Mismatched receipts are refused.
-        assert!(block_activity(&block, &receipts[..1], |_| false).is_none());
+        assert!(block_activity(&block, &receipts[..1], |_| false, |_| U256::ZERO).is_none());
     }
 }

@@ -173,6 +173,11 @@ impl Sentinel {
         &self.model
     }
 
+    /// The anomaly detector, once fitted.
+    pub fn forest(&self) -> Option<&IsolationForest> {
+        self.forest.as_ref()
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy

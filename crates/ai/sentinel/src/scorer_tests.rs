@@ -121,6 +121,7 @@ fn anomaly_flags_and_optionally_holds() {
                 f64::from(u8::from(rng.below(4) == 0)),
                 rng.unit() * 2.0,
                 rng.unit() * 0.3,
+                rng.unit() * 0.5,
             ]
         })
         .collect();
@@ -132,8 +133,8 @@ fn anomaly_flags_and_optionally_holds() {
         ..Policy::default()
     };
     let s = Sentinel::new(model(), [7; 32], Some(forest.clone()), flagging).unwrap();
-    let odd = [15.0, 20.0, 0.0, 1.0, 5.0, 1.0, 5.0, 1.0];
-    let usual = [0.0, 1.0, 10.0, 0.0, 0.1, 0.0, 1.0, 0.1];
+    let odd = [15.0, 20.0, 0.0, 1.0, 5.0, 1.0, 5.0, 1.0, 5.0];
+    let usual = [0.0, 1.0, 10.0, 0.0, 0.1, 0.0, 1.0, 0.1, 0.1];
     let sc = s.score(&odd, &account(1.0), Some(&account(1.0)));
     let v = s.verdict(&sc);
     assert_eq!(
@@ -185,6 +186,7 @@ fn score_in_store_uses_live_features() {
             value: U256::from(1u64),
             gas_price: 1,
             to_is_contract: false,
+            sender_balance: U256::from(1000u64),
         })
         .collect();
     store.apply_block(&BlockActivity {
@@ -201,6 +203,7 @@ fn score_in_store_uses_live_features() {
         gas_price: 1,
         to_is_contract: false,
         timestamp: 20,
+        sender_balance: U256::from(1000u64),
     };
     let sc = s.score_in(&store, &view);
     assert_eq!(sc.sender_margin, 1.0); // 20 sent
@@ -229,6 +232,7 @@ fn score_in_store_uses_live_features() {
             value: U256::from(1u64),
             gas_price: 1,
             to_is_contract: false,
+            sender_balance: U256::from(1000u64),
         })
         .collect();
     store.apply_block(&BlockActivity {

@@ -61,6 +61,9 @@ pub struct ChainTx {
     pub gas_price: u128,
     /// Whether the recipient has code (false for creations).
     pub to_is_contract: bool,
+    /// The sender's balance before the transaction, in wei (see [`crate::chain`] for how it
+    /// is reconstructed from the state after the block).
+    pub sender_balance: U256,
 }
 
 /// An ERC-20 `Transfer` log of a finalized block's receipts.
@@ -255,10 +258,13 @@ pub struct TxView {
     pub to_is_contract: bool,
     /// Time of the observation (seconds; the admission time or the block's timestamp).
     pub timestamp: u64,
+    /// The sender's balance before the transaction, in wei (at admission: in the state the
+    /// transaction is admitted against).
+    pub sender_balance: U256,
 }
 
 /// Number of per-transaction anomaly features.
-pub const N_TX: usize = 8;
+pub const N_TX: usize = 9;
 
 /// Names of the per-transaction features, in order.
 pub const TX_FEATURES: [&str; N_TX] = [
@@ -277,9 +283,13 @@ pub const TX_FEATURES: [&str; N_TX] = [
     // log2(1 + distinct addresses the sender received from): fan-in, the shape of a
     // collector (phishing, drainers) that many new addresses pay
     "sender fan-in",
-    // value / ether the sender ever received (0 when it received none), capped at 4: how
-    // much of what came in this moves out at once (a sweep moves ~1)
-    "share of received moved",
+    // value / the sender's balance before the transaction, in [0, 1] (0 for an empty
+    // balance): how much of what it holds moves out at once. A sweep or a drain moves ~1;
+    // an exchange or a user with savings moves a small part.
+    "share of balance moved",
+    // (sender fan-in) × (share of balance moved): a collector that many addresses paid
+    // moving what it holds out at once; high only when both are
+    "sweep after fan-in",
 ];
 
 /// Per-transaction features.
@@ -375,9 +385,9 @@ impl FeatureStore {
         };
         let contract = tx.to.is_none() || tx.to_is_contract;
         let fan_in = sender.map_or(0, |s| s.received_from.len());
-        let received = sender.map_or(0.0, |s| s.received.sum);
-        let share = if received > 0.0 {
-            (value / received).min(4.0)
+        let balance = ether(tx.sender_balance, 18);
+        let share = if balance > 0.0 {
+            (value / balance).min(1.0)
         } else {
             0.0
         };
@@ -390,6 +400,7 @@ impl FeatureStore {
             f64::from(u8::from(contract)),
             log2_bits(1.0 + fan_in as f64),
             share,
+            log2_bits(1.0 + fan_in as f64) * share,
         ]
     }
 
@@ -404,6 +415,7 @@ impl FeatureStore {
                 gas_price: tx.gas_price,
                 to_is_contract: tx.to_is_contract,
                 timestamp: t,
+                sender_balance: tx.sender_balance,
             };
             let f = self.tx_features(&view);
             if self.history.len() == TX_HISTORY {

@@ -15,6 +15,7 @@ fn tx(from: u8, to: Option<u8>, eth_milli: u128, contract: bool) -> ChainTx {
         value: U256::from(eth_milli * ETH / 1000),
         gas_price: 1_000_000_000,
         to_is_contract: contract,
+        sender_balance: U256::from(100 * ETH),
     }
 }
 
@@ -159,6 +160,7 @@ fn tx_features_see_history() {
         gas_price: gas,
         to_is_contract: false,
         timestamp: ts,
+        sender_balance: U256::from(1000 * ETH),
     };
     let usual = s.tx_features(&view(2, 1000, 1_000_000_000, 1300));
     assert_eq!(usual[0], 0.0); // same value as the average
@@ -194,45 +196,31 @@ fn log2_bits_is_exact_at_powers_and_monotone() {
 }
 
 #[test]
-fn fan_in_and_share_of_received_describe_a_sweep() {
+fn fan_in_and_share_of_balance_describe_a_sweep() {
     let mut s = FeatureStore::new();
     // Twenty addresses pay 1 ether each to address 99.
     let txs = (0..20u8)
         .map(|i| tx(100 + i, Some(99), 1000, false))
         .collect();
     s.apply_block(&block(0, 1000, txs));
-    let sweep = s.tx_features(&TxView {
-        from: addr(99),
+    let view = |from: u8, value: u128, balance: u128| TxView {
+        from: addr(from),
         to: Some(addr(7)),
-        value: U256::from(20 * ETH),
+        value: U256::from(value),
         gas_price: 1_000_000_000,
         to_is_contract: false,
         timestamp: 1100,
-    });
+        sender_balance: U256::from(balance),
+    };
+    let sweep = s.tx_features(&view(99, 20 * ETH, 20 * ETH));
     assert_eq!(sweep[6], log2_bits(21.0)); // 20 distinct payers
-    assert_eq!(sweep[7], 1.0); // moves everything it received
-    // A payer never received anything: no fan-in, share 0.
-    let payer = s.tx_features(&TxView {
-        from: addr(100),
-        ..TxView {
-            from: addr(99),
-            to: Some(addr(7)),
-            value: U256::from(ETH),
-            gas_price: 1,
-            to_is_contract: false,
-            timestamp: 1100,
-        }
-    });
+    assert_eq!(sweep[7], 1.0); // moves everything it holds
+    assert_eq!(sweep[8], log2_bits(21.0));
+    // A payer never received anything: no fan-in; it moves a tenth of its balance.
+    let payer = s.tx_features(&view(100, ETH, 10 * ETH));
     assert_eq!(payer[6], 0.0);
-    assert_eq!(payer[7], 0.0);
-    // The share is capped.
-    let huge = s.tx_features(&TxView {
-        value: U256::from(1000 * ETH),
-        from: addr(99),
-        to: None,
-        gas_price: 1,
-        to_is_contract: false,
-        timestamp: 1100,
-    });
-    assert_eq!(huge[7], 4.0);
+    assert_eq!(payer[7], 0.1);
+    // The share is capped, and zero for an empty balance.
+    assert_eq!(s.tx_features(&view(99, 1000 * ETH, ETH))[7], 1.0);
+    assert_eq!(s.tx_features(&view(99, ETH, 0))[7], 0.0);
 }
