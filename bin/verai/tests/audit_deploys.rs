@@ -5,6 +5,7 @@
 mod common;
 
 use common::Node;
+use sha2::Digest as _;
 use std::time::{Duration, Instant};
 
 fn deploy(node: &Node, artifact: &str, ctor: &[&str]) -> String {
@@ -81,6 +82,57 @@ fn deployments_are_audited_and_served() {
             .any(|f| f["category"] == "reentrancy"),
         "{t}"
     );
+    // The audit is an AI decision recorded in provenance: an inference record of the
+    // auditor's risk model, content-addressed by the report without its `provenance` field.
+    let hash = report["provenance"]["contentHash"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no provenance in {report}"))
+        .to_owned();
+    let mut bare = report.clone();
+    bare.as_object_mut().unwrap().remove("provenance");
+    let digest = sha2::Sha256::digest(serde_json::to_vec(&bare).unwrap());
+    assert_eq!(hash, format!("0x{}", hex::encode(digest)));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let record = loop {
+        let r = node.rpc("verai_findRecord", serde_json::json!(["inference", hash]));
+        if !r.is_null() {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the audit was not recorded");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let model_id = record["parents"][0].as_u64().unwrap();
+    let model = node.rpc("verai_getRecord", serde_json::json!([model_id]));
+    assert_eq!(model["kind"], "model", "{model}");
+    let risk =
+        std::fs::read(common::repo_root().join("crates/ai/auditor/model/risk.json")).unwrap();
+    assert_eq!(
+        model["contentHash"],
+        format!("0x{}", hex::encode(sha2::Sha256::digest(&risk)))
+    );
+    assert_eq!(
+        node.rpc(
+            "verai_findRecord",
+            serde_json::json!(["model", model["contentHash"]])
+        )["id"],
+        model_id
+    );
+    // Every audit is a use of the model.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let usage = node.rpc("verai_getUsage", serde_json::json!([model_id]));
+        if usage["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["ref"] == hash.as_str())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no usage entry: {usage}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Not a contract, or not deployed: null.
     assert!(
         node.rpc("verai_getAudit", serde_json::json!([common::DEV_ADDR_1]))

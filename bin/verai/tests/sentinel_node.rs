@@ -23,6 +23,7 @@ use jsonrpsee::{
     ws_client::WsClientBuilder,
 };
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use std::process::Command;
 use std::time::Duration;
 
@@ -168,6 +169,23 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
             .unwrap()
             .iter()
             .any(|a| a["txHash"].as_str().unwrap().to_lowercase() == tx)
+    );
+
+    // The model is recorded in provenance, its training data as parent.
+    let status = node.rpc("verai_sentinelStatus", json!([]));
+    let id = status["screen"]["modelRecord"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the model is not recorded: {status}"));
+    assert_eq!(stored["scores"]["modelRecord"], id);
+    let model = node.rpc("verai_getRecord", json!([id]));
+    assert_eq!(model["kind"], "model");
+    assert_eq!(model["contentHash"], stored["scores"]["modelHash"]);
+    let parent = node.rpc("verai_getRecord", json!([model["parents"][0]]));
+    assert_eq!(parent["kind"], "dataset");
+    let csv = std::fs::read(&data).unwrap();
+    assert_eq!(
+        parent["contentHash"],
+        format!("0x{}", hex::encode(sha2::Sha256::digest(&csv)))
     );
 
     // Streamed.

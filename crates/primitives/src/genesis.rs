@@ -24,6 +24,20 @@ pub fn dev_signers(n: u32) -> Vec<PrivateKeySigner> {
         .collect()
 }
 
+/// Mnemonic index of the dev node's operator account.
+pub const DEV_OPERATOR_INDEX: u32 = 100;
+
+/// The account a dev node signs its own transactions with (recording its AI models and
+/// decisions in provenance): index [`DEV_OPERATOR_INDEX`] of the dev mnemonic, apart from
+/// the ten user accounts so that it never competes with a user for nonces.
+pub fn dev_operator() -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(DEV_OPERATOR_INDEX)
+        .and_then(|b| b.build())
+        .expect("the dev mnemonic and indexes below 2^31 are valid")
+}
+
 /// An account funded at genesis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenesisAccount {
@@ -50,7 +64,8 @@ pub struct ChainSpec {
 }
 
 impl ChainSpec {
-    /// The dev chain: chain id 1337 and the ten standard dev accounts with 10,000 ETH each.
+    /// The dev chain: chain id 1337, the ten standard dev accounts with 10,000 ETH each, and
+    /// the dev node's operator account ([`dev_operator`]), with as much.
     pub fn dev() -> Self {
         let balance = U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18u64));
         Self {
@@ -59,6 +74,7 @@ impl ChainSpec {
             timestamp: 0,
             alloc: dev_signers(10)
                 .iter()
+                .chain([&dev_operator()])
                 .map(|s| GenesisAccount {
                     address: s.address(),
                     balance,

@@ -17,7 +17,10 @@ pub use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256, keccak256};
 pub use block::Block;
 pub use error::PrimitivesError;
-pub use genesis::{ChainSpec, DEV_CHAIN_ID, DEV_MNEMONIC, GenesisAccount, dev_signers};
+pub use genesis::{
+    ChainSpec, DEV_CHAIN_ID, DEV_MNEMONIC, DEV_OPERATOR_INDEX, GenesisAccount, dev_operator,
+    dev_signers,
+};
 pub use module::{Host, ModuleError, NativeModule, module_address, with_module};
 pub use receipt::{StoredReceipt, decode_receipts, encode_receipts, logs_bloom, receipts_root};
 pub use state::{AccountState, Changeset, KECCAK_EMPTY, StateKey};

@@ -91,6 +91,10 @@ pub trait ProvenanceApi {
     /// A provenance record by id, `null` if none.
     #[method(name = "getRecord")]
     async fn get_record(&self, id: u64) -> RpcResult<Option<RecordView>>;
+    /// The record of a kind (`dataset`, `model`, `training`, `inference`) with a content
+    /// hash, `null` if none (records are unique by kind and hash).
+    #[method(name = "findRecord")]
+    async fn find_record(&self, kind: String, content_hash: B256) -> RpcResult<Option<RecordView>>;
     /// Records by owner or kind (or all), in id order.
     #[method(name = "listRecords")]
     async fn list_records(&self, filter: Option<ListFilter>) -> RpcResult<RecordList>;
@@ -159,6 +163,21 @@ fn limit(l: Option<u64>) -> RpcResult<u64> {
 impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
     async fn get_record(&self, id: u64) -> RpcResult<Option<RecordView>> {
         record(&mut StateSlots(self.backend.state()), id)
+    }
+
+    async fn find_record(&self, kind: String, content_hash: B256) -> RpcResult<Option<RecordView>> {
+        let kind = Kind::parse(&kind).ok_or_else(|| {
+            invalid_params(format!(
+                "unknown kind {kind:?} (dataset, model, training-run, inference)"
+            ))
+        })?;
+        let mut s = StateSlots(self.backend.state());
+        let id =
+            read::get_u64(&mut s, layout::by_hash(kind as u8, content_hash)).map_err(module_err)?;
+        if id == 0 {
+            return Ok(None);
+        }
+        record(&mut s, id)
     }
 
     async fn list_records(&self, filter: Option<ListFilter>) -> RpcResult<RecordList> {

@@ -9,6 +9,7 @@ mod infer;
 mod keys;
 mod model;
 mod node;
+mod node_registrar;
 mod node_sentinel;
 mod oracle;
 mod proof;

@@ -1,14 +1,18 @@
 //! `verai node`: run a validator (`--dev`: a one-validator local chain with funded accounts;
 //! `--config node.toml`: one validator of a network, see `verai testnet`).
 
+use super::node_registrar::{Job, Registrar};
+use alloy_signer_local::PrivateKeySigner;
 use clap::Args;
 use commonware_cryptography::Signer as _;
 use commonware_runtime::{Metrics as _, Runner as _, Supervisor as _};
 use eyre::{WrapErr, bail};
 use serde::Deserialize;
+use sha2::Digest as _;
 use std::{
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
     time::Duration,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,6 +72,10 @@ pub struct NodeArgs {
     audit_deploys: bool,
     #[command(flatten)]
     sentinel: super::node_sentinel::SentinelArgs,
+    /// Private key (hex) the node signs its own provenance records with (its sentinel and
+    /// auditor models, and each deploy audit). The dev chain has a funded default.
+    #[arg(long, env = "VERAI_OPERATOR_KEY", hide_env_values = true)]
+    operator_key: Option<String>,
 }
 
 /// The same options from a TOML file.
@@ -86,6 +94,7 @@ struct FileConfig {
     follow: Option<String>,
     audit_deploys: Option<bool>,
     sentinel: Option<super::node_sentinel::SentinelFile>,
+    operator_key: Option<String>,
 }
 
 /// Seed of the dev validator's key: fixed, so a dev datadir restarts as the same validator
@@ -132,17 +141,44 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     let p2p_port = a.p2p_port.or(file.p2p_port);
     let metrics_port = a.metrics_port.or(file.metrics_port).unwrap_or(9001);
     let block_time = a.block_time.or(file.block_time).map(Duration::from_secs);
-    let audit_deploys = (a.audit_deploys || file.audit_deploys.unwrap_or(false)).then(|| {
-        let auditor: verai_node::DeployAuditor =
-            std::sync::Arc::new(|code: &[u8]| match verai_auditor::audit_bytecode(code) {
+    let registrar: Arc<OnceLock<Registrar>> = Arc::new(OnceLock::new());
+    let risk_record: Arc<OnceLock<u64>> = Arc::new(OnceLock::new());
+    let audit_on = a.audit_deploys || file.audit_deploys.unwrap_or(false);
+    let audit_deploys = audit_on.then(|| {
+        let (registrar, risk_record) = (registrar.clone(), risk_record.clone());
+        let auditor: verai_node::DeployAuditor = Arc::new(move |code: &[u8]| {
+            let mut report = match verai_auditor::audit_bytecode(code) {
                 Ok(report) => serde_json::to_value(&report)
                     .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
-                Err(e) => serde_json::json!({ "error": e.to_string() }),
-            });
+                Err(e) => return serde_json::json!({ "error": e.to_string() }),
+            };
+            // The audit is an AI decision: recorded as an inference record of the risk model,
+            // content-addressed by the report's bytes (serde_json sorts keys).
+            let bytes = serde_json::to_vec(&report).unwrap_or_default();
+            let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+            let code_hash = alloy_primitives::keccak256(code);
+            if let (Some(r), serde_json::Value::Object(m)) = (registrar.get(), &mut report) {
+                r.submit(Job::Decision {
+                    model: risk_record.clone(),
+                    hash,
+                    uri: format!("verai-audit:code/{code_hash}"),
+                });
+                m.insert(
+                    "provenance".into(),
+                    serde_json::json!({ "kind": "inference", "contentHash": format!("0x{}", hex::encode(hash)) }),
+                );
+            }
+            report
+        });
         auditor
     });
 
-    let sentinel = super::node_sentinel::build(a.sentinel, file.sentinel.unwrap_or_default(), rel)?;
+    let (sentinel, sentinel_record) =
+        match super::node_sentinel::build(a.sentinel, file.sentinel.unwrap_or_default(), rel)? {
+            Some((c, r)) => (Some(c), Some(r)),
+            None => (None, None),
+        };
+    let operator_key = a.operator_key.or(file.operator_key);
 
     if let Some(upstream) = a.follow.or(file.follow) {
         let Some(genesis) = genesis else {
@@ -212,6 +248,55 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             "verai {label}: chain id {chain_id}, genesis {}, JSON-RPC http://{1} and ws://{1}",
             node.genesis_hash, node.rpc_addr
         );
+        if audit_on || sentinel_record.is_some() {
+            let operator = match operator_key {
+                Some(k) => Some(
+                    k.trim()
+                        .parse::<PrivateKeySigner>()
+                        .wrap_err("--operator-key is not a valid hex private key")?,
+                ),
+                None if dev => Some(verai_primitives::dev_operator()),
+                None => None,
+            };
+            match operator {
+                None => warn!(
+                    "no --operator-key: the node's models and audits are not recorded in provenance"
+                ),
+                Some(signer) => {
+                    info!(operator = %signer.address(), "recording the node's AI in provenance");
+                    let r =
+                        Registrar::spawn(format!("http://{}", node.rpc_addr), signer, chain_id)?;
+                    if let Some(rec) = sentinel_record {
+                        r.submit(Job::Model {
+                            name: "sentinel fraud model",
+                            hash: rec.hash,
+                            uri: format!("verai-sentinel:model/{}", hex::encode(rec.hash)),
+                            data: rec.data_hash.map(|h| {
+                                (
+                                    h,
+                                    format!("verai-sentinel:training-data/{}", hex::encode(h)),
+                                )
+                            }),
+                            license: "CC-BY-4.0".into(),
+                            id: rec.id,
+                        });
+                    }
+                    if audit_on {
+                        let hash: [u8; 32] =
+                            sha2::Sha256::digest(verai_auditor::risk::MODEL_JSON.as_bytes()).into();
+                        r.submit(Job::Model {
+                            name: "auditor risk model",
+                            hash,
+                            uri: "verai-auditor:model/risk.json".into(),
+                            data: None,
+                            license: "Apache-2.0".into(),
+                            id: risk_record.clone(),
+                        });
+                    }
+                    let _ = registrar.set(r);
+                }
+            }
+        }
         if metrics_port != 0 {
             let addr = SocketAddr::new(rpc_addr.ip(), metrics_port);
             match tokio::net::TcpListener::bind(addr).await {

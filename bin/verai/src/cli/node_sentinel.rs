@@ -10,7 +10,11 @@ use alloy_primitives::Address;
 use clap::Args;
 use eyre::{WrapErr, bail};
 use serde::Deserialize;
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 use tracing::info;
 use verai_node::{OnExpiry, ScreenConfig};
 use verai_sentinel::{Model, Policy, anomaly::ForestParams};
@@ -77,17 +81,35 @@ pub struct SentinelFile {
     min_history: Option<usize>,
 }
 
+/// What the node records in provenance about its sentinel model.
+#[derive(Debug, Clone)]
+pub struct SentinelRecord {
+    /// SHA-256 of the model file.
+    pub hash: [u8; 32],
+    /// SHA-256 of the training data (from the model's metadata), when well-formed.
+    pub data_hash: Option<[u8; 32]>,
+    /// The model's record id, once registered (shown by `verai_sentinelStatus`).
+    pub id: Arc<OnceLock<u64>>,
+}
+
 /// Flags win over the file; `None` when no model is configured.
 pub fn build(
     a: SentinelArgs,
     f: SentinelFile,
     rel: impl Fn(PathBuf) -> PathBuf,
-) -> eyre::Result<Option<ScreenConfig>> {
+) -> eyre::Result<Option<(ScreenConfig, SentinelRecord)>> {
     let Some(path) = a.sentinel.or(f.model.map(rel)) else {
         return Ok(None);
     };
     let (model, hash) = Model::load(&path)
         .wrap_err_with(|| format!("loading the sentinel model {}", path.display()))?;
+    let record = SentinelRecord {
+        hash,
+        data_hash: hex::decode(&model.metadata.training_data_sha256)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok()),
+        id: Arc::new(OnceLock::new()),
+    };
     let d = Policy::default();
     let policy = Policy {
         flag_risk: a.sentinel_flag_risk.or(f.flag_risk).unwrap_or(d.flag_risk),
@@ -127,12 +149,15 @@ pub fn build(
     release_keys.extend(f.release_keys);
     let hold_for = Duration::from_secs(a.sentinel_hold_secs.or(f.hold_secs).unwrap_or(600).max(1));
     info!(model = %path.display(), sha256 = %hex::encode(hash), ?mode, ?policy, "sentinel on");
-    let screen =
-        ModelScreen::new(model, hash, policy, mode, refit).wrap_err("the sentinel policy")?;
-    Ok(Some(ScreenConfig {
-        screen: Arc::new(screen),
-        hold_for,
-        on_expiry,
-        release_keys,
-    }))
+    let screen = ModelScreen::new(model, hash, policy, mode, refit, record.id.clone())
+        .wrap_err("the sentinel policy")?;
+    Ok(Some((
+        ScreenConfig {
+            screen: Arc::new(screen),
+            hold_for,
+            on_expiry,
+            release_keys,
+        },
+        record,
+    )))
 }

@@ -14,7 +14,7 @@
 use alloy_consensus::Transaction as _;
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tracing::{info, warn};
 use verai_node::{AccountReader, ScreenAction, Screening, TxScreen};
 use verai_primitives::{Block, RecoveredTx, StoredReceipt};
@@ -64,6 +64,7 @@ pub struct ModelScreen {
     mode: Mode,
     refit: Refit,
     model_hash: String,
+    record: Arc<OnceLock<u64>>,
 }
 
 impl ModelScreen {
@@ -74,6 +75,7 @@ impl ModelScreen {
         policy: Policy,
         mode: Mode,
         refit: Refit,
+        record: Arc<OnceLock<u64>>,
     ) -> eyre::Result<Self> {
         let sentinel = Sentinel::new(model, model_hash, None, policy)?;
         Ok(Self {
@@ -88,6 +90,7 @@ impl ModelScreen {
             mode,
             refit,
             model_hash: format!("0x{}", hex::encode(model_hash)),
+            record,
         })
     }
 
@@ -151,6 +154,7 @@ impl ModelScreen {
             "top": top,
             "anomalyFeatures": novel,
             "modelHash": self.model_hash,
+            "modelRecord": self.record.get(),
         })
     }
 
@@ -245,6 +249,7 @@ impl TxScreen for ModelScreen {
         let s = self.read();
         serde_json::json!({
             "modelHash": self.model_hash,
+            "modelRecord": self.record.get(),
             "mode": self.mode,
             "policy": s.sentinel.policy(),
             "height": s.store.height(),
