@@ -8,10 +8,10 @@
 //!
 //! The account model scores the fresh collector as benign (fraud probability ~0.004; it was
 //! trained on long-lived accounts), so the anomaly detector carries the detection: the
-//! sweep scores 0.81 (seeds 1 to 5: 0.806 to 0.816) where the most anomalous normal
-//! transaction scores 0.70 to 0.74 and the 99th percentile 0.67 to 0.70. The node runs
-//! with the default flag threshold (0.7) and holds at 0.78 (see ARCHITECTURE.md,
-//! "Sentinel in the node").
+//! sweep scores 0.78 to 0.83 over seeds 1 to 5, where the most anomalous normal transaction
+//! scores 0.69 to 0.73 and the 99th percentile 0.66 to 0.71. The node runs with the default
+//! flag threshold (0.7) and holds at 0.75 (see ARCHITECTURE.md, "Sentinel in the node").
+//! The margin is narrow: this is a demonstration on simulated traffic, not a calibration.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -61,7 +61,7 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
         "--sentinel-policy",
         "hold",
         "--sentinel-hold-anomaly",
-        "0.78",
+        "0.75",
     ]);
 
     // Collect the alert stream while the simulator runs.

@@ -13,13 +13,17 @@
 //! **Points outside the training data.** A classic isolation tree only cuts within the
 //! range of its sample, so a value beyond everything seen (a collector sweeping 20 payers'
 //! funds when no account ever did) follows the most extreme sample's branch and scores like
-//! it: the forest cannot see novelty beyond its sample's bounding box. Each node therefore
-//! keeps the bounding box of its rows, and scoring takes the expected path length of `x` as
-//! if it had been in the sample, as Robust Random Cut Forests do (Guha et al., ICML 2016):
-//! at a node whose box does not contain `x`, a random cut (feature uniform among those that
-//! vary once `x` is added, threshold uniform over the widened range) separates `x` with
-//! probability `p = mean_f ext_f / (span_f + ext_f)`, ending its path one level down; with
-//! `1 − p` it continues. A point inside every box scores exactly as in the classic forest.
+//! it: the forest cannot see novelty beyond its sample's bounding box. Scoring therefore
+//! takes the expected path length of `x` as if it had been in the sample, as Robust Random
+//! Cut Forests do (Guha et al., ICML 2016): at a node whose rows' box does not contain `x`,
+//! the node's random cut (feature uniform among those that vary once `x` is added,
+//! threshold uniform over the widened range) separates `x` with probability
+//! `p = mean_f ext_f / (span_f + ext_f)`, ending its path one level down. Only each tree's
+//! sample box is kept (boxes at every node would add 144 bytes to each node and triple the
+//! admission latency, measured), and its `p` is used at every level of the path: the
+//! expected length is `Σ_{k<d} (1−p)^k p (k+1) + (1−p)^d h` for a leaf at depth `d` with
+//! classic length `h`. Deeper boxes are narrower, so this understates the separation: it
+//! is conservative. A point inside the box scores exactly as in the classic forest.
 //!
 //! Invariants: every tree is non-empty; children come after their parent (walks end);
 //! feature indices are below [`N_TX`].
@@ -63,15 +67,19 @@ pub struct INode {
     pub r: u32,
     /// Leaf: depth + c(rows in the leaf).
     pub h: f64,
-    /// Per-feature minimum of the node's rows.
+}
+
+/// The bounding box of a tree's sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bbox {
+    /// Per-feature minimum.
     pub lo: [f64; N_TX],
-    /// Per-feature maximum of the node's rows.
+    /// Per-feature maximum.
     pub hi: [f64; N_TX],
 }
 
-impl INode {
-    /// Probability that a random cut at this node separates `x` from the node's rows
-    /// (0 when `x` lies inside the box).
+impl Bbox {
+    /// Probability that a random cut separates `x` from the box's rows (0 inside the box).
     fn separation(&self, x: &TxFeatures) -> f64 {
         let mut sum = 0.0;
         let mut varying = 0u32;
@@ -112,6 +120,8 @@ pub struct IsolationForest {
     pub c_psi: f64,
     /// The trees.
     pub trees: Vec<Vec<INode>>,
+    /// Each tree's sample box.
+    pub boxes: Vec<Bbox>,
 }
 
 /// Average path length of an unsuccessful BST search among `n` items:
@@ -143,6 +153,7 @@ impl IsolationForest {
         let mut rng = SplitMix64::new(params.seed);
         let mut idx: Vec<usize> = (0..samples.len()).collect();
         let mut trees = Vec::with_capacity(params.trees);
+        let mut boxes = Vec::with_capacity(params.trees);
         for _ in 0..params.trees {
             // Partial Fisher-Yates: the first psi entries are a uniform sample.
             for i in 0..psi {
@@ -150,6 +161,17 @@ impl IsolationForest {
                 idx.swap(i, j);
             }
             let mut rows = idx[..psi].to_vec();
+            let mut b = Bbox {
+                lo: [f64::INFINITY; N_TX],
+                hi: [f64::NEG_INFINITY; N_TX],
+            };
+            for &r in &rows {
+                for f in 0..N_TX {
+                    b.lo[f] = b.lo[f].min(samples[r][f]);
+                    b.hi[f] = b.hi[f].max(samples[r][f]);
+                }
+            }
+            boxes.push(b);
             let mut nodes = Vec::new();
             grow(samples, &mut rows, 0, height_limit, &mut rng, &mut nodes);
             trees.push(nodes);
@@ -159,6 +181,7 @@ impl IsolationForest {
             rows: samples.len(),
             c_psi: c(psi),
             trees,
+            boxes,
         })
     }
 
@@ -166,27 +189,29 @@ impl IsolationForest {
     /// module docs for points outside a node's box.
     pub fn mean_path(&self, x: &TxFeatures) -> f64 {
         let mut sum = 0.0;
-        for tree in &self.trees {
+        for (tree, b) in self.trees.iter().zip(&self.boxes) {
             let mut i = 0usize;
-            let mut depth = 0.0;
-            // Probability that x has not been cut off above this node.
-            let mut reach = 1.0;
-            let mut path = 0.0;
-            loop {
+            let mut depth = 0u32;
+            let h = loop {
                 let n = &tree[i];
-                let p = n.separation(x);
-                if p > 0.0 {
-                    path += reach * p * (depth + 1.0);
-                    reach *= 1.0 - p;
-                }
                 if n.l == 0 {
-                    path += reach * n.h;
-                    break;
+                    break n.h;
                 }
                 i = if x[n.f as usize] < n.t { n.l } else { n.r } as usize;
-                depth += 1.0;
+                depth += 1;
+            };
+            let p = b.separation(x);
+            if p > 0.0 {
+                // Cut off at level k (path k + 1) with probability (1 − p)^k p.
+                let (mut path, mut reach) = (0.0, 1.0);
+                for k in 0..depth {
+                    path += reach * p * f64::from(k + 1);
+                    reach *= 1.0 - p;
+                }
+                sum += path + reach * h;
+            } else {
+                sum += h;
             }
-            sum += path;
         }
         sum / self.trees.len() as f64
     }
@@ -196,8 +221,7 @@ impl IsolationForest {
     /// towards 1 far beyond it). Explains an alert; not on the admission path.
     pub fn novelty(&self, x: &TxFeatures) -> [f64; N_TX] {
         let mut out = [0f64; N_TX];
-        for tree in &self.trees {
-            let root = &tree[0];
+        for root in &self.boxes {
             for (f, o) in out.iter_mut().enumerate() {
                 let (lo, hi, v) = (root.lo[f], root.hi[f], x[f]);
                 let ext = (lo - v).max(0.0) + (v - hi).max(0.0);
@@ -225,18 +249,20 @@ impl IsolationForest {
         if self.trees.is_empty() || self.c_psi.is_nan() || self.c_psi <= 0.0 {
             return bad("empty forest");
         }
+        if self.boxes.len() != self.trees.len()
+            || self.boxes.iter().any(|b| {
+                b.lo.iter()
+                    .zip(&b.hi)
+                    .any(|(l, h)| l.partial_cmp(h).is_none_or(|o| o.is_gt()))
+            })
+        {
+            return bad("bad bounding boxes");
+        }
         for tree in &self.trees {
             if tree.is_empty() {
                 return bad("empty tree");
             }
             for (i, n) in tree.iter().enumerate() {
-                if n.lo
-                    .iter()
-                    .zip(&n.hi)
-                    .any(|(l, h)| l.partial_cmp(h).is_none_or(|o| o.is_gt()))
-                {
-                    return bad("bad bounding box");
-                }
                 if n.l == 0 {
                     if !n.h.is_finite() {
                         return bad("leaf path length not finite");
@@ -290,8 +316,6 @@ fn grow(
         l: 0,
         r: 0,
         h: depth as f64 + c(rows.len()),
-        lo: bl,
-        hi: bh,
     });
     if depth >= limit || rows.len() <= 1 || nv == 0 {
         return me as u32;
@@ -320,8 +344,6 @@ fn grow(
         l,
         r,
         h: 0.0,
-        lo: bl,
-        hi: bh,
     };
     me as u32
 }
