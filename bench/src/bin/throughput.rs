@@ -6,6 +6,11 @@
 //! [--per-sender 100] [--concurrency 32] [--window W] [--only verai|anvil]` (see
 //! bench/README.md). `--window W` paces every client: at most W unconfirmed transactions per
 //! sender (the next round waits for the receipts of the round W back), for both nodes.
+//!
+//! `--sentinel MODEL` measures the sentinel's cost instead: the same workload against
+//! `verai node --dev` without and with `--sentinel MODEL` (default policy: flag), alternating
+//! `--repeat N` times, and prints the median of each and the relative cost (goal: at most
+//! 5 %), with the node's own screening time from `verai_sentinelStatus`.
 
 use alloy_primitives::{B256, Bytes, U256};
 use eyre::{WrapErr, bail};
@@ -30,6 +35,8 @@ struct Args {
     anvil: PathBuf,
     anvil_block_time: Option<String>,
     window: usize,
+    sentinel: Option<PathBuf>,
+    repeat: usize,
 }
 
 use verai_bench::repo_root;
@@ -45,6 +52,8 @@ fn parse_args() -> eyre::Result<Args> {
         anvil: root.join("tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
         anvil_block_time: None,
         window: 0,
+        sentinel: None,
+        repeat: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +67,8 @@ fn parse_args() -> eyre::Result<Args> {
             "--anvil" => a.anvil = value()?.into(),
             "--anvil-block-time" => a.anvil_block_time = Some(value()?),
             "--window" => a.window = value()?.parse()?,
+            "--sentinel" => a.sentinel = Some(value()?.into()),
+            "--repeat" => a.repeat = value()?.parse::<usize>()?.max(1),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -86,7 +97,7 @@ fn free_port() -> eyre::Result<u16> {
 fn start(name: &'static str, a: &Args) -> eyre::Result<Peer> {
     let port = free_port()?;
     let mut cmd = match name {
-        "verai" => {
+        "verai" | "verai+sentinel" => {
             let mut c = Command::new(&a.verai);
             c.args([
                 "node",
@@ -97,6 +108,13 @@ fn start(name: &'static str, a: &Args) -> eyre::Result<Peer> {
                 "--rpc-port",
                 &port.to_string(),
             ]);
+            if name == "verai+sentinel" {
+                let model = a
+                    .sentinel
+                    .as_ref()
+                    .ok_or_else(|| eyre::eyre!("verai+sentinel needs --sentinel MODEL"))?;
+                c.arg("--sentinel").arg(model);
+            }
             c.env("RUST_LOG", "warn");
             c
         }
@@ -112,7 +130,7 @@ fn start(name: &'static str, a: &Args) -> eyre::Result<Peer> {
             c
         }
     };
-    let exe = if name == "verai" { &a.verai } else { &a.anvil };
+    let exe = if name == "anvil" { &a.anvil } else { &a.verai };
     if !exe.exists() {
         bail!(
             "{name} not found at {} (build with `cargo build --release -p verai`; anvil comes with `npm ci --prefix tests/e2e`)",
@@ -294,6 +312,9 @@ async fn main() -> eyre::Result<()> {
         },
         w.setup.len()
     );
+    if a.sentinel.is_some() {
+        return sentinel_cost(&a, &w).await;
+    }
     let names: Vec<&'static str> = match a.only.as_deref() {
         Some("verai") => vec!["verai"],
         Some("anvil") => vec!["anvil"],
@@ -319,5 +340,53 @@ async fn main() -> eyre::Result<()> {
     if let [(_, v), (_, an)] = results.as_slice() {
         println!("ratio verai/anvil: {:.2}x (goal: at least 2x)", v / an);
     }
+    Ok(())
+}
+
+/// Throughput without and with the sentinel, alternating, medians compared.
+async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for i in 0..a.repeat {
+        for name in ["verai", "verai+sentinel"] {
+            let peer = start(name, a)?;
+            let o = measure(&peer, w, a.concurrency, a.window)
+                .await
+                .wrap_err_with(|| format!("measuring {name}"))?;
+            let mut screen = String::new();
+            if name == "verai+sentinel" {
+                let s: serde_json::Value = client(&peer.url)?
+                    .request("verai_sentinelStatus", rpc_params![])
+                    .await?;
+                screen = format!(
+                    ", node screened {} txs, mean {:.1} µs, max {:.1} µs, alerts {}",
+                    s["screened"],
+                    s["meanScreenNanos"].as_f64().unwrap_or(0.0) / 1e3,
+                    s["maxScreenNanos"].as_f64().unwrap_or(0.0) / 1e3,
+                    s["flagged"]
+                );
+                on.push(o.tps);
+            } else {
+                off.push(o.tps);
+            }
+            println!(
+                "run {}: {name:>15}: {:>8.0} tx/s ({:.2} s until the last receipt){screen}",
+                i + 1,
+                o.tps,
+                o.seconds
+            );
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut off), median(&mut on));
+    let cost = (off - on) / off * 100.0;
+    println!(
+        "median of {}: sentinel off {off:.0} tx/s, on {on:.0} tx/s: cost {cost:.1} % (goal: at most 5 %: {})",
+        a.repeat,
+        if cost <= 5.0 { "met" } else { "NOT met" }
+    );
     Ok(())
 }

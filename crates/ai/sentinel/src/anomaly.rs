@@ -166,9 +166,9 @@ impl IsolationForest {
                 hi: [f64::NEG_INFINITY; N_TX],
             };
             for &r in &rows {
-                for f in 0..N_TX {
-                    b.lo[f] = b.lo[f].min(samples[r][f]);
-                    b.hi[f] = b.hi[f].max(samples[r][f]);
+                for (f, &v) in samples[r].iter().enumerate() {
+                    b.lo[f] = b.lo[f].min(v);
+                    b.hi[f] = b.hi[f].max(v);
                 }
             }
             boxes.push(b);
