@@ -315,7 +315,69 @@ fn four_processes_survive_a_sigkill_and_agree() {
                     .is_null()
         },
     );
+    // A data set uploaded to the follower and registered through it: the follower pushes
+    // the blob to its upstream before forwarding the transaction, which the validator admits.
+    let fdata = "a,b\n9,8\n".repeat(500);
+    let ffile = dir.path().join("via-follower.csv");
+    std::fs::write(&ffile, &fdata).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args(["provenance", "register-dataset"])
+        .arg(&ffile)
+        .args(["--license", "MIT", "--upload", "--json", "--rpc"])
+        .arg(format!("http://127.0.0.1:{fport}"))
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fhash = nodes[1].rpc("verai_getRecord", json!([record["id"]]))["contentHash"].clone();
+    assert_eq!(
+        nodes[1].rpc("verai_getBlob", json!([fhash])),
+        json!(hex::encode_prefixed(&fdata)),
+        "the upstream got the blob from the follower"
+    );
     drop(follower);
+
+    // A data set uploaded to validator 3 and registered through validator 0: node 0 fetches
+    // the blob from its peers before it admits the record. A record naming a blob that no
+    // node holds is refused with a clear error.
+    let data = "x,y\n1,2\n3,4\n".repeat(2_000);
+    let file = dir.path().join("dataset.csv");
+    std::fs::write(&file, &data).unwrap();
+    let put = nodes[3].rpc("verai_putBlob", json!([hex::encode_prefixed(&data)]));
+    let hash = put["hash"].as_str().unwrap().to_string();
+    assert!(nodes[0].rpc("verai_getBlob", json!([hash])).is_null());
+    let register = |file: &Path, uri: &str| {
+        Command::new(env!("CARGO_BIN_EXE_verai"))
+            .args(["provenance", "register-dataset"])
+            .arg(file)
+            .args(["--license", "CC0-1.0", "--uri", uri, "--json", "--rpc"])
+            .arg(format!("http://127.0.0.1:{rpc}"))
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap()
+    };
+    let out = register(&file, &format!("blob:{hash}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        nodes[0].rpc("verai_getBlob", json!([hash])),
+        json!(hex::encode_prefixed(&data)),
+        "validator 0 fetched the blob from a peer"
+    );
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "x\n5\n").unwrap();
+    let out = register(&other, &format!("blob:0x{}", "ab".repeat(32)));
+    assert!(!out.status.success(), "a record naming a missing blob");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("neither this node nor its peers"), "{err}");
 
     // A validator restarted from another genesis refuses to join.
     let genesis: Value =

@@ -37,6 +37,8 @@ pub const CHANNEL_BACKFILL: Channel = 4;
 pub const CHANNEL_HELLO: Channel = 5;
 /// The node's mempool gossip (not used by the engine).
 pub const CHANNEL_TXS: Channel = 6;
+/// The node's blob exchange (not used by the engine).
+pub const CHANNEL_BLOBS: Channel = 7;
 
 /// All channels with their per-peer rate limit.
 pub fn channel_quotas() -> [(Channel, Quota); 5] {
@@ -49,11 +51,13 @@ pub fn channel_quotas() -> [(Channel, Quota); 5] {
     ]
 }
 
-/// The node's own channels (genesis handshake, mempool gossip) with their per-peer rate limit.
-pub fn node_channel_quotas() -> [(Channel, Quota); 2] {
+/// The node's own channels (genesis handshake, mempool gossip, blob exchange) with their
+/// per-peer rate limit.
+pub fn node_channel_quotas() -> [(Channel, Quota); 3] {
     [
         (CHANNEL_HELLO, Quota::per_second(NZU32!(100))),
         (CHANNEL_TXS, Quota::per_second(NZU32!(2_000))),
+        (CHANNEL_BLOBS, Quota::per_second(NZU32!(100))),
     ]
 }
 
@@ -95,6 +99,8 @@ pub struct LookupNetwork<E: Clock> {
     pub hello: (LookupSender<E>, LookupReceiver),
     /// The node's mempool gossip channel ([`CHANNEL_TXS`]).
     pub txs: (LookupSender<E>, LookupReceiver),
+    /// The node's blob exchange channel ([`CHANNEL_BLOBS`]).
+    pub blobs: (LookupSender<E>, LookupReceiver),
     /// Blocker and peer-set provider for [`ValidatorConfig`](crate::ValidatorConfig).
     pub oracle: lookup::Oracle<PublicKey>,
     /// The network task.
@@ -150,7 +156,7 @@ where
 
     let [votes, certificates, resolver, broadcast, backfill] =
         channel_quotas().map(|(channel, quota)| network.register(channel, quota));
-    let [hello, txs] =
+    let [hello, txs, blobs] =
         node_channel_quotas().map(|(channel, quota)| network.register(channel, quota));
     let task = network.start();
     Ok(LookupNetwork {
@@ -163,6 +169,7 @@ where
         },
         hello,
         txs,
+        blobs,
         oracle,
         task,
     })

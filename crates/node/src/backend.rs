@@ -17,6 +17,8 @@ pub struct NodeBackend<E: StateContext> {
     pub(crate) chain: Arc<Chain<E>>,
     pub(crate) consensus: Option<ConsensusHandle>,
     pub(crate) blobs: Arc<verai_provenance::blob::BlobStore>,
+    /// A follower's upstream validator (blobs come from it); `None` on a validator.
+    pub(crate) upstream: Option<jsonrpsee::http_client::HttpClient>,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -184,6 +186,18 @@ impl<E: StateContext> Backend for NodeBackend<E> {
             head.header.timestamp,
             self.chain.producer.beneficiary,
         )
+    }
+
+    async fn prepare(&self, tx: &RecoveredTx) -> Result<(), BackendError> {
+        if let Some(upstream) = &self.upstream {
+            return crate::follow::blobs_from_upstream(upstream, &self.blobs, tx)
+                .await
+                .map_err(BackendError::Refused);
+        }
+        self.chain
+            .fetch_blobs(tx)
+            .await
+            .map_err(|e| BackendError::Refused(e.to_string()))
     }
 
     fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {

@@ -4,7 +4,8 @@
 //! across the QMDB commit, the index write and the state-store write, so that a reader
 //! holding it for reading (execution on a parent, proofs) sees the three at the same height.
 
-use crate::NodeError;
+use crate::{NodeError, blobs::BlobFetchError};
+use alloy_consensus::Transaction as _;
 use alloy_primitives::{Address, B256};
 use std::{
     collections::HashMap,
@@ -80,6 +81,8 @@ pub struct Chain<E: StateContext> {
     pub(crate) outbox_ready: Notify,
     /// The sentinel, when this node screens admissions (set once at start-up).
     pub(crate) screen: OnceLock<Arc<crate::screen::Screen>>,
+    /// The blob exchange with peers (validators; set once at start-up).
+    pub(crate) blobs: OnceLock<Arc<crate::blobs::BlobExchange>>,
 }
 
 /// A finalized block with its receipts.
@@ -107,6 +110,31 @@ impl<E: StateContext> Chain<E> {
         lock(&self.outbox).push(raw.into());
         self.outbox_ready.notify_one();
         Ok(hash)
+    }
+
+    /// Blobs `tx` names (a provenance record's `blob:` URI) that this node lacks.
+    pub(crate) fn missing_blobs(&self, tx: &RecoveredTx) -> Vec<B256> {
+        let refs = verai_provenance::refs::blob_refs(tx.envelope.to(), tx.envelope.input());
+        match self.blobs.get() {
+            Some(ex) => refs
+                .into_iter()
+                .filter(|h| !ex.store().contains(&h.0))
+                .collect(),
+            None => refs,
+        }
+    }
+
+    /// Make sure the blobs `tx` names are here, fetching them from peers (see
+    /// [`crate::blobs`]); a node without a blob exchange (a follower) checks nothing here.
+    pub(crate) async fn fetch_blobs(&self, tx: &RecoveredTx) -> Result<(), BlobFetchError> {
+        let Some(ex) = self.blobs.get() else {
+            return Ok(());
+        };
+        let missing = self.missing_blobs(tx);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        ex.ensure(&self.clock, &missing).await
     }
 
     /// Admit a transaction into the pool against the finalized state and wake the producer.

@@ -27,6 +27,8 @@ pub struct NodeNetwork<S, R, B, P> {
     pub hello: (S, R),
     /// Mempool gossip.
     pub txs: (S, R),
+    /// Blob exchange.
+    pub blobs: (S, R),
     /// Blocks misbehaving peers.
     pub blocker: B,
     /// Peer sets.
@@ -63,9 +65,14 @@ impl<E: StateContext> Clone for Core<E> {
 }
 
 impl<E: StateContext> Core<E> {
-    /// Submit a raw EIP-2718 transaction as a client would (it is gossiped to peers).
-    pub fn submit_raw(&self, raw: &[u8]) -> Result<B256, NodeError> {
+    /// Submit a raw EIP-2718 transaction as a client would (it is gossiped to peers). A
+    /// provenance record's blob missing here is fetched from peers first.
+    pub async fn submit_raw(&self, raw: &[u8]) -> Result<B256, NodeError> {
         let tx = RecoveredTx::decode(raw)?;
+        self.chain
+            .fetch_blobs(&tx)
+            .await
+            .map_err(|e| NodeError::Rejected(e.to_string()))?;
         self.chain
             .submit_local(tx)
             .map_err(|e| NodeError::Rejected(e.to_string()))
@@ -103,6 +110,11 @@ impl<E: StateContext> Core<E> {
     /// An account in the finalized state.
     pub fn account(&self, address: &Address) -> Result<AccountState, NodeError> {
         self.chain.account(address)
+    }
+
+    /// The node's blob store.
+    pub fn blobs(&self) -> Option<Arc<verai_provenance::blob::BlobStore>> {
+        self.chain.blobs.get().map(|ex| ex.store().clone())
     }
 
     /// Transactions waiting in the pool.
@@ -147,6 +159,13 @@ where
         .await
         .map_err(|_| NodeError::Inconsistent("the genesis handshake stopped".into()))??;
 
+    let store = crate::run::open_blobs(&config.chain.datadir)?;
+    let (blobs_out, blobs_in) = network.blobs;
+    let exchange = Arc::new(crate::blobs::BlobExchange::new(store, blobs_out));
+    let _ = chain.blobs.set(exchange.clone());
+    context
+        .child("blobs")
+        .spawn(move |_| crate::blobs::serve(exchange, blobs_in));
     let (txs_out, txs_in) = network.txs;
     context.child("gossip_out").spawn({
         let chain = chain.clone();

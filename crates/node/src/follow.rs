@@ -6,7 +6,9 @@
 //! match, as on a validator), and serves JSON-RPC, certificates included. The upstream is
 //! trusted for availability only: a block without a valid quorum certificate is refused.
 //! Transactions submitted to a follower enter its pool (admission checks) and are forwarded
-//! to the upstream. A follower that was down, or a new one, catches up from its stored
+//! to the upstream; the blobs a provenance record names come from the upstream when missing
+//! here (`verai_getBlob`), and go to it before the transaction (`verai_putBlob`), so that
+//! the validator admits it. A follower that was down, or a new one, catches up from its stored
 //! height (from genesis the first time).
 
 use crate::{
@@ -16,6 +18,7 @@ use crate::{
     chain::Chain,
     open::{ChainConfig, open_chain},
 };
+use alloy_consensus::Transaction as _;
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{B256, Bytes, U64};
 use commonware_runtime::{Clock, Spawner, Supervisor};
@@ -27,7 +30,8 @@ use jsonrpsee::{
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tracing::{info, warn};
 use verai_consensus::{PublicKey, verify_certificate};
-use verai_primitives::Block;
+use verai_primitives::{Block, RecoveredTx};
+use verai_provenance::{blob::BlobStore, refs::blob_refs};
 use verai_rpc::{CertificateResponse, RpcConfig};
 use verai_storage::StateContext;
 
@@ -122,14 +126,16 @@ where
             }
         }
     });
+    let blobs = crate::run::open_blobs(&config.chain.datadir)?;
     context.child("forward").spawn({
-        let (chain, client) = (chain.clone(), client);
-        move |_| forward(chain, client)
+        let (chain, client, blobs) = (chain.clone(), client.clone(), blobs.clone());
+        move |_| forward(chain, client, blobs)
     });
     let backend = Arc::new(NodeBackend {
         chain: chain.clone(),
         consensus: None,
-        blobs: crate::run::open_blobs(&config.chain.datadir)?,
+        blobs,
+        upstream: Some(client),
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
@@ -192,12 +198,61 @@ async fn sync<E: StateContext>(
     Ok(applied)
 }
 
+/// The blobs `tx` names that are missing here, from the upstream (checked against their
+/// hash); refused when the upstream has not got one either.
+pub(crate) async fn blobs_from_upstream(
+    client: &HttpClient,
+    store: &BlobStore,
+    tx: &RecoveredTx,
+) -> Result<(), String> {
+    for hash in blob_refs(tx.envelope.to(), tx.envelope.input()) {
+        if store.contains(&hash.0) {
+            continue;
+        }
+        let got: Option<Bytes> = client
+            .request("verai_getBlob", rpc_params![hash])
+            .await
+            .map_err(|e| format!("the upstream did not answer for blob {hash}: {e}"))?;
+        let Some(bytes) = got else {
+            return Err(crate::blobs::BlobFetchError::Missing(hash).to_string());
+        };
+        let (got, _) = store.put(&bytes[..]).map_err(|e| e.to_string())?;
+        if got != hash.0 {
+            return Err(format!(
+                "the upstream sent bytes that do not hash to blob {hash}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Send the blobs a forwarded transaction names to the upstream (it admits the transaction
+/// only with them).
+async fn push_blobs(client: &HttpClient, store: &BlobStore, raw: &[u8]) {
+    use alloy_eips::eip2718::Decodable2718 as _;
+    let Ok(envelope) = alloy_consensus::TxEnvelope::decode_2718(&mut &raw[..]) else {
+        return;
+    };
+    for hash in blob_refs(envelope.to(), envelope.input()) {
+        let Ok(Some(bytes)) = store.get(&hash.0) else {
+            continue;
+        };
+        let sent: Result<serde_json::Value, _> = client
+            .request("verai_putBlob", rpc_params![Bytes::from(bytes)])
+            .await;
+        if let Err(e) = sent {
+            warn!(%e, %hash, "the upstream refused a blob");
+        }
+    }
+}
+
 /// Send transactions submitted here to the upstream.
-async fn forward<E: StateContext>(chain: Arc<Chain<E>>, client: HttpClient) {
+async fn forward<E: StateContext>(chain: Arc<Chain<E>>, client: HttpClient, blobs: Arc<BlobStore>) {
     loop {
         chain.outbox_ready.notified().await;
         let txs = std::mem::take(&mut *chain.outbox.lock().unwrap_or_else(|p| p.into_inner()));
         for tx in txs {
+            push_blobs(&client, &blobs, &tx).await;
             let sent: Result<B256, _> = client
                 .request("eth_sendRawTransaction", rpc_params![tx])
                 .await;

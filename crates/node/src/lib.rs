@@ -17,6 +17,7 @@
 mod app;
 mod audit;
 mod backend;
+pub mod blobs;
 mod chain;
 mod config;
 mod core;

@@ -154,5 +154,6 @@ pub(crate) async fn open_chain<E: StateContext + Supervisor>(
         outbox: Mutex::new(Vec::new()),
         outbox_ready: Notify::new(),
         screen: std::sync::OnceLock::new(),
+        blobs: std::sync::OnceLock::new(),
     }))
 }

@@ -204,16 +204,47 @@ pub(crate) async fn gossip_in<E: StateContext, R: Receiver<PublicKey = PublicKey
                 continue;
             }
         };
-        let (mut added, mut refused) = (0usize, 0usize);
+        let (mut added, mut refused, mut waiting) = (0usize, 0usize, 0usize);
         for raw in txs {
-            match RecoveredTx::decode(&raw).map(|tx| chain.admit(tx)) {
-                Ok(Ok(_)) => added += 1,
+            let Ok(tx) = RecoveredTx::decode(&raw) else {
+                refused += 1;
+                continue;
+            };
+            if !chain.missing_blobs(&tx).is_empty() {
+                if admit_after_fetch(&chain, tx) {
+                    waiting += 1;
+                } else {
+                    refused += 1;
+                }
+                continue;
+            }
+            match chain.admit(tx) {
+                Ok(_) => added += 1,
                 // Duplicates and stale nonces are normal: several peers may send the same.
-                _ => refused += 1,
+                Err(_) => refused += 1,
             }
         }
-        debug!(%peer, added, refused, "gossiped transactions");
+        debug!(%peer, added, refused, waiting, "gossiped transactions");
     }
+}
+
+/// Admit a gossiped transaction in its own task once the blobs it names are here (see
+/// [`crate::blobs`]); false when it cannot wait (no exchange, or too many waiting).
+fn admit_after_fetch<E: StateContext>(chain: &Arc<Chain<E>>, tx: RecoveredTx) -> bool {
+    let Some(place) = chain.blobs.get().and_then(|ex| ex.reserve()) else {
+        return false;
+    };
+    let waiting = chain.clone();
+    chain.clock.child("blob_admit").spawn(move |_| async move {
+        let _place = place;
+        match waiting.fetch_blobs(&tx).await {
+            Ok(()) => {
+                let _ = waiting.admit(tx);
+            }
+            Err(e) => debug!(tx = %tx.hash, %e, "gossiped transaction dropped"),
+        }
+    });
+    true
 }
 
 #[cfg(test)]

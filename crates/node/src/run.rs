@@ -105,7 +105,6 @@ where
             "waiting for a quorum of validators to confirm the genesis"
         );
     }
-    let blobs = open_blobs(&config.datadir)?;
     let audit_deploys = config.audit_deploys.clone();
     let sentinel = config.sentinel.clone();
     let core: Core<E> = start_core(
@@ -126,6 +125,7 @@ where
             channels: network.channels,
             hello: network.hello,
             txs: network.txs,
+            blobs: network.blobs,
             blocker: network.oracle.clone(),
             peer_provider: network.oracle,
         },
@@ -138,10 +138,14 @@ where
     if let Some(sentinel) = sentinel {
         crate::screen::spawn(&core.chain, sentinel);
     }
+    let blobs = core
+        .blobs()
+        .ok_or_else(|| NodeError::Inconsistent("the blob exchange did not start".into()))?;
     let backend = Arc::new(NodeBackend {
         chain: core.chain.clone(),
         consensus: Some(core.consensus.clone()),
         blobs,
+        upstream: None,
     });
     let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");

@@ -90,7 +90,7 @@ fn alerts_holds_and_releases() {
     let release_key = dev_signers(10)[9].address();
     let config = ScreenConfig {
         screen: screen.clone(),
-        hold_for: Duration::from_secs(3),
+        hold_for: Duration::from_secs(10),
         on_expiry: OnExpiry::Drop,
         release_keys: vec![release_key],
     };

@@ -13,407 +13,14 @@
 //! - liveness where the scenario allows it: all nodes reach the target height.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod sim;
 mod support;
 
-use alloy_primitives::{Address, B256};
-use alloy_signer_local::PrivateKeySigner;
-use commonware_cryptography::{Signer as _, ed25519};
-use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{
-    Clock as _, Handle, Runner as _, Spawner as _, Supervisor as _, deterministic,
-};
-use commonware_utils::{NZUsize, probability};
-use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
-use std::{
-    collections::{BTreeMap, HashSet},
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-use verai_consensus::{
-    Channels, Timeouts,
-    network::{channel_quotas, node_channel_quotas},
-};
-use verai_mempool::PoolConfig;
-use verai_node::{ChainConfig, Core, CoreConfig, NodeNetwork, ProducerConfig, start_core};
-use verai_primitives::{ChainSpec, dev_signers};
-
-const N: usize = 4;
-type Ctx = deterministic::Context;
-type Sim = Oracle<ed25519::PublicKey, Ctx>;
-
-/// Where a running node's task publishes its core once started.
-type Slot = Arc<Mutex<Option<Core<Ctx>>>>;
-
-/// One simulated validator: its key, storage, and (while running) its task and core.
-struct Node {
-    signer: ed25519::PrivateKey,
-    datadir: PathBuf,
-    partition: String,
-    running: Option<(Handle<()>, Slot)>,
-}
-
-/// A simulated network of [`N`] validators.
-struct Net {
-    oracle: Sim,
-    nodes: Vec<Node>,
-    keys: Vec<ed25519::PublicKey>,
-    accounts: Vec<PrivateKeySigner>,
-    nonces: Vec<u64>,
-    accepted: Vec<B256>,
-    /// Which node each accepted transaction was submitted to.
-    submitted_to: Vec<usize>,
-    /// Accepted by a node that crashed before including it: it may be lost with that
-    /// node's memory-only pool (as in any Ethereum client) if it was not gossiped yet.
-    at_risk: HashSet<B256>,
-    rng: StdRng,
-}
-
-/// A link with `success_pct` percent of messages delivered.
-fn link(latency_ms: u64, jitter_ms: u64, success_pct: u64) -> Link {
-    Link {
-        latency: Duration::from_millis(latency_ms),
-        jitter: Duration::from_millis(jitter_ms),
-        success_rate: probability!(success_pct, 100u64),
-    }
-}
-
-impl Net {
-    async fn new(context: &Ctx, dir: &std::path::Path, seed: u64, links: Link) -> Self {
-        let signers: Vec<_> = (0..N as u64)
-            .map(|i| ed25519::PrivateKey::from_seed(1000 + i))
-            .collect();
-        let keys: Vec<_> = signers.iter().map(|s| s.public_key()).collect();
-        let (network, oracle) = Network::new_with_peers(
-            context.child("network"),
-            simulated::Config {
-                max_size: 8 * 1024 * 1024,
-                max_peers_per_set: NZUsize!(N),
-                disconnect_on_block: true,
-                tracked_peer_sets: NZUsize!(1),
-            },
-            keys.clone(),
-        )
-        .await;
-        network.start();
-        let net = Self {
-            oracle,
-            nodes: signers
-                .into_iter()
-                .enumerate()
-                .map(|(i, signer)| Node {
-                    signer,
-                    datadir: dir.join(format!("node-{i}")),
-                    partition: format!("node-{i}"),
-                    running: None,
-                })
-                .collect(),
-            keys,
-            accounts: accounts(),
-            nonces: vec![0; 10],
-            accepted: Vec::new(),
-            submitted_to: Vec::new(),
-            at_risk: HashSet::new(),
-            rng: StdRng::seed_from_u64(seed),
-        };
-        net.set_links(
-            &(0..N).collect::<Vec<_>>(),
-            &(0..N).collect::<Vec<_>>(),
-            Some(links),
-        )
-        .await;
-        net
-    }
-
-    /// Set (or with `None`, cut) the links from every node of `from` to every node of `to`.
-    async fn set_links(&self, from: &[usize], to: &[usize], link: Option<Link>) {
-        for &a in from {
-            for &b in to {
-                if a == b {
-                    continue;
-                }
-                let (ka, kb) = (self.keys[a].clone(), self.keys[b].clone());
-                let _ = self.oracle.remove_link(ka.clone(), kb.clone()).await;
-                if let Some(l) = &link {
-                    self.oracle.add_link(ka, kb, l.clone()).await.unwrap();
-                }
-            }
-        }
-    }
-
-    /// Start node `i` (again, after a crash: same key, partition and data directory).
-    async fn start(&mut self, context: &Ctx, i: usize) {
-        let control = self.oracle.control(self.keys[i].clone());
-        let mut pairs = Vec::new();
-        for (channel, quota) in channel_quotas().into_iter().chain(node_channel_quotas()) {
-            pairs.push(control.register(channel, quota).await.unwrap());
-        }
-        let mut pairs = pairs.into_iter();
-        let mut next = || pairs.next().unwrap();
-        let network = NodeNetwork {
-            channels: Channels {
-                votes: next(),
-                certificates: next(),
-                resolver: next(),
-                broadcast: next(),
-                backfill: next(),
-            },
-            hello: next(),
-            txs: next(),
-            blocker: control.clone(),
-            peer_provider: self.oracle.manager(),
-        };
-        let spec = ChainSpec::dev();
-        let config = CoreConfig {
-            chain: ChainConfig {
-                datadir: self.nodes[i].datadir.clone(),
-                pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
-                spec,
-                producer: ProducerConfig {
-                    // Empty blocks keep heights moving so that liveness is visible.
-                    block_time: Some(Duration::from_secs(1)),
-                    ..Default::default()
-                },
-                partition: self.nodes[i].partition.clone(),
-            },
-            signer: self.nodes[i].signer.clone(),
-            validators: self.keys.clone(),
-            timeouts: Timeouts::network(),
-        };
-        let slot: Slot = Arc::new(Mutex::new(None));
-        let handle = context.child("node").with_attribute("index", i).spawn({
-            let slot = slot.clone();
-            move |ctx| async move {
-                let core = start_core(ctx, config, network).await.expect("node starts");
-                *slot.lock().unwrap() = Some(core);
-                futures::future::pending::<()>().await;
-            }
-        });
-        self.nodes[i].running = Some((handle, slot));
-    }
-
-    /// Kill node `i` at once: its tasks stop wherever they are.
-    fn crash(&mut self, i: usize) {
-        let finalized: HashSet<B256> = self
-            .running()
-            .into_iter()
-            .flat_map(|j| included(&self.core(j).unwrap()))
-            .collect();
-        for (hash, node) in self.accepted.iter().zip(&self.submitted_to) {
-            if *node == i && !finalized.contains(hash) {
-                self.at_risk.insert(*hash);
-            }
-        }
-        if let Some((handle, slot)) = self.nodes[i].running.take() {
-            handle.abort();
-            slot.lock().unwrap().take();
-        }
-    }
-
-    fn core(&self, i: usize) -> Option<Core<Ctx>> {
-        let (_, slot) = self.nodes[i].running.as_ref()?;
-        slot.lock().unwrap().clone()
-    }
-
-    fn running(&self) -> Vec<usize> {
-        (0..N).filter(|&i| self.core(i).is_some()).collect()
-    }
-
-    /// Submit `count` transfers, each to a random running node among `to`.
-    fn submit(&mut self, count: usize, to: &[usize]) {
-        let live: Vec<usize> = to
-            .iter()
-            .copied()
-            .filter(|&i| self.core(i).is_some())
-            .collect();
-        assert!(!live.is_empty(), "no running node to submit to");
-        for _ in 0..count {
-            let a = self.rng.random_range(0..self.accounts.len());
-            let node = live[self.rng.random_range(0..live.len())];
-            let raw = support::sign_with(
-                &self.accounts[a],
-                1337,
-                self.nonces[a],
-                Some(Address::repeat_byte(0x42)),
-                1,
-                vec![],
-                21_000,
-            );
-            if let Ok(hash) = self.core(node).unwrap().submit_raw(&raw) {
-                self.nonces[a] += 1;
-                self.accepted.push(hash);
-                self.submitted_to.push(node);
-            }
-        }
-    }
-
-    fn min_height(&self, among: &[usize]) -> u64 {
-        among
-            .iter()
-            .filter_map(|&i| self.core(i).map(|c| c.latest()))
-            .min()
-            .unwrap_or(0)
-    }
-
-    /// Wait (virtual time) until every node of `among` reaches `height`; false on timeout.
-    async fn wait_height(
-        &self,
-        context: &Ctx,
-        among: &[usize],
-        height: u64,
-        limit: Duration,
-    ) -> bool {
-        let deadline = context.current() + limit;
-        while context.current() < deadline {
-            if among
-                .iter()
-                .all(|&i| self.core(i).is_some_and(|c| c.latest() >= height))
-            {
-                return true;
-            }
-            context.sleep(Duration::from_millis(20)).await;
-        }
-        false
-    }
-
-    /// Wait until every accepted transaction is finalized on every node of `among`.
-    async fn wait_included(&self, context: &Ctx, among: &[usize], limit: Duration) -> bool {
-        let deadline = context.current() + limit;
-        while context.current() < deadline {
-            if among.iter().all(|&i| {
-                self.core(i).is_some_and(|c| {
-                    let inc: HashSet<B256> = included(&c).into_iter().collect();
-                    self.accepted
-                        .iter()
-                        .all(|t| inc.contains(t) || self.at_risk.contains(t))
-                })
-            }) {
-                return true;
-            }
-            context.sleep(Duration::from_millis(50)).await;
-        }
-        false
-    }
-
-    /// Safety: same block at every height on every running node, no halted node, and every
-    /// finalized transaction accepted exactly once.
-    fn check_safety(&self) {
-        let mut by_height: BTreeMap<u64, B256> = BTreeMap::new();
-        for i in self.running() {
-            let core = self.core(i).unwrap();
-            assert!(!core.halted(), "node {i} halted on a finalized block");
-            for h in 0..=core.latest() {
-                let block = core
-                    .block(h)
-                    .unwrap()
-                    .expect("finalized block in the index");
-                let hash = block.hash();
-                let seen = by_height.entry(h).or_insert(hash);
-                assert_eq!(*seen, hash, "node {i} disagrees at height {h}");
-            }
-            let txs = included(&core);
-            let unique: HashSet<_> = txs.iter().collect();
-            assert_eq!(
-                unique.len(),
-                txs.len(),
-                "a transaction is finalized twice on node {i}"
-            );
-            let accepted: HashSet<_> = self.accepted.iter().collect();
-            for t in &txs {
-                assert!(
-                    accepted.contains(t),
-                    "node {i} finalized a transaction never accepted"
-                );
-            }
-        }
-    }
-
-    /// Every accepted transaction is finalized, except those lost with a crashed pool.
-    fn check_all_included(&self) {
-        for i in self.running() {
-            let included: HashSet<_> = included(&self.core(i).unwrap()).into_iter().collect();
-            let missing: Vec<_> = self
-                .accepted
-                .iter()
-                .filter(|t| !included.contains(*t) && !self.at_risk.contains(*t))
-                .collect();
-            assert!(
-                missing.is_empty(),
-                "node {i} is missing accepted transactions {missing:?}"
-            );
-        }
-    }
-
-    /// Stop every node and drop their handles (no runtime context may outlive the run).
-    fn stop_all(&mut self) {
-        for i in 0..N {
-            self.crash(i);
-        }
-    }
-}
-
-fn accounts() -> Vec<PrivateKeySigner> {
-    static ACCOUNTS: std::sync::OnceLock<Vec<PrivateKeySigner>> = std::sync::OnceLock::new();
-    ACCOUNTS.get_or_init(|| dev_signers(10)).clone()
-}
-
-/// Hashes of every transaction finalized on `core`, in order.
-fn included(core: &Core<Ctx>) -> Vec<B256> {
-    (1..=core.latest())
-        .flat_map(|h| {
-            core.block(h)
-                .unwrap()
-                .map(|b| {
-                    b.transactions
-                        .iter()
-                        .map(|t| *t.tx_hash())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// Run `scenario` for each seed of the environment; print a failing seed with its replay.
-fn for_seeds(name: &str, default_seeds: u64, scenario: fn(u64)) {
-    let seeds: Vec<u64> = match std::env::var("VERAI_SIM_SEED") {
-        Ok(s) => vec![s.parse().expect("VERAI_SIM_SEED is a number")],
-        Err(_) => {
-            let n = std::env::var("VERAI_SIM_SEEDS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(default_seeds);
-            (0..n).collect()
-        }
-    };
-    for seed in seeds {
-        let result = std::panic::catch_unwind(|| scenario(seed));
-        if let Err(e) = result {
-            eprintln!(
-                "scenario {name} FAILED with seed {seed}; replay: VERAI_SIM_SEED={seed} cargo nextest run -p verai-node --test simulation {name}"
-            );
-            std::panic::resume_unwind(e);
-        }
-    }
-}
-
-/// Run `f` on a fresh deterministic runtime seeded with `seed`, bounded in virtual time.
-fn simulate<F, Fut>(seed: u64, f: F)
-where
-    F: FnOnce(Ctx, PathBuf) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_path_buf();
-    let config = deterministic::Config::new()
-        .with_seed(seed)
-        .with_timeout(Some(Duration::from_secs(600)));
-    deterministic::Runner::new(config).start(|context| f(context, path));
-}
-
-fn all() -> Vec<usize> {
-    (0..N).collect()
-}
+use alloy_primitives::B256;
+use commonware_runtime::{Clock as _, Runner as _, deterministic};
+use rand::RngExt as _;
+use sim::*;
+use std::time::Duration;
 
 #[test]
 fn healthy_network_agrees_at_every_height() {
@@ -428,7 +35,7 @@ fn healthy_network_agrees_at_every_height() {
                     .await
             );
             for _ in 0..5 {
-                net.submit(20, &all());
+                net.submit(20, &all()).await;
                 context.sleep(Duration::from_millis(300)).await;
             }
             assert!(
@@ -462,7 +69,7 @@ fn one_crashed_validator_does_not_stop_the_others() {
                 net.crash(victim);
                 let rest: Vec<usize> = all().into_iter().filter(|&i| i != victim).collect();
                 let h = net.min_height(&rest);
-                net.submit(30, &rest);
+                net.submit(30, &rest).await;
                 assert!(
                     net.wait_height(&context, &rest, h + 5, Duration::from_secs(60))
                         .await,
@@ -491,19 +98,19 @@ fn crashed_validator_restarts_from_storage_and_catches_up() {
                 for i in 0..N {
                     net.start(&context, i).await;
                 }
-                net.submit(20, &all());
+                net.submit(20, &all()).await;
                 assert!(
                     net.wait_height(&context, &all(), 3, Duration::from_secs(30))
                         .await
                 );
                 // Crash in the middle of work: transactions are in flight.
                 let victim = (seed % N as u64) as usize;
-                net.submit(20, &all());
+                net.submit(20, &all()).await;
                 let jitter = net.rng.random_range(0..200);
                 context.sleep(Duration::from_millis(jitter)).await;
                 net.crash(victim);
                 let rest: Vec<usize> = all().into_iter().filter(|&i| i != victim).collect();
-                net.submit(20, &rest);
+                net.submit(20, &rest).await;
                 let h = net.min_height(&rest) + 8;
                 assert!(
                     net.wait_height(&context, &rest, h, Duration::from_secs(60))
@@ -549,8 +156,8 @@ fn partition_two_two_halts_safely_and_heals() {
                 .iter()
                 .map(|&i| net.core(i).unwrap().latest())
                 .collect();
-            net.submit(10, &left);
-            net.submit(10, &right);
+            net.submit(10, &left).await;
+            net.submit(10, &right).await;
             context.sleep(Duration::from_secs(20)).await;
             let during: Vec<u64> = all()
                 .iter()
@@ -592,7 +199,7 @@ fn slow_lossy_links_stay_safe_and_live() {
                 "lossy network did not start"
             );
             for _ in 0..4 {
-                net.submit(10, &all());
+                net.submit(10, &all()).await;
                 context.sleep(Duration::from_secs(1)).await;
             }
             assert!(
@@ -626,7 +233,7 @@ fn whole_network_power_loss_recovers_from_storage() {
                     for i in 0..N {
                         net.start(&context, i).await;
                     }
-                    net.submit(40, &all());
+                    net.submit(40, &all()).await;
                     assert!(
                         net.wait_included(&context, &all(), Duration::from_secs(60))
                             .await
@@ -668,7 +275,7 @@ fn whole_network_power_loss_recovers_from_storage() {
                     net.nonces[a] = core.account(&s.address()).unwrap().nonce;
                 }
                 drop(core);
-                net.submit(10, &all());
+                net.submit(10, &all()).await;
                 assert!(
                     net.wait_included(&context, &all(), Duration::from_secs(60))
                         .await
@@ -680,89 +287,4 @@ fn whole_network_power_loss_recovers_from_storage() {
             drop(dir);
         },
     );
-}
-
-/// In-block inference on four validators: two models registered, then inferences on each
-/// through random nodes. Every validator runs every model inside block execution; the
-/// blocks (and so the state roots and receipts) must be identical everywhere.
-#[test]
-fn inference_is_identical_on_every_validator() {
-    use alloy_sol_types::SolCall as _;
-    use verai_inference_module::{ADDRESS, IInference};
-    for_seeds("inference_is_identical_on_every_validator", 2, |seed| {
-        let repo = std::env::var_os("CARGO_MANIFEST_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
-            .join("../..");
-        let models: Vec<Vec<u8>> = ["models/demand_forecast.onnx", "models/cnn_small.onnx"]
-            .iter()
-            .map(|m| std::fs::read(repo.join(m)).unwrap())
-            .collect();
-        simulate(seed, |context, dir| async move {
-            let mut net = Net::new(&context, &dir, seed, link(10, 3, 100)).await;
-            for i in 0..N {
-                net.start(&context, i).await;
-            }
-            assert!(
-                net.wait_height(&context, &all(), 1, Duration::from_secs(30))
-                    .await
-            );
-            let send = |net: &mut Net, account: usize, node: usize, input: Vec<u8>| {
-                let raw = support::sign_with(
-                    &net.accounts[account],
-                    1337,
-                    net.nonces[account],
-                    Some(ADDRESS),
-                    0,
-                    input,
-                    8_000_000,
-                );
-                let hash = net.core(node).unwrap().submit_raw(&raw).unwrap();
-                net.nonces[account] += 1;
-                net.accepted.push(hash);
-                net.submitted_to.push(node);
-            };
-            for (i, onnx) in models.iter().enumerate() {
-                let call = IInference::registerModelCall {
-                    onnx: onnx.clone().into(),
-                    uri: String::new(),
-                    license: "MIT".into(),
-                    parents: vec![],
-                };
-                send(&mut net, i, i, call.abi_encode());
-            }
-            assert!(
-                net.wait_included(&context, &all(), Duration::from_secs(60))
-                    .await
-            );
-            // Models 1 and 2 (provenance ids, in submission order per sender): 8 and 256
-            // inputs.
-            for k in 0..12u32 {
-                let (model, len) = if k % 2 == 0 { (1u64, 8) } else { (2, 256) };
-                let x: Vec<u8> = (0..len)
-                    .flat_map(|j| ((j as f32 * 0.37 + k as f32).sin()).to_le_bytes())
-                    .collect();
-                let call = IInference::inferRawCall {
-                    modelId: model,
-                    input: x.into(),
-                };
-                let node = net.rng.random_range(0..N);
-                send(&mut net, 2 + (k as usize % 6), node, call.abi_encode());
-            }
-            assert!(
-                net.wait_included(&context, &all(), Duration::from_secs(60))
-                    .await,
-                "inferences not finalized"
-            );
-            net.check_safety();
-            // Every transaction succeeded, on every node alike.
-            let core = net.core(0).unwrap();
-            let statuses: Vec<bool> = (1..=core.latest())
-                .flat_map(|h| core.receipt_statuses(h).unwrap().unwrap())
-                .collect();
-            assert_eq!(statuses.len(), 14);
-            assert!(statuses.iter().all(|s| *s), "{statuses:?}");
-            net.stop_all();
-        });
-    });
 }

@@ -68,6 +68,14 @@ pub trait Backend: Send + Sync + 'static {
     fn state(&self) -> Arc<dyn StateReader>;
     /// Parameters of the next block, for `eth_call`, `eth_estimateGas` and fee suggestions.
     fn next_block_params(&self) -> BlockParams;
+    /// Before [`submit`](Self::submit): get what the transaction needs beside it (the blobs
+    /// a provenance record names, from peers), or refuse it.
+    fn prepare(
+        &self,
+        _tx: &RecoveredTx,
+    ) -> impl std::future::Future<Output = Result<(), BackendError>> + Send {
+        async { Ok(()) }
+    }
     /// Admit a transaction to the pool.
     fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError>;
     /// A pooled (not yet finalized) transaction.

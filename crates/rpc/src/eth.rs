@@ -81,7 +81,7 @@ pub trait EthApi {
         percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
     #[method(name = "sendRawTransaction")]
-    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
     #[method(name = "getTransactionByHash")]
     fn get_transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>>;
     #[method(name = "getTransactionReceipt")]
@@ -191,6 +191,7 @@ impl<B: Backend> NetApiServer for Eth<B> {
     }
 }
 
+#[jsonrpsee::core::async_trait]
 impl<B: Backend> EthApiServer for Eth<B> {
     fn chain_id(&self) -> RpcResult<U64> {
         Ok(U64::from(self.backend.chain_id()))
@@ -334,8 +335,9 @@ impl<B: Backend> EthApiServer for Eth<B> {
         })
     }
 
-    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
         let tx = RecoveredTx::decode(&raw).map_err(|e| invalid_params(e.to_string()))?;
+        self.backend.prepare(&tx).await?;
         self.backend.submit(tx).map_err(pool_error)
     }
 

@@ -404,7 +404,7 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     let report = json!({
         "rounds": round_no,
         "normal": { "sent": normal, "alerted": fp, "held": held_by_kind.get(&Kind::Normal).copied().unwrap_or(0), "falsePositiveRate": rate },
-        "victims": { "sent": count(Kind::Victim), "alerted": victims_alerted },
+        "victims": { "sent": count(Kind::Victim), "alerted": victims_alerted, "held": held_by_kind.get(&Kind::Victim).copied().unwrap_or(0) },
         "sweep": {
             "tx": sweep,
             "from": collector.address(),

@@ -24,6 +24,7 @@ mod explain;
 pub mod layout;
 mod module;
 pub mod read;
+pub mod refs;
 mod view;
 
 pub use abi::{IProvenance, RecordBody};
