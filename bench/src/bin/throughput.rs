@@ -9,7 +9,8 @@
 //!
 //! `--sentinel MODEL` measures the sentinel's cost instead: the same workload against
 //! `verai node --dev` without and with `--sentinel MODEL` (default policy: flag), alternating
-//! `--repeat N` times, and prints the median of each and the relative cost (goal: at most
+//! `--repeat N` times (`--sentinel-policy allow|flag|hold` passes the node a policy), and
+//! prints the median of each and the relative cost (goal: at most
 //! 5 %), with the node's own screening time from `verai_sentinelStatus`.
 
 use alloy_primitives::{B256, Bytes, U256};
@@ -36,6 +37,7 @@ struct Args {
     anvil_block_time: Option<String>,
     window: usize,
     sentinel: Option<PathBuf>,
+    sentinel_policy: Option<String>,
     repeat: usize,
 }
 
@@ -53,6 +55,7 @@ fn parse_args() -> eyre::Result<Args> {
         anvil_block_time: None,
         window: 0,
         sentinel: None,
+        sentinel_policy: None,
         repeat: 1,
     };
     let mut it = std::env::args().skip(1);
@@ -68,6 +71,7 @@ fn parse_args() -> eyre::Result<Args> {
             "--anvil-block-time" => a.anvil_block_time = Some(value()?),
             "--window" => a.window = value()?.parse()?,
             "--sentinel" => a.sentinel = Some(value()?.into()),
+            "--sentinel-policy" => a.sentinel_policy = Some(value()?),
             "--repeat" => a.repeat = value()?.parse::<usize>()?.max(1),
             other => bail!("unknown flag {other}"),
         }
@@ -114,6 +118,9 @@ fn start(name: &'static str, a: &Args) -> eyre::Result<Peer> {
                     .as_ref()
                     .ok_or_else(|| eyre::eyre!("verai+sentinel needs --sentinel MODEL"))?;
                 c.arg("--sentinel").arg(model);
+                if let Some(p) = &a.sentinel_policy {
+                    c.args(["--sentinel-policy", p]);
+                }
             }
             c.env("RUST_LOG", "warn");
             c

@@ -32,7 +32,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::broadcast;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use verai_primitives::{Block, KECCAK_EMPTY, RecoveredTx, StoredReceipt};
 use verai_storage::StateContext;
 
@@ -338,8 +338,20 @@ fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Rec
         let Some(chain) = weak.upgrade() else {
             return;
         };
+        // Every alert queued by now goes in one index transaction.
+        let mut alerts = Vec::new();
         if let Ok(Event::Alert(p)) = event {
-            store_alert(&chain, &screen, *p);
+            alerts.push(*p);
+        }
+        while alerts.len() < MAX_ALERT_BATCH {
+            match rx.try_recv() {
+                Ok(Event::Alert(p)) => alerts.push(*p),
+                Ok(Event::Finalized) => {}
+                Err(_) => break,
+            }
+        }
+        if !alerts.is_empty() {
+            store_alerts(&chain, &screen, alerts);
         }
         let latest = chain.latest();
         if latest > done {
@@ -406,32 +418,51 @@ fn expire<E: StateContext>(chain: &Chain<E>, screen: &Screen) {
     }
 }
 
-fn store_alert<E: StateContext>(chain: &Chain<E>, screen: &Screen, p: Pending) {
-    let mut addresses = vec![p.from];
-    addresses.extend(p.to.filter(|t| *t != p.from));
-    let mut doc = serde_json::json!({
-        "txHash": p.tx,
-        "from": p.from,
-        "to": p.to,
-        "value": p.value,
-        "nonce": p.nonce,
-        "action": p.action,
-        "holdUntil": p.hold_until,
-        "time": p.time,
-        "blockNumber": p.block,
-        "scores": p.detail,
-    });
-    let result = chain.index.put_alert(&addresses, |id| {
-        doc["id"] = id.into();
-        serde_json::to_vec(&doc).unwrap_or_default()
-    });
-    match result {
-        Ok(id) => {
-            info!(id, tx = %p.tx, action = ?p.action, "sentinel alert");
-            doc["id"] = id.into();
-            let _ = screen.alerts.send(doc);
+/// Most alerts stored in one index transaction.
+const MAX_ALERT_BATCH: usize = 1024;
+
+fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<Pending>) {
+    let mut docs = Vec::with_capacity(batch.len());
+    let mut entries = Vec::with_capacity(batch.len());
+    for p in batch {
+        let mut addresses = vec![p.from];
+        addresses.extend(p.to.filter(|t| *t != p.from));
+        let doc = serde_json::json!({
+            "txHash": p.tx,
+            "from": p.from,
+            "to": p.to,
+            "value": p.value,
+            "nonce": p.nonce,
+            "action": p.action,
+            "holdUntil": p.hold_until,
+            "time": p.time,
+            "blockNumber": p.block,
+            "scores": p.detail,
+        });
+        let stored = doc.clone();
+        entries.push((addresses, move |id: u64| {
+            let mut d = stored;
+            d["id"] = id.into();
+            serde_json::to_vec(&d).unwrap_or_default()
+        }));
+        docs.push((p.tx, p.action, doc));
+    }
+    let results = match chain.index.put_alerts(entries) {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(%e, count = docs.len(), "cannot store sentinel alerts");
+            return;
         }
-        Err(e) => warn!(%e, tx = %p.tx, "cannot store a sentinel alert"),
+    };
+    for ((tx, action, mut doc), result) in docs.into_iter().zip(results) {
+        match result {
+            Ok(id) => {
+                debug!(id, %tx, ?action, "sentinel alert");
+                doc["id"] = id.into();
+                let _ = screen.alerts.send(doc);
+            }
+            Err(e) => warn!(%e, %tx, "cannot store a sentinel alert"),
+        }
     }
 }
 

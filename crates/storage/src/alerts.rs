@@ -48,29 +48,45 @@ impl Index {
         addresses: &[Address],
         make: impl FnOnce(u64) -> Vec<u8>,
     ) -> Result<u64> {
+        self.put_alerts(vec![(addresses.to_vec(), make)])?
+            .pop()
+            .unwrap_or_else(|| Err(StorageError::Corrupt("no alert stored".into())))
+    }
+
+    /// Store a batch of alerts in one write transaction (one commit: a busy sentinel must not
+    /// pay a sync per alert, nor hold the index's single writer from block application).
+    /// Each entry gets its id or, alone, a refusal (too large: it takes no id).
+    pub fn put_alerts<F: FnOnce(u64) -> Vec<u8>>(
+        &self,
+        batch: Vec<(Vec<Address>, F)>,
+    ) -> Result<Vec<Result<u64>>> {
         let tx = self.db.begin_write()?;
-        let id = {
-            let mut meta = tx.open_table(META)?;
-            let id = meta.get(NEXT)?.map_or(1, |v| v.value());
-            meta.insert(NEXT, id + 1)?;
-            id
-        };
-        let bytes = make(id);
-        if bytes.len() > MAX_ALERT_BYTES {
-            return Err(StorageError::RecordTooLarge {
-                size: bytes.len(),
-                limit: MAX_ALERT_BYTES,
-            });
-        }
-        tx.open_table(ALERTS)?.insert(id, bytes.as_slice())?;
+        let mut out = Vec::with_capacity(batch.len());
         {
+            let mut meta = tx.open_table(META)?;
+            let mut alerts = tx.open_table(ALERTS)?;
             let mut by = tx.open_table(ALERTS_BY_ADDRESS)?;
-            for a in addresses {
-                by.insert(address_key(a, id).as_slice(), ())?;
+            let mut next = meta.get(NEXT)?.map_or(1, |v| v.value());
+            for (addresses, make) in batch {
+                let bytes = make(next);
+                if bytes.len() > MAX_ALERT_BYTES {
+                    out.push(Err(StorageError::RecordTooLarge {
+                        size: bytes.len(),
+                        limit: MAX_ALERT_BYTES,
+                    }));
+                    continue;
+                }
+                alerts.insert(next, bytes.as_slice())?;
+                for a in &addresses {
+                    by.insert(address_key(a, next).as_slice(), ())?;
+                }
+                out.push(Ok(next));
+                next += 1;
             }
+            meta.insert(NEXT, next)?;
         }
         tx.commit()?;
-        Ok(id)
+        Ok(out)
     }
 
     /// One alert by id.

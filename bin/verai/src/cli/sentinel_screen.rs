@@ -216,30 +216,43 @@ impl TxScreen for ModelScreen {
             );
             return;
         };
-        let history = {
+        // Admission reads this state on every transaction: the write lock covers only the
+        // store's update; the tree walks for the touched accounts and the copy of the history
+        // for a refit run under the read lock, and the risks are installed after.
+        let (dirty, refit_due) = {
             let mut s = self.write();
-            let State {
-                store,
-                cache,
-                sentinel,
-                ..
-            } = &mut *s;
             for a in receipts.iter().filter_map(|r| r.contract_address) {
-                store.note_contract(a);
+                s.store.note_contract(a);
             }
-            store.apply_block(&activity);
-            sentinel.refresh(store, cache);
+            s.store.apply_block(&activity);
+            let dirty: Vec<_> = s
+                .store
+                .take_dirty()
+                .into_iter()
+                .map(|a| (a, s.store.features(&a)))
+                .collect();
             if !activity.txs.is_empty() {
                 s.blocks_since_fit += 1;
             }
             let due = s.blocks_since_fit >= self.refit.every_blocks || s.fits == 0;
-            if due && s.store.tx_history().len() >= self.refit.min_history {
+            let due = due && s.store.tx_history().len() >= self.refit.min_history;
+            if due {
                 s.blocks_since_fit = 0;
-                Some(s.store.tx_history().copied().collect::<Vec<_>>())
-            } else {
-                None
             }
+            (dirty, due)
         };
+        let (risks, history) = {
+            let s = self.read();
+            let history = refit_due.then(|| s.store.tx_history().copied().collect::<Vec<_>>());
+            (s.sentinel.risks(&dirty), history)
+        };
+        {
+            let mut s = self.write();
+            let State {
+                cache, sentinel, ..
+            } = &mut *s;
+            cache.install(sentinel, risks);
+        }
         if let Some(h) = history {
             self.refit(h);
         }

@@ -214,16 +214,24 @@ impl Sentinel {
     /// Recomputes the cached risk of every account the store touched since the last call
     /// (call after each [`FeatureStore::apply_block`]). Returns how many were recomputed.
     pub fn refresh(&self, store: &mut FeatureStore, cache: &mut RiskCache) -> usize {
-        if cache.model_hash != Some(self.model_hash) {
-            cache.map.clear();
-            cache.model_hash = Some(self.model_hash);
-            cache.unseen = Some(self.account_risk(&[0f64; 45]));
-        }
-        let dirty = store.take_dirty();
-        for a in &dirty {
-            cache.map.insert(*a, self.account_risk(&store.features(a)));
-        }
-        dirty.len()
+        let dirty: Vec<(Address, RawFeatures)> = store
+            .take_dirty()
+            .into_iter()
+            .map(|a| (a, store.features(&a)))
+            .collect();
+        let n = dirty.len();
+        cache.install(self, self.risks(&dirty));
+        n
+    }
+
+    /// The risks of accounts from their features, touching no cache: the tree walks of
+    /// [`refresh`](Self::refresh), for a caller that runs them without holding a writer's
+    /// lock and then [`RiskCache::install`]s the result.
+    pub fn risks(&self, accounts: &[(Address, RawFeatures)]) -> Vec<(Address, AccountRisk)> {
+        accounts
+            .iter()
+            .map(|(a, f)| (*a, self.account_risk(f)))
+            .collect()
     }
 
     /// Scores a transaction from its features and its parties' account features
@@ -339,6 +347,17 @@ impl RiskCache {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keep `risks` computed by `sentinel` ([`Sentinel::risks`]); a cache of another model
+    /// is cleared first.
+    pub fn install(&mut self, sentinel: &Sentinel, risks: Vec<(Address, AccountRisk)>) {
+        if self.model_hash != Some(sentinel.model_hash) {
+            self.map.clear();
+            self.model_hash = Some(sentinel.model_hash);
+            self.unseen = Some(sentinel.account_risk(&[0f64; 45]));
+        }
+        self.map.extend(risks);
     }
 
     /// An account's cached risk.
