@@ -52,14 +52,7 @@ fn inference_is_identical_on_every_validator() {
             .map(|m| std::fs::read(repo.join(m)).unwrap())
             .collect();
         simulate(seed, |context, dir| async move {
-            let mut net = Net::new(&context, &dir, seed, link(10, 3, 100)).await;
-            for i in 0..N {
-                net.start(&context, i).await;
-            }
-            assert!(
-                net.wait_height(&context, &all(), 1, Duration::from_secs(30))
-                    .await
-            );
+            let mut net = Net::started(&context, &dir, seed, link(10, 3, 100), 1).await;
             for (i, onnx) in models.iter().enumerate() {
                 let call = IInference::registerModelCall {
                     onnx: onnx.clone().into(),
@@ -128,14 +121,7 @@ fn record_blobs_are_fetched_from_peers_before_admission() {
         2,
         |seed| {
             simulate(seed, |context, dir| async move {
-                let mut net = Net::new(&context, &dir, seed, link(10, 3, 100)).await;
-                for i in 0..N {
-                    net.start(&context, i).await;
-                }
-                assert!(
-                    net.wait_height(&context, &all(), 1, Duration::from_secs(30))
-                        .await
-                );
+                let mut net = Net::started(&context, &dir, seed, link(10, 3, 100), 1).await;
                 let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
                 let store0 = net.core(0).unwrap().blobs().unwrap();
                 let (hash, _) = store0.put(&data[..]).unwrap();

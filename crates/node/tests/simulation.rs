@@ -26,14 +26,7 @@ use std::time::Duration;
 fn healthy_network_agrees_at_every_height() {
     for_seeds("healthy_network_agrees_at_every_height", 3, |seed| {
         simulate(seed, |context, dir| async move {
-            let mut net = Net::new(&context, &dir, seed, link(10, 3, 100)).await;
-            for i in 0..N {
-                net.start(&context, i).await;
-            }
-            assert!(
-                net.wait_height(&context, &all(), 1, Duration::from_secs(30))
-                    .await
-            );
+            let mut net = Net::started(&context, &dir, seed, link(10, 3, 100), 1).await;
             for _ in 0..5 {
                 net.submit(20, &all()).await;
                 context.sleep(Duration::from_millis(300)).await;
@@ -57,14 +50,7 @@ fn one_crashed_validator_does_not_stop_the_others() {
         3,
         |seed| {
             simulate(seed, |context, dir| async move {
-                let mut net = Net::new(&context, &dir, seed, link(10, 3, 100)).await;
-                for i in 0..N {
-                    net.start(&context, i).await;
-                }
-                assert!(
-                    net.wait_height(&context, &all(), 2, Duration::from_secs(30))
-                        .await
-                );
+                let mut net = Net::started(&context, &dir, seed, link(10, 3, 100), 2).await;
                 let victim = (seed % N as u64) as usize;
                 net.crash(victim);
                 let rest: Vec<usize> = all().into_iter().filter(|&i| i != victim).collect();

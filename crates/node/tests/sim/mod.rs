@@ -114,6 +114,26 @@ impl Net {
         net
     }
 
+    /// A network with every node started and at `height` or above (30 s of virtual time).
+    pub async fn started(
+        context: &Ctx,
+        dir: &std::path::Path,
+        seed: u64,
+        links: Link,
+        height: u64,
+    ) -> Self {
+        let mut net = Self::new(context, dir, seed, links).await;
+        for i in 0..N {
+            net.start(context, i).await;
+        }
+        assert!(
+            net.wait_height(context, &all(), height, Duration::from_secs(30))
+                .await,
+            "the network did not reach height {height}"
+        );
+        net
+    }
+
     /// Set (or with `None`, cut) the links from every node of `from` to every node of `to`.
     pub async fn set_links(&self, from: &[usize], to: &[usize], link: Option<Link>) {
         for &a in from {
