@@ -90,6 +90,19 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// `verai provenance register-dataset FILE --license MIT --json ARGS` through the RPC on
+/// `port`, bounded in time.
+fn register_dataset(port: u16, file: &Path, args: &[&str]) -> common::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verai"));
+    cmd.args(["provenance", "register-dataset"])
+        .arg(file)
+        .args(["--license", "MIT", "--json", "--rpc"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0");
+    common::run_with_timeout(&mut cmd, common::command_timeout())
+}
+
 #[test]
 fn four_processes_survive_a_sigkill_and_agree() {
     let dir = tempfile::tempdir().unwrap();
@@ -320,20 +333,9 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let fdata = "a,b\n9,8\n".repeat(500);
     let ffile = dir.path().join("via-follower.csv");
     std::fs::write(&ffile, &fdata).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_verai"))
-        .args(["provenance", "register-dataset"])
-        .arg(&ffile)
-        .args(["--license", "MIT", "--upload", "--json", "--rpc"])
-        .arg(format!("http://127.0.0.1:{fport}"))
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = register_dataset(fport, &ffile, &["--upload"]);
+    assert!(out.status.success(), "{}", out.stderr);
+    let record: Value = serde_json::from_str(&out.stdout).unwrap();
     let fhash = nodes[1].rpc("verai_getRecord", json!([record["id"]]))["contentHash"].clone();
     assert_eq!(
         nodes[1].rpc("verai_getBlob", json!([fhash])),
@@ -351,22 +353,8 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let put = nodes[3].rpc("verai_putBlob", json!([hex::encode_prefixed(&data)]));
     let hash = put["hash"].as_str().unwrap().to_string();
     assert!(nodes[0].rpc("verai_getBlob", json!([hash])).is_null());
-    let register = |file: &Path, uri: &str| {
-        Command::new(env!("CARGO_BIN_EXE_verai"))
-            .args(["provenance", "register-dataset"])
-            .arg(file)
-            .args(["--license", "CC0-1.0", "--uri", uri, "--json", "--rpc"])
-            .arg(format!("http://127.0.0.1:{rpc}"))
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap()
-    };
-    let out = register(&file, &format!("blob:{hash}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = register_dataset(rpc, &file, &["--uri", &format!("blob:{hash}")]);
+    assert!(out.status.success(), "{}", out.stderr);
     assert_eq!(
         nodes[0].rpc("verai_getBlob", json!([hash])),
         json!(hex::encode_prefixed(&data)),
@@ -374,10 +362,17 @@ fn four_processes_survive_a_sigkill_and_agree() {
     );
     let other = dir.path().join("other.csv");
     std::fs::write(&other, "x\n5\n").unwrap();
-    let out = register(&other, &format!("blob:0x{}", "ab".repeat(32)));
+    let out = register_dataset(
+        rpc,
+        &other,
+        &["--uri", &format!("blob:0x{}", "ab".repeat(32))],
+    );
     assert!(!out.status.success(), "a record naming a missing blob");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("neither this node nor its peers"), "{err}");
+    assert!(
+        out.stderr.contains("neither this node nor its peers"),
+        "{}",
+        out.stderr
+    );
 
     // A validator restarted from another genesis refuses to join.
     let genesis: Value =

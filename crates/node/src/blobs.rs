@@ -20,7 +20,7 @@
 //! - `2 ‖ hash`: not here.
 //!
 //! An answer is kept only if this node asked for it, its bytes fit the store's limit and hash
-//! to `hash` (the store re-hashes while writing); anything else is dropped.
+//! to `hash` ([`BlobStore::put_expecting`] checks while writing); anything else is dropped.
 
 use alloy_primitives::B256;
 use commonware_p2p::{Receiver, Recipients, Sender};
@@ -224,14 +224,12 @@ impl BlobExchange {
                 (self.send)(Recipients::One(peer), answer);
             }
             FOUND => {
-                let body = &msg[33..];
-                if !lock(&self.wanted).contains_key(&hash)
-                    || body.len() as u64 > self.store.max_bytes()
-                {
+                // Unasked answers are dropped; the store enforces the size limit and the hash.
+                if !lock(&self.wanted).contains_key(&hash) {
                     return;
                 }
-                match self.store.put(body) {
-                    Ok((got, size)) if got == hash.0 => {
+                match self.store.put_expecting(&hash.0, &msg[33..]) {
+                    Ok(size) => {
                         info!(%hash, size, %peer, "fetched a blob from a peer");
                         if let Some(w) = lock(&self.wanted).remove(&hash) {
                             for waiter in w.waiters {
@@ -239,10 +237,7 @@ impl BlobExchange {
                             }
                         }
                     }
-                    // A lying peer's bytes are under their own (other) name: harmless, but
-                    // still not what we asked for.
-                    Ok(_) => warn!(%hash, %peer, "a peer sent bytes that do not hash to the blob"),
-                    Err(e) => warn!(%hash, %peer, %e, "cannot keep a fetched blob"),
+                    Err(e) => warn!(%hash, %peer, %e, "a fetched blob is not kept"),
                 }
             }
             ABSENT if msg.len() == 33 => {

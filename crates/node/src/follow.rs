@@ -216,12 +216,9 @@ pub(crate) async fn blobs_from_upstream(
         let Some(bytes) = got else {
             return Err(crate::blobs::BlobFetchError::Missing(hash).to_string());
         };
-        let (got, _) = store.put(&bytes[..]).map_err(|e| e.to_string())?;
-        if got != hash.0 {
-            return Err(format!(
-                "the upstream sent bytes that do not hash to blob {hash}"
-            ));
-        }
+        store
+            .put_expecting(&hash.0, &bytes[..])
+            .map_err(|e| format!("blob {hash} from the upstream: {e}"))?;
     }
     Ok(())
 }

@@ -225,12 +225,7 @@ impl TxScreen for ModelScreen {
                 s.store.note_contract(a);
             }
             s.store.apply_block(&activity);
-            let dirty: Vec<_> = s
-                .store
-                .take_dirty()
-                .into_iter()
-                .map(|a| (a, s.store.features(&a)))
-                .collect();
+            let dirty = s.store.take_dirty_features();
             if !activity.txs.is_empty() {
                 s.blocks_since_fit += 1;
             }

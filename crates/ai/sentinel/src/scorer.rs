@@ -214,11 +214,7 @@ impl Sentinel {
     /// Recomputes the cached risk of every account the store touched since the last call
     /// (call after each [`FeatureStore::apply_block`]). Returns how many were recomputed.
     pub fn refresh(&self, store: &mut FeatureStore, cache: &mut RiskCache) -> usize {
-        let dirty: Vec<(Address, RawFeatures)> = store
-            .take_dirty()
-            .into_iter()
-            .map(|a| (a, store.features(&a)))
-            .collect();
+        let dirty = store.take_dirty_features();
         let n = dirty.len();
         cache.install(self, self.risks(&dirty));
         n

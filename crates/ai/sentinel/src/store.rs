@@ -493,6 +493,15 @@ impl FeatureStore {
         v
     }
 
+    /// [`take_dirty`](Self::take_dirty) with each account's current features: what
+    /// [`Sentinel::risks`](crate::Sentinel::risks) scores.
+    pub fn take_dirty_features(&mut self) -> Vec<(Address, RawFeatures)> {
+        self.take_dirty()
+            .into_iter()
+            .map(|a| (a, self.features(&a)))
+            .collect()
+    }
+
     /// Records a contract created by a finalized creation (its address comes from the
     /// receipt), so later transfers to it count as sent to a contract.
     pub fn note_contract(&mut self, a: Address) {

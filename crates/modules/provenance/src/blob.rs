@@ -28,6 +28,18 @@ pub enum BlobError {
     /// Empty blobs are refused (their hash names nothing useful).
     #[error("empty blob")]
     Empty,
+    /// The bytes do not hash to the name they were expected under.
+    #[error(
+        "the bytes hash to 0x{}, not to the expected blob 0x{}",
+        hex::encode(got),
+        hex::encode(expected)
+    )]
+    WrongHash {
+        /// The name asked for.
+        expected: [u8; 32],
+        /// What the bytes hash to.
+        got: [u8; 32],
+    },
     /// File system failure.
     #[error("blob store I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -65,12 +77,34 @@ impl BlobStore {
 
     /// Store bytes read from `src`; returns (SHA-256, size). Reads at most the limit + 1.
     pub fn put(&self, src: impl Read) -> Result<([u8; 32], u64), BlobError> {
+        self.put_checked(src, None)
+    }
+
+    /// Store bytes fetched under the name `expected` (from a peer): refused, and nothing
+    /// kept, unless they hash to it. Returns the size.
+    pub fn put_expecting(&self, expected: &[u8; 32], src: impl Read) -> Result<u64, BlobError> {
+        self.put_checked(src, Some(expected)).map(|(_, size)| size)
+    }
+
+    fn put_checked(
+        &self,
+        src: impl Read,
+        expected: Option<&[u8; 32]>,
+    ) -> Result<([u8; 32], u64), BlobError> {
         let seq = self.tmp_seq.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .dir
             .join("tmp")
             .join(format!("{}-{seq}", std::process::id()));
-        let result = self.write_tmp(src, &tmp);
+        let result = self
+            .write_tmp(src, &tmp)
+            .and_then(|(hash, size)| match expected {
+                Some(e) if *e != hash => Err(BlobError::WrongHash {
+                    expected: *e,
+                    got: hash,
+                }),
+                _ => Ok((hash, size)),
+            });
         let (hash, size) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -156,5 +190,18 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         // Exactly at the limit is accepted.
         assert!(store.put(&vec![1u8; 1000][..]).is_ok());
+
+        // Fetched bytes under another name are refused and not kept.
+        let other = b"not the blob asked for";
+        assert!(matches!(
+            store.put_expecting(&[9u8; 32], &other[..]),
+            Err(BlobError::WrongHash { expected, .. }) if expected == [9u8; 32]
+        ));
+        assert!(!store.contains(&Sha256::digest(other).into()));
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        let fetched = b"the blob asked for";
+        let name: [u8; 32] = Sha256::digest(fetched).into();
+        assert_eq!(store.put_expecting(&name, &fetched[..]).unwrap(), 18);
+        assert!(store.contains(&name));
     }
 }
