@@ -1,5 +1,6 @@
 //! The block executor: runs transactions in order and returns receipts and the changeset.
 
+use crate::seal::{Sealed, Sealer};
 use crate::{BlockParams, ExecutionError, ReadError, StateReader, db::RevmDb, env::tx_env};
 use alloy_consensus::{
     Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
@@ -12,9 +13,8 @@ use revm::{
     database_interface::WrapDatabaseRef,
     state::EvmState,
 };
-use verai_primitives::{
-    AccountState, Changeset, RecoveredTx, StateKey, StoredReceipt, logs_bloom, receipts_root,
-};
+use std::sync::mpsc;
+use verai_primitives::{AccountState, Changeset, RecoveredTx, StateKey, StoredReceipt};
 
 /// What to do with a transaction the EVM refuses (bad nonce, too little balance, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,16 +56,123 @@ pub struct ExecutedBlock {
     pub rejected: Vec<Rejected>,
 }
 
+/// Blocks with at least this many transactions seal their receipts on a helper thread;
+/// below it, a thread costs more than it saves.
+const THREADED_SEAL_MIN: usize = 64;
+
+/// Receipts are handed to the sealing thread in batches of this many.
+const SEAL_BATCH: usize = 64;
+
 /// Execute `txs` in order on top of `state`.
 ///
 /// In [`Mode::Build`] a transaction that does not fit the remaining gas or that the EVM
 /// refuses is skipped; in [`Mode::Verify`] either makes the block invalid.
+///
+/// Receipts are sealed (blooms, receipts root) while the EVM runs, on a helper thread for
+/// blocks of `THREADED_SEAL_MIN` transactions or more (module `seal`). The result is
+/// the same either way.
 pub fn execute_block<R: StateReader>(
     state: &R,
     params: &BlockParams,
     txs: impl IntoIterator<Item = RecoveredTx>,
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
+    let txs = txs.into_iter();
+    let (lower, upper) = txs.size_hint();
+    // Verifying, every transaction must make a receipt, so their number is known up front.
+    let known = (mode == Mode::Verify && upper == Some(lower)).then_some(lower);
+    if lower < THREADED_SEAL_MIN {
+        let mut sealer = Sealer::new(known);
+        let run = run(state, params, txs, mode, |r, t| sealer.push(r, t))?;
+        return Ok(run.assemble(sealer.finish()));
+    }
+    std::thread::scope(|scope| {
+        let (send, recv) = mpsc::channel::<Vec<(Receipt, TxType)>>();
+        let worker = std::thread::Builder::new()
+            .name("verai-seal".into())
+            .spawn_scoped(scope, move || {
+                let mut sealer = Sealer::new(known);
+                for batch in recv {
+                    for (r, t) in batch {
+                        sealer.push(r, t);
+                    }
+                }
+                sealer.finish()
+            });
+        let Ok(worker) = worker else {
+            // No thread to be had: seal on this one.
+            let mut sealer = Sealer::new(known);
+            let run = run(state, params, txs, mode, |r, t| sealer.push(r, t))?;
+            return Ok(run.assemble(sealer.finish()));
+        };
+        let mut batch = Vec::with_capacity(SEAL_BATCH);
+        let mut sent = 0;
+        let run = run(state, params, txs, mode, |r, t| {
+            batch.push((r, t));
+            // Near the end of a block of known size, hand over smaller batches: whatever the
+            // sealer still holds when the EVM is done is time the block waits for.
+            let near_end = known.is_some_and(|n| sent + SEAL_BATCH >= n);
+            if batch.len() == SEAL_BATCH || (near_end && batch.len() == SEAL_BATCH / 8) {
+                sent += batch.len();
+                // The worker only stops when this sender is dropped, so the send succeeds.
+                let _ = send.send(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(SEAL_BATCH),
+                ));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = send.send(batch);
+        }
+        drop(send);
+        let sealed = worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        Ok(run?.assemble(sealed))
+    })
+}
+
+/// What the EVM loop produced, before its receipts are sealed.
+struct Run {
+    transactions: Vec<TxEnvelope>,
+    /// Per receipt, everything but the sealed envelope.
+    receipts: Vec<StoredReceipt>,
+    /// The block's writes, unordered until [`Run::assemble`] sorts them once.
+    changes: Writes,
+    gas_used: u64,
+    rejected: Vec<Rejected>,
+}
+
+/// Writes as the EVM loop records them: a hash map, because most transactions overwrite
+/// entries of earlier ones (the sender's account, a token's balances).
+type Writes = alloy_primitives::map::HashMap<StateKey, Option<Vec<u8>>>;
+
+impl Run {
+    fn assemble(self, sealed: Sealed) -> ExecutedBlock {
+        let mut receipts = self.receipts;
+        for (r, envelope) in receipts.iter_mut().zip(sealed.receipts) {
+            r.receipt = envelope;
+        }
+        ExecutedBlock {
+            transactions: self.transactions,
+            receipts,
+            changeset: self.changes.into_iter().collect(),
+            gas_used: self.gas_used,
+            logs_bloom: sealed.logs_bloom,
+            receipts_root: sealed.receipts_root,
+            rejected: self.rejected,
+        }
+    }
+}
+
+/// The EVM loop: runs `txs`, hands each receipt to `seal`, and records the rest.
+fn run<R: StateReader>(
+    state: &R,
+    params: &BlockParams,
+    txs: impl Iterator<Item = RecoveredTx>,
+    mode: Mode,
+    mut seal: impl FnMut(Receipt, TxType),
+) -> Result<Run, ExecutionError> {
     // A per-block cache over the parent state; each transaction's writes are recorded into the
     // changeset as they are committed to it, so no second pass over the block's state is needed.
     let db = CacheDB::new(WrapDatabaseRef(RevmDb(state)));
@@ -76,13 +183,12 @@ pub fn execute_block<R: StateReader>(
         .build_mainnet()
         .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC));
 
-    let mut out = ExecutedBlock {
-        transactions: Vec::new(),
-        receipts: Vec::new(),
-        changeset: Changeset::new(),
+    let cap = txs.size_hint().0;
+    let mut out = Run {
+        transactions: Vec::with_capacity(cap),
+        receipts: Vec::with_capacity(cap),
+        changes: Writes::default(),
         gas_used: 0,
-        logs_bloom: Bloom::ZERO,
-        receipts_root: B256::ZERO,
         rejected: Vec::new(),
     };
 
@@ -108,7 +214,7 @@ pub fn execute_block<R: StateReader>(
         }
         let result = match evm.transact(tx_env(&tx)) {
             Ok(r) => {
-                record(&mut out.changeset, &r.state);
+                record(&mut out.changes, &r.state);
                 evm.ctx.journaled_state.database.commit(r.state);
                 r.result
             }
@@ -149,20 +255,18 @@ pub fn execute_block<R: StateReader>(
             .effective_tip(params.base_fee)
             .map(|tip| tip + u128::from(params.base_fee))
             .unwrap_or_default();
-        let receipt = ReceiptWithBloom::from(Receipt {
-            status: success.into(),
-            cumulative_gas_used: out.gas_used,
-            logs,
-        });
-        let receipt = match tx.envelope.tx_type() {
-            TxType::Legacy => ReceiptEnvelope::Legacy(receipt),
-            TxType::Eip2930 => ReceiptEnvelope::Eip2930(receipt),
-            TxType::Eip1559 => ReceiptEnvelope::Eip1559(receipt),
-            TxType::Eip4844 => ReceiptEnvelope::Eip4844(receipt),
-            TxType::Eip7702 => ReceiptEnvelope::Eip7702(receipt),
-        };
+        let ty = tx.envelope.tx_type();
+        seal(
+            Receipt {
+                status: success.into(),
+                cumulative_gas_used: out.gas_used,
+                logs,
+            },
+            ty,
+        );
         out.receipts.push(StoredReceipt {
-            receipt,
+            // Replaced by the sealed envelope in `Run::assemble`.
+            receipt: ReceiptEnvelope::Eip1559(ReceiptWithBloom::default()),
             tx_hash: tx.hash,
             from: tx.sender,
             to: tx.envelope.to(),
@@ -172,14 +276,11 @@ pub fn execute_block<R: StateReader>(
         });
         out.transactions.push(tx.envelope);
     }
-
-    out.receipts_root = receipts_root(out.receipts.iter().map(|r| &r.receipt));
-    out.logs_bloom = logs_bloom(out.receipts.iter().map(|r| &r.receipt));
     Ok(out)
 }
 
 /// Record one transaction's writes. Later transactions overwrite earlier entries.
-fn record(changes: &mut Changeset, state: &EvmState) {
+fn record(changes: &mut Writes, state: &EvmState) {
     for (address, account) in state {
         if !account.is_touched() {
             continue;

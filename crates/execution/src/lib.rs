@@ -3,7 +3,9 @@
 //! The executor never writes storage. It reads the parent state through [`StateReader`]
 //! (the node layers the changesets of unfinalized ancestors over the finalized state) and
 //! returns the block's [`verai_primitives::Changeset`]; the caller commits it. Everything
-//! here is deterministic: no clocks, no randomness, no floats, ordered maps for output.
+//! here is deterministic: no clocks, no randomness, no floats, ordered maps for output; the
+//! helper thread that seals receipts of large blocks ([`seal`]) changes when work happens,
+//! never its result.
 //! Native modules (provenance, ...) run as precompiles from one registry, [`native_modules`].
 
 mod db;
@@ -11,6 +13,7 @@ mod env;
 mod error;
 mod executor;
 mod precompiles;
+mod seal;
 mod simulate;
 
 pub use db::{MemoryState, StateReader};

@@ -77,8 +77,11 @@ where
     type Output = InterpreterResult;
 
     fn set_spec(&mut self, spec: SpecId) -> bool {
+        // revm calls this before every transaction: rebuild the set only on a new spec.
         let changed = <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.eth, spec);
-        self.warm = Self::warm_set(&self.eth, self.modules);
+        if changed {
+            self.warm = Self::warm_set(&self.eth, self.modules);
+        }
         changed
     }
 

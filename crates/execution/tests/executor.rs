@@ -24,7 +24,10 @@ fn params() -> BlockParams {
 }
 
 fn sign(i: usize, nonce: u64, to: TxKind, value: u64, input: Vec<u8>, gas: u64) -> RecoveredTx {
-    let signer = &dev_signers(3)[i];
+    // Deriving from the mnemonic is slow in debug builds: once per test binary.
+    static SIGNERS: std::sync::OnceLock<Vec<alloy_signer_local::PrivateKeySigner>> =
+        std::sync::OnceLock::new();
+    let signer = &SIGNERS.get_or_init(|| dev_signers(3))[i];
     let tx = TxEip1559 {
         chain_id: 1337,
         nonce,
@@ -157,4 +160,83 @@ fn hex_bytes(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// A contract whose every call logs `LOG2(topic 1, caller)`.
+fn deploy_logger(state: &mut MemoryState) -> Address {
+    // Init code: store the 9-byte runtime `CALLER PUSH1 1 PUSH1 0 PUSH1 0 LOG2 STOP` and return it.
+    let init = hex_bytes("6833600160006000a20060005260096017f3");
+    let tx = sign(0, 0, TxKind::Create, 0, init, 200_000);
+    let out = execute_block(state, &params(), [tx], Mode::Verify).unwrap();
+    state.apply(&out.changeset);
+    out.receipts[0].contract_address.unwrap()
+}
+
+/// `n` calls to `to`, round-robin over the three dev signers (signer 0 already used nonce 0).
+fn logger_calls(to: Address, n: usize) -> Vec<RecoveredTx> {
+    let mut nonces = [1u64, 0, 0];
+    (0..n)
+        .map(|k| {
+            let i = k % 3;
+            nonces[i] += 1;
+            sign(i, nonces[i] - 1, TxKind::Call(to), 0, vec![], 60_000)
+        })
+        .collect()
+}
+
+#[test]
+fn large_blocks_seal_receipts_like_alloy_in_both_modes() {
+    let mut state = genesis();
+    let logger = deploy_logger(&mut state);
+    let mut p = params();
+    p.number = 2;
+    // Past the size where receipts are sealed on a helper thread, across the 127/128 keys.
+    let txs = logger_calls(logger, 300);
+    let verify = execute_block(&state, &p, txs.clone(), Mode::Verify).unwrap();
+    let build = execute_block(&state, &p, txs, Mode::Build).unwrap();
+    let envelopes: Vec<_> = verify.receipts.iter().map(|r| r.receipt.clone()).collect();
+    assert_eq!(verify.receipts.len(), 300);
+    assert_eq!(
+        verify.receipts_root,
+        verai_primitives::receipts_root(&envelopes)
+    );
+    assert_eq!(verify.logs_bloom, verai_primitives::logs_bloom(&envelopes));
+    assert_ne!(verify.logs_bloom, alloy_primitives::Bloom::ZERO);
+    for r in &verify.receipts {
+        assert_eq!(r.receipt.logs().len(), 1);
+        let caller = r.from.into_word();
+        assert!(
+            r.receipt
+                .logs_bloom()
+                .contains_input(alloy_primitives::BloomInput::Raw(caller.as_slice()))
+        );
+    }
+    assert_eq!(build.receipts_root, verify.receipts_root);
+    assert_eq!(build.logs_bloom, verify.logs_bloom);
+    assert_eq!(build.changeset, verify.changeset);
+}
+
+#[test]
+fn large_block_with_a_bad_transaction_midway() {
+    let mut state = genesis();
+    let logger = deploy_logger(&mut state);
+    let mut p = params();
+    p.number = 2;
+    let mut txs = logger_calls(logger, 150);
+    // A nonce from the future at position 100.
+    txs[100] = sign(1, 999, TxKind::Call(logger), 0, vec![], 60_000);
+    assert!(matches!(
+        execute_block(&state, &p, txs.clone(), Mode::Verify),
+        Err(verai_execution::ExecutionError::InvalidTransaction { .. })
+    ));
+    let built = execute_block(&state, &p, txs, Mode::Build).unwrap();
+    // Signer 1's later transactions are refused too (their nonces now have a gap).
+    assert!(built.rejected.iter().all(|r| r.invalid));
+    let envelopes: Vec<_> = built.receipts.iter().map(|r| r.receipt.clone()).collect();
+    assert_eq!(built.receipts.len() + built.rejected.len(), 150);
+    assert_eq!(
+        built.receipts_root,
+        verai_primitives::receipts_root(&envelopes)
+    );
+    assert_eq!(built.logs_bloom, verai_primitives::logs_bloom(&envelopes));
 }
