@@ -4,7 +4,7 @@
 //! transfers, from the same state. Senders are recovered before timing in both cases.
 //!
 //! Usage: `cargo run --release -p verai-bench --bin exec -- [--senders 200] [--per-sender 100]
-//! [--block 800] [--runs 5]`.
+//! [--block 800] [--runs 20]`.
 
 use alloy_consensus::Transaction as _;
 use alloy_primitives::{B256, U256};
@@ -96,7 +96,7 @@ fn main() -> eyre::Result<()> {
     let mut senders = 200u64;
     let mut per_sender = 100u64;
     let mut block = 800usize;
-    let mut runs = 5usize;
+    let mut runs = 20usize;
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
         let v: usize = it

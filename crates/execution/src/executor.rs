@@ -92,7 +92,17 @@ pub fn execute_block<R: StateReader>(
             .name("verai-seal".into())
             .spawn_scoped(scope, move || {
                 let mut sealer = Sealer::new(known);
-                for batch in recv {
+                loop {
+                    // In the last stretch of a block of known size, wait actively: a parked
+                    // thread takes long to wake on a virtual CPU, and that wake-up would be
+                    // on the block's critical path.
+                    let near_end = known.is_some_and(|n| sealer.len() + SEAL_BATCH >= n);
+                    let next = if near_end {
+                        wait_actively(&recv)
+                    } else {
+                        recv.recv().ok()
+                    };
+                    let Some(batch) = next else { break };
                     for (r, t) in batch {
                         sealer.push(r, t);
                     }
@@ -131,6 +141,23 @@ pub fn execute_block<R: StateReader>(
         Ok(run?.assemble(sealed))
     })
 }
+
+/// The next batch, waited for by spinning, then by yielding the CPU (other threads, such as
+/// other validators on the same machine, may need it), then by parking.
+fn wait_actively<T>(recv: &mpsc::Receiver<T>) -> Option<T> {
+    for i in 0..ACTIVE_WAIT_ROUNDS {
+        match recv.try_recv() {
+            Ok(b) => return Some(b),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if i < 64 => std::hint::spin_loop(),
+            Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    recv.recv().ok()
+}
+
+/// Rounds of [`wait_actively`] before parking: a few milliseconds at most.
+const ACTIVE_WAIT_ROUNDS: usize = 4096;
 
 /// What the EVM loop produced, before its receipts are sealed.
 struct Run {

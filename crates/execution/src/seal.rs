@@ -175,6 +175,11 @@ impl Sealer {
         self.receipts.push(envelope);
     }
 
+    /// Receipts sealed so far.
+    pub(crate) fn len(&self) -> usize {
+        self.receipts.len()
+    }
+
     pub(crate) fn finish(self) -> Sealed {
         let len = self.receipts.len();
         Sealed {
