@@ -350,16 +350,36 @@ async fn main() -> eyre::Result<()> {
     Ok(())
 }
 
-/// Throughput without and with the sentinel, alternating, medians compared.
+/// CPU time (user + system) a process has used so far, from `/proc/PID/stat` (Linux; clock
+/// ticks of 10 ms, the kernel's `USER_HZ` on every Linux target).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Throughput without and with the sentinel, alternating, medians compared; and the node's
+/// CPU time per transaction, which on a saturated machine is what throughput pays for.
 async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
     let mut off = Vec::new();
     let mut on = Vec::new();
+    let mut cpu_off = Vec::new();
+    let mut cpu_on = Vec::new();
     for i in 0..a.repeat {
         for name in ["verai", "verai+sentinel"] {
             let peer = start(name, a)?;
+            let pid = peer.child.id();
+            let cpu_start = cpu_seconds(pid);
             let o = measure(&peer, w, a.concurrency, a.window)
                 .await
                 .wrap_err_with(|| format!("measuring {name}"))?;
+            // Set-up transactions included: 2 % of the workload.
+            let cpu_per_tx = cpu_start
+                .zip(cpu_seconds(pid))
+                .map(|(s, e)| (e - s) / (w.len() + w.setup.len()) as f64 * 1e6);
             let mut screen = String::new();
             if name == "verai+sentinel" {
                 let s: serde_json::Value = client(&peer.url)?
@@ -373,11 +393,14 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
                     s["flagged"]
                 );
                 on.push(o.tps);
+                cpu_on.extend(cpu_per_tx);
             } else {
                 off.push(o.tps);
+                cpu_off.extend(cpu_per_tx);
             }
+            let cpu = cpu_per_tx.map_or(String::new(), |c| format!(", node CPU {c:.0} µs/tx"));
             println!(
-                "run {}: {name:>15}: {:>8.0} tx/s ({:.2} s until the last receipt){screen}",
+                "run {}: {name:>15}: {:>8.0} tx/s ({:.2} s until the last receipt){cpu}{screen}",
                 i + 1,
                 o.tps,
                 o.seconds
@@ -386,7 +409,7 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     let (off, on) = (median(&mut off), median(&mut on));
     let cost = (off - on) / off * 100.0;
@@ -394,6 +417,11 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
         "median of {}: sentinel off {off:.0} tx/s, on {on:.0} tx/s: cost {cost:.1} % (goal: at most 5 %: {})",
         a.repeat,
         if cost <= 5.0 { "met" } else { "NOT met" }
+    );
+    let (c_off, c_on) = (median(&mut cpu_off), median(&mut cpu_on));
+    println!(
+        "median node CPU per transaction: off {c_off:.0} µs, on {c_on:.0} µs: +{:.1} %",
+        (c_on - c_off) / c_off * 100.0
     );
     Ok(())
 }

@@ -85,6 +85,9 @@ pub trait TxScreen: Send + Sync + 'static {
     /// reads the latest finalized state (the block's own after-state while following the
     /// tip; a later one while replaying history at start-up). Called on the sentinel thread.
     fn finalized(&self, block: &Block, receipts: &[StoredReceipt], state: &dyn AccountReader);
+    /// Called on the sentinel thread at least every 200 ms, with or without new blocks, for
+    /// work a screen defers (e.g. coalesced refreshes). Default: nothing.
+    fn tick(&self) {}
     /// What the screen is (model hash, policy, detector state), for `verai_sentinelStatus`.
     fn describe(&self) -> serde_json::Value;
 }
@@ -369,6 +372,7 @@ fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Rec
             done = latest;
         }
         replayed = true;
+        screen.config.screen.tick();
         expire(&chain, &screen);
     }
 }

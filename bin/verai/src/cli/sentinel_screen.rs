@@ -4,17 +4,28 @@
 //!
 //! Locking: one `RwLock` over the store, cache and scorer. Admission takes it for reading
 //! (concurrent admissions do not wait for each other); the sentinel thread takes it for
-//! writing while it applies a finalized block and refreshes the touched accounts' risk
-//! (about 20 µs per account), and briefly to install a refitted forest (fitted outside the
-//! lock).
+//! writing while it applies a finalized block, and briefly to install refreshed risks and a
+//! refitted forest (both computed under the read lock).
+//!
+//! Account risk (about 20 µs per account: the fraud model's trees with their contributions)
+//! is refreshed at most every [`RISK_REFRESH`], for every account touched since: a busy
+//! account active in every block is scored once per period rather than once per block,
+//! which was most of the sentinel's cost on a loaded node. A cached risk lags the account's
+//! features by at most that period plus one idle tick of the sentinel thread; transaction
+//! features (the anomaly detector's input) are never stale.
 //!
 //! Gas prices: the store's history holds effective prices, so admission scores the price the
 //! transaction would pay at the next block's base fee, not its fee cap.
 
 use alloy_consensus::Transaction as _;
+use alloy_primitives::Address;
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    time::{Duration, Instant},
+};
 use tracing::{info, warn};
 use verai_node::{AccountReader, ScreenAction, Screening, TxScreen};
 use verai_primitives::{Block, RecoveredTx, StoredReceipt};
@@ -49,6 +60,9 @@ pub struct Refit {
     pub min_history: usize,
 }
 
+/// Longest an account's cached risk waits for a refresh after its features change.
+pub const RISK_REFRESH: Duration = Duration::from_millis(500);
+
 struct State {
     store: FeatureStore,
     cache: RiskCache,
@@ -56,6 +70,10 @@ struct State {
     blocks_since_fit: u64,
     fits: u64,
     forest_rows: usize,
+    /// Accounts whose features changed since their risk was last computed.
+    stale: BTreeSet<Address>,
+    /// When stale risks were last refreshed.
+    refreshed: Option<Instant>,
 }
 
 /// The screen.
@@ -86,6 +104,8 @@ impl ModelScreen {
                 blocks_since_fit: 0,
                 fits: 0,
                 forest_rows: 0,
+                stale: BTreeSet::new(),
+                refreshed: None,
             }),
             mode,
             refit,
@@ -158,6 +178,30 @@ impl ModelScreen {
         })
     }
 
+    /// Recompute the risk of the stale accounts if [`RISK_REFRESH`] has passed since the last
+    /// time: features read under the write lock, trees walked under the read lock, risks
+    /// installed under the write lock.
+    fn refresh_due(&self) {
+        let stale = {
+            let mut s = self.write();
+            if s.stale.is_empty() || s.refreshed.is_some_and(|t| t.elapsed() < RISK_REFRESH) {
+                return;
+            }
+            s.refreshed = Some(Instant::now());
+            let stale = std::mem::take(&mut s.stale);
+            stale
+                .into_iter()
+                .map(|a| (a, s.store.features(&a)))
+                .collect::<Vec<_>>()
+        };
+        let risks = self.read().sentinel.risks(&stale);
+        let mut s = self.write();
+        let State {
+            cache, sentinel, ..
+        } = &mut *s;
+        cache.install(sentinel, risks);
+    }
+
     /// Fit a forest on a copy of the history, outside the lock, then install it.
     fn refit(&self, history: Vec<TxFeatures>) {
         match IsolationForest::fit(&history, &self.refit.params) {
@@ -217,15 +261,15 @@ impl TxScreen for ModelScreen {
             return;
         };
         // Admission reads this state on every transaction: the write lock covers only the
-        // store's update; the tree walks for the touched accounts and the copy of the history
-        // for a refit run under the read lock, and the risks are installed after.
-        let (dirty, refit_due) = {
+        // store's update; the copy of the history for a refit runs under the read lock.
+        let refit_due = {
             let mut s = self.write();
             for a in receipts.iter().filter_map(|r| r.contract_address) {
                 s.store.note_contract(a);
             }
             s.store.apply_block(&activity);
-            let dirty = s.store.take_dirty_features();
+            let touched = s.store.take_dirty();
+            s.stale.extend(touched);
             if !activity.txs.is_empty() {
                 s.blocks_since_fit += 1;
             }
@@ -234,23 +278,17 @@ impl TxScreen for ModelScreen {
             if due {
                 s.blocks_since_fit = 0;
             }
-            (dirty, due)
+            due
         };
-        let (risks, history) = {
-            let s = self.read();
-            let history = refit_due.then(|| s.store.tx_history().copied().collect::<Vec<_>>());
-            (s.sentinel.risks(&dirty), history)
-        };
-        {
-            let mut s = self.write();
-            let State {
-                cache, sentinel, ..
-            } = &mut *s;
-            cache.install(sentinel, risks);
-        }
+        self.refresh_due();
+        let history = refit_due.then(|| self.read().store.tx_history().copied().collect());
         if let Some(h) = history {
             self.refit(h);
         }
+    }
+
+    fn tick(&self) {
+        self.refresh_due();
     }
 
     fn describe(&self) -> serde_json::Value {
@@ -262,6 +300,7 @@ impl TxScreen for ModelScreen {
             "policy": s.sentinel.policy(),
             "height": s.store.height(),
             "accountsCached": s.cache.len(),
+            "accountsStale": s.stale.len(),
             "history": s.store.tx_history().len(),
             "forest": (s.fits > 0).then(|| serde_json::json!({
                 "fits": s.fits,
