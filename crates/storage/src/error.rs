@@ -63,7 +63,8 @@ from_redb!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 impl<F: commonware_storage::merkle::Family> From<commonware_storage::qmdb::Error<F>>

@@ -120,6 +120,15 @@ pub struct Index {
     pub(crate) db: Arc<Database>,
 }
 
+/// The last handle makes alerts committed without a sync ([`Index::put_alerts`]) durable.
+impl Drop for Index {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.db) == 1 {
+            let _ = self.sync();
+        }
+    }
+}
+
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Index").finish_non_exhaustive()
