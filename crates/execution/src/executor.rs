@@ -82,9 +82,7 @@ pub fn execute_block<R: StateReader>(
     // Verifying, every transaction must make a receipt, so their number is known up front.
     let known = (mode == Mode::Verify && upper == Some(lower)).then_some(lower);
     if lower < THREADED_SEAL_MIN {
-        let mut sealer = Sealer::new(known);
-        let run = run(state, params, txs, mode, |r, t| sealer.push(r, t))?;
-        return Ok(run.assemble(sealer.finish()));
+        return execute_inline(state, params, txs, mode, known);
     }
     std::thread::scope(|scope| {
         let (send, recv) = mpsc::channel::<Vec<(Receipt, TxType)>>();
@@ -111,9 +109,7 @@ pub fn execute_block<R: StateReader>(
             });
         let Ok(worker) = worker else {
             // No thread to be had: seal on this one.
-            let mut sealer = Sealer::new(known);
-            let run = run(state, params, txs, mode, |r, t| sealer.push(r, t))?;
-            return Ok(run.assemble(sealer.finish()));
+            return execute_inline(state, params, txs, mode, known);
         };
         let mut batch = Vec::with_capacity(SEAL_BATCH);
         let mut sent = 0;
@@ -140,6 +136,19 @@ pub fn execute_block<R: StateReader>(
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         Ok(run?.assemble(sealed))
     })
+}
+
+/// [`execute_block`] with receipts sealed on the calling thread.
+fn execute_inline<R: StateReader>(
+    state: &R,
+    params: &BlockParams,
+    txs: impl Iterator<Item = RecoveredTx>,
+    mode: Mode,
+    known: Option<usize>,
+) -> Result<ExecutedBlock, ExecutionError> {
+    let mut sealer = Sealer::new(known);
+    let run = run(state, params, txs, mode, |r, t| sealer.push(r, t))?;
+    Ok(run.assemble(sealer.finish()))
 }
 
 /// The next batch, waited for by spinning, then by yielding the CPU (other threads, such as

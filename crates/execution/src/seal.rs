@@ -139,7 +139,6 @@ pub(crate) struct Sealer {
     root: RootBuilder,
     receipts: Vec<ReceiptEnvelope>,
     logs_bloom: Bloom,
-    buf: Vec<u8>,
 }
 
 impl Sealer {
@@ -150,7 +149,6 @@ impl Sealer {
             root: RootBuilder::new(len),
             receipts: Vec::with_capacity(len.unwrap_or(0)),
             logs_bloom: Bloom::ZERO,
-            buf: Vec::new(),
         }
     }
 
@@ -158,20 +156,16 @@ impl Sealer {
     pub(crate) fn push(&mut self, receipt: Receipt, ty: TxType) {
         let logs_bloom = self.memo.bloom(&receipt.logs);
         self.logs_bloom |= logs_bloom;
-        let r = ReceiptWithBloom {
-            receipt,
-            logs_bloom,
-        };
-        let envelope = match ty {
-            TxType::Legacy => ReceiptEnvelope::Legacy(r),
-            TxType::Eip2930 => ReceiptEnvelope::Eip2930(r),
-            TxType::Eip1559 => ReceiptEnvelope::Eip1559(r),
-            TxType::Eip4844 => ReceiptEnvelope::Eip4844(r),
-            TxType::Eip7702 => ReceiptEnvelope::Eip7702(r),
-        };
-        self.buf.clear();
-        envelope.encode_2718(&mut self.buf);
-        self.root.push(self.receipts.len(), self.buf.clone());
+        let envelope = ReceiptEnvelope::from_typed(
+            ty,
+            ReceiptWithBloom {
+                receipt,
+                logs_bloom,
+            },
+        );
+        let mut encoded = Vec::with_capacity(envelope.encode_2718_len());
+        envelope.encode_2718(&mut encoded);
+        self.root.push(self.receipts.len(), encoded);
         self.receipts.push(envelope);
     }
 

@@ -18,8 +18,7 @@
 //! transaction would pay at the next block's base fee, not its fee cap.
 
 use alloy_consensus::Transaction as _;
-use alloy_primitives::Address;
-use alloy_primitives::U256;
+use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::BTreeSet,
