@@ -339,10 +339,10 @@ const ALERT_SYNC: Duration = Duration::from_millis(500);
 fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Receiver<Event>) {
     let mut done = 0u64;
     let mut replayed = false;
-    // Alerts are committed without a sync (`Index::put_alerts`); the height and time of the
-    // first unsynced batch. Two more indexed blocks (each block's commit syncs, and the first
-    // may have committed just before the alerts) or `ALERT_SYNC` make them durable.
-    let mut unsynced: Option<(u64, Instant)> = None;
+    // Alerts are committed without a sync (`Index::put_alerts`): when the first batch not yet
+    // synced was stored. The next indexed block makes them durable; `Index::sync` after
+    // `ALERT_SYNC` does so on a quiet chain (and does nothing when a block already did).
+    let mut unsynced: Option<Instant> = None;
     loop {
         let event = rx.recv_timeout(Duration::from_millis(200));
         let Some(chain) = weak.upgrade() else {
@@ -362,16 +362,12 @@ fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Rec
         }
         if !alerts.is_empty() {
             store_alerts(&chain, &screen, alerts);
-            unsynced.get_or_insert((chain.latest(), Instant::now()));
+            unsynced.get_or_insert_with(Instant::now);
         }
-        if let Some((height, since)) = unsynced {
-            if chain.latest() >= height + 2 {
-                unsynced = None;
-            } else if since.elapsed() >= ALERT_SYNC {
-                match chain.index.sync() {
-                    Ok(()) => unsynced = None,
-                    Err(e) => warn!(%e, "cannot sync sentinel alerts"),
-                }
+        if unsynced.is_some_and(|since| since.elapsed() >= ALERT_SYNC) {
+            match chain.index.sync() {
+                Ok(()) => unsynced = None,
+                Err(e) => warn!(%e, "cannot sync sentinel alerts"),
             }
         }
         let latest = chain.latest();

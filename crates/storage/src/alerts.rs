@@ -91,14 +91,10 @@ impl Index {
             }
             meta.insert(NEXT, next)?;
         }
+        self.unsynced
+            .store(true, std::sync::atomic::Ordering::Release);
         tx.commit()?;
         Ok(out)
-    }
-
-    /// Make every earlier commit durable (an empty commit that syncs).
-    pub fn sync(&self) -> Result<()> {
-        self.db.begin_write()?.commit()?;
-        Ok(())
     }
 
     /// One alert by id.
@@ -233,13 +229,24 @@ mod tests {
                 .unwrap(),
             6
         );
-        // Alerts and ids survive a reopen: they are committed without a sync, and the last
-        // handle syncs when dropped.
-        drop(index);
-        let index = Index::open(dir.join("i.redb")).unwrap();
-        assert_eq!(index.alert(6).unwrap().unwrap(), b"6".to_vec());
-        assert_eq!(index.put_alert(&[], |_| b"x".to_vec()).unwrap(), 7);
+        // Alerts are committed without a sync until `sync`, or the last handle's drop.
+        use std::sync::atomic::Ordering;
+        assert!(index.unsynced.load(Ordering::Acquire));
         index.sync().unwrap();
+        assert!(!index.unsynced.load(Ordering::Acquire));
+        assert_eq!(index.put_alert(&[], |_| b"7".to_vec()).unwrap(), 7);
+        // Alerts and ids survive a reopen, also when the database is shared (as the node
+        // shares it with the state store).
+        drop(index);
+        let db = std::sync::Arc::new(redb::Database::create(dir.join("i.redb")).unwrap());
+        let index = Index::from_db(db.clone()).unwrap();
+        assert_eq!(index.alert(6).unwrap().unwrap(), b"6".to_vec());
+        assert_eq!(index.alert(7).unwrap().unwrap(), b"7".to_vec());
+        assert_eq!(index.put_alert(&[], |_| b"x".to_vec()).unwrap(), 8);
+        drop(index);
+        drop(db);
+        let index = Index::open(dir.join("i.redb")).unwrap();
+        assert_eq!(index.alert(8).unwrap().unwrap(), b"x".to_vec());
         drop(index);
         let _ = std::fs::remove_dir_all(&dir);
     }

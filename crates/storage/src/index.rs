@@ -18,7 +18,14 @@
 use crate::{StorageError, error::Result};
 use alloy_primitives::{Address, B256};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use std::{collections::BTreeSet, path::Path, sync::Arc};
+use std::{
+    collections::BTreeSet,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_HASHES: TableDefinition<u64, &[u8]> = TableDefinition::new("block_hashes");
@@ -118,12 +125,17 @@ pub struct LogQuery {
 #[derive(Clone)]
 pub struct Index {
     pub(crate) db: Arc<Database>,
+    /// Set (inside the write transaction) by a commit that does not sync
+    /// ([`Index::put_alerts`]); cleared inside a later commit that syncs. Writers are
+    /// serialized, so the flag follows commit order.
+    pub(crate) unsynced: Arc<AtomicBool>,
 }
 
-/// The last handle makes alerts committed without a sync ([`Index::put_alerts`]) durable.
+/// The last handle makes commits that did not sync durable. (Counted on the flag, not the
+/// database: the node shares the database with the [`crate::StateStore`].)
 impl Drop for Index {
     fn drop(&mut self) {
-        if Arc::strong_count(&self.db) == 1 {
+        if Arc::strong_count(&self.unsynced) == 1 {
             let _ = self.sync();
         }
     }
@@ -177,7 +189,29 @@ impl Index {
         tx.open_table(AUDITS)?;
         crate::alerts::create_tables(&tx)?;
         tx.commit()?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            unsynced: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Commit a transaction that syncs: every earlier commit that did not is durable with it.
+    pub(crate) fn commit_synced(&self, tx: redb::WriteTransaction) -> Result<()> {
+        let was = self.unsynced.swap(false, Ordering::AcqRel);
+        tx.commit().inspect_err(|_| {
+            if was {
+                self.unsynced.store(true, Ordering::Release);
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Make every earlier commit durable; nothing to do when all of them synced.
+    pub fn sync(&self) -> Result<()> {
+        if self.unsynced.load(Ordering::Acquire) {
+            self.commit_synced(self.db.begin_write()?)?;
+        }
+        Ok(())
     }
 
     /// The last indexed block number (`None`: nothing indexed).
@@ -241,7 +275,7 @@ impl Index {
             }
             meta.insert(HEIGHT, b.number)?;
         }
-        tx.commit()?;
+        self.commit_synced(tx)?;
         Ok(())
     }
 
