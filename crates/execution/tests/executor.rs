@@ -162,14 +162,18 @@ fn hex_bytes(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// A contract whose every call logs `LOG2(topic 1, caller)`.
-fn deploy_logger(state: &mut MemoryState) -> Address {
+/// The state after block 1 deployed a contract whose every call logs `LOG2(topic 1,
+/// caller)`, the contract's address, and the parameters of block 2.
+fn with_logger() -> (MemoryState, Address, BlockParams) {
+    let mut state = genesis();
     // Init code: store the 9-byte runtime `CALLER PUSH1 1 PUSH1 0 PUSH1 0 LOG2 STOP` and return it.
     let init = hex_bytes("6833600160006000a20060005260096017f3");
     let tx = sign(0, 0, TxKind::Create, 0, init, 200_000);
-    let out = execute_block(state, &params(), [tx], Mode::Verify).unwrap();
+    let out = execute_block(&state, &params(), [tx], Mode::Verify).unwrap();
     state.apply(&out.changeset);
-    out.receipts[0].contract_address.unwrap()
+    let mut p = params();
+    p.number = 2;
+    (state, out.receipts[0].contract_address.unwrap(), p)
 }
 
 /// `n` calls to `to`, round-robin over the three dev signers (signer 0 already used nonce 0).
@@ -186,10 +190,7 @@ fn logger_calls(to: Address, n: usize) -> Vec<RecoveredTx> {
 
 #[test]
 fn large_blocks_seal_receipts_like_alloy_in_both_modes() {
-    let mut state = genesis();
-    let logger = deploy_logger(&mut state);
-    let mut p = params();
-    p.number = 2;
+    let (state, logger, p) = with_logger();
     // Past the size where receipts are sealed on a helper thread, across the 127/128 keys.
     let txs = logger_calls(logger, 300);
     let verify = execute_block(&state, &p, txs.clone(), Mode::Verify).unwrap();
@@ -218,10 +219,7 @@ fn large_blocks_seal_receipts_like_alloy_in_both_modes() {
 
 #[test]
 fn large_block_with_a_bad_transaction_midway() {
-    let mut state = genesis();
-    let logger = deploy_logger(&mut state);
-    let mut p = params();
-    p.number = 2;
+    let (state, logger, p) = with_logger();
     let mut txs = logger_calls(logger, 150);
     // A nonce from the future at position 100.
     txs[100] = sign(1, 999, TxKind::Call(logger), 0, vec![], 60_000);
