@@ -174,8 +174,8 @@ pub(crate) fn load(bytes: &[u8], limits: Limits) -> Result<(Checked, Plan), Mode
         limits.io_elements,
     )?;
     let ops = count_ops(&typed, limits)?;
-    let plan = typed
-        .into_optimized()
+    let plan = crate::kernels::swap_in(typed)
+        .and_then(|m| m.into_optimized())
         .and_then(|m| m.into_runnable())
         .map_err(invalid)?;
     Ok((

@@ -8,6 +8,9 @@
 //!   once where a multiply then an add rounds twice. [`pin_isa`] removes FMA and every
 //!   feature above AVX2 from what tract may use, before it probes the CPU; the set in force
 //!   is [`isa`]. A golden output hash per test model (in `tests/`) catches a change.
+//! - **Own kernels for small CNNs.** Eligible convolutions and max pools are swapped for
+//!   Verai's kernels (`kernels`), whose sums have one documented order on every CPU; they
+//!   are faster than tract's on the small nets a block can hold.
 //! - **Threads.** tract runs a plan on the calling thread unless its `multithread-mm`
 //!   feature is on; it is off here, so the summation order of a matrix product is one.
 //! - **Operators.** Only [`ALLOWED_OPS`]: linear algebra, convolutions, pooling and
@@ -25,6 +28,7 @@
 mod cache;
 mod check;
 pub mod fixed;
+mod kernels;
 
 pub use cache::ModelCache;
 pub use check::ALLOWED_OPS;
