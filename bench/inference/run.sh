@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Verifiable inference, measured against its peers in one run:
-#   1. per-inference latency of verai's in-consensus engine (tract, one thread, the
-#      consensus instruction set) against onnxruntime (one thread) on the same two models
-#      and the same inputs; goal: within 1.5x;
+#   1. per-inference latency of verai's in-consensus engine (tract and verai's small-CNN
+#      kernels, one thread, the consensus instruction set) against onnxruntime (one thread)
+#      on the same two models and the same inputs, in alternating rounds
+#      (VERAI_BENCH_ROUNDS, default 5); goal: within 1.5x;
 #   2. end-to-end verified inference on a dev node (submit, included in a finalized block,
 #      then `verai infer verify`: proofs, certificate, local re-run) against EZKL's time to
 #      prove one inference of the same MLP; goal: at least 20x faster.
@@ -32,10 +33,15 @@ cargo build -q --release -p verai-bench --bin inference
 cargo build -q --release -p verai --bin verai
 verai="$target/release/verai"
 
-echo "==> verai engine and in-block cost" >&2
-"$target/release/inference" --inputs "$out" --json > "$out/verai.json"
-echo "==> onnxruntime on the same inputs" >&2
-"$venv/bin/python" bench/inference/ort.py --inputs "$out" --json > "$out/ort.json"
+# Alternating rounds (verai, onnxruntime, verai, ...): a busy spell on a shared VM then
+# slows one round of each, not one engine's whole measurement. The ratio reported is the
+# median of the per-round ratios.
+rounds="${VERAI_BENCH_ROUNDS:-5}"
+for r in $(seq "$rounds"); do
+    echo "==> round $r/$rounds: verai engine and in-block cost, then onnxruntime on the same inputs" >&2
+    "$target/release/inference" --inputs "$out" --json > "$out/verai.$r.json"
+    "$venv/bin/python" bench/inference/ort.py --inputs "$out" --json > "$out/ort.$r.json"
+done
 if [ "$ezkl" = 1 ]; then
     echo "==> EZKL proof of one MLP inference" >&2
     (cd "$out" && "$venv/bin/python" "$repo/bench/inference/ezkl_prove.py" --json 2>/dev/null | tail -1) > "$out/ezkl.json"
@@ -69,19 +75,23 @@ for i in 1 2 3 4 5; do
 done
 kill $node_pid 2>/dev/null || true
 
-python3 - "$out" <<'PY'
+python3 - "$out" "$rounds" <<'PY'
 import json, os, statistics, sys
-out = sys.argv[1]
-v = json.load(open(os.path.join(out, "verai.json")))
-o = json.load(open(os.path.join(out, "ort.json")))
+out, rounds = sys.argv[1], int(sys.argv[2])
+vs = [json.load(open(os.path.join(out, f"verai.{r}.json"))) for r in range(1, rounds + 1)]
+os_ = [json.load(open(os.path.join(out, f"ort.{r}.json"))) for r in range(1, rounds + 1)]
 z = json.load(open(os.path.join(out, "ezkl.json")))
-print(f"Per-inference latency, one thread (verai ISA {v['isa']}; onnxruntime {o['onnxruntime']}):")
-print(f"  {'model':<5} {'ops':>8} {'verai p50':>11} {'ort p50':>10} {'ratio':>6} {'verai p99':>11} {'ort p99':>10}  in a block (EVM + audit record)")
-for vm in v["models"]:
-    om = next(m for m in o["models"] if m["model"] == vm["model"])
-    r = vm["engine_us_p50"] / om["us_p50"]
-    print(f"  {vm['model']:<5} {vm['ops']:>8} {vm['engine_us_p50']:>9.1f}µs {om['us_p50']:>8.1f}µs {r:>5.2f}x {vm['engine_us_p99']:>9.1f}µs {om['us_p99']:>8.1f}µs  {vm['in_block_us_per_tx']:.1f} µs/tx, {vm['gas_per_tx']} gas;"
-          f" outputs differ from onnxruntime by at most {om['max_abs_diff_vs_verai']:.2e}")
+med = statistics.median
+print(f"Per-inference latency, one thread, {rounds} alternating rounds of 2,000 calls each (verai ISA {vs[0]['isa']}; onnxruntime {os_[0]['onnxruntime']}):")
+print(f"  {'model':<5} {'ops':>8} {'verai p50':>11} {'ort p50':>10} {'ratio':>6} {'(rounds)':<26} {'verai p99':>11} {'ort p99':>10}  in a block (EVM + audit record)")
+for i, vm in enumerate(vs[0]["models"]):
+    name = vm["model"]
+    v = [x["models"][i] for x in vs]
+    o = [next(m for m in y["models"] if m["model"] == name) for y in os_]
+    ratios = [a["engine_us_p50"] / b["us_p50"] for a, b in zip(v, o)]
+    per = "/".join(f"{r:.2f}" for r in ratios)
+    print(f"  {name:<5} {vm['ops']:>8} {med(a['engine_us_p50'] for a in v):>9.1f}µs {med(b['us_p50'] for b in o):>8.1f}µs {med(ratios):>5.2f}x {per:<26} {med(a['engine_us_p99'] for a in v):>9.1f}µs {med(b['us_p99'] for b in o):>8.1f}µs  {med(a['in_block_us_per_tx'] for a in v):.1f} µs/tx, {vm['gas_per_tx']} gas;"
+          f" outputs differ from onnxruntime by at most {max(b['max_abs_diff_vs_verai'] for b in o):.2e}")
 rows = [tuple(map(float, l.split())) for l in open(os.path.join(out, "e2e.txt"))]
 incl = statistics.median(m - s for s, m, e in rows)
 ver = statistics.median(e - m for s, m, e in rows)
