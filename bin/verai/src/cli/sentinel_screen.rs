@@ -7,8 +7,9 @@
 //! writing while it applies a finalized block, and briefly to install refreshed risks and a
 //! refitted forest (both computed under the read lock).
 //!
-//! Account risk (about 20 µs per account: the fraud model's trees with their contributions)
-//! is refreshed at most every [`RISK_REFRESH`], for every account touched since: a busy
+//! Account risk (the fraud model's margin, about 4 µs per account; contributions, three
+//! times that, are computed only for a transaction that raises an alert) is refreshed at
+//! most every [`RISK_REFRESH`], for every account touched since: a busy
 //! account active in every block is scored once per period rather than once per block,
 //! which was most of the sentinel's cost on a loaded node. A cached risk lags the account's
 //! features by at most that period plus one idle tick of the sentinel thread; transaction
@@ -58,6 +59,9 @@ pub struct Refit {
     /// Fit only once the history holds this many transactions.
     pub min_history: usize,
 }
+
+/// Transactions (or token transfers) of a finalized block applied per write lock.
+const APPLY_CHUNK: usize = 64;
 
 /// Longest an account's cached risk waits for a refresh after its features change.
 pub const RISK_REFRESH: Duration = Duration::from_millis(500);
@@ -178,8 +182,8 @@ impl ModelScreen {
     }
 
     /// Recompute the risk of the stale accounts if [`RISK_REFRESH`] has passed since the last
-    /// time: features read under the write lock, trees walked under the read lock, risks
-    /// installed under the write lock.
+    /// time: the stale set taken under the write lock, features read and trees walked under
+    /// the read lock, risks installed under the write lock.
     fn refresh_due(&self) {
         let stale = {
             let mut s = self.write();
@@ -187,13 +191,18 @@ impl ModelScreen {
                 return;
             }
             s.refreshed = Some(Instant::now());
-            let stale = std::mem::take(&mut s.stale);
-            stale
+            std::mem::take(&mut s.stale)
+        };
+        // Features and margins under the read lock: admission goes on meanwhile. An account a
+        // block touches in between is marked stale again and refreshed next time.
+        let risks = {
+            let s = self.read();
+            let features: Vec<_> = stale
                 .into_iter()
                 .map(|a| (a, s.store.features(&a)))
-                .collect::<Vec<_>>()
+                .collect();
+            s.sentinel.risks(&features)
         };
-        let risks = self.read().sentinel.risks(&stale);
         let mut s = self.write();
         let State {
             cache, sentinel, ..
@@ -236,13 +245,15 @@ impl TxScreen for ModelScreen {
             timestamp: now,
             sender_balance,
         };
-        let score = s.sentinel.score_cached(&s.store, &s.cache, &view);
+        let mut score = s.sentinel.score_cached(&s.store, &s.cache, &view);
         let verdict = s.sentinel.verdict(&score);
         let action = match (verdict.action, self.mode) {
             (Action::Allow, _) | (_, Mode::Allow) => return Screening::ALLOW,
             (Action::Flag, _) | (Action::Hold, Mode::Flag) => ScreenAction::Flag,
             (Action::Hold, Mode::Hold) => ScreenAction::Hold,
         };
+        // Cached risks carry margins only: the alert's explanation is computed here.
+        s.sentinel.explain(&s.store, &view, &mut score);
         Screening {
             action,
             detail: Some(self.detail(&s, &view, &score, &verdict)),
@@ -261,12 +272,26 @@ impl TxScreen for ModelScreen {
         };
         // Admission reads this state on every transaction: the write lock covers only the
         // store's update; the copy of the history for a refit runs under the read lock.
-        let refit_due = {
+        // The block goes in by chunks, each under its own write lock, so that admission
+        // (which reads the store) waits for at most one chunk, not a whole block; a
+        // transaction scored in between sees the block partly applied.
+        {
             let mut s = self.write();
             for a in receipts.iter().filter_map(|r| r.contract_address) {
                 s.store.note_contract(a);
             }
-            s.store.apply_block(&activity);
+        }
+        for txs in activity.txs.chunks(APPLY_CHUNK) {
+            self.write().store.apply_txs(txs, activity.timestamp);
+        }
+        for transfers in activity.transfers.chunks(APPLY_CHUNK) {
+            self.write()
+                .store
+                .apply_transfers(transfers, activity.timestamp);
+        }
+        let refit_due = {
+            let mut s = self.write();
+            s.store.finish_block(&activity);
             let touched = s.store.take_dirty();
             s.stale.extend(touched);
             if !activity.txs.is_empty() {

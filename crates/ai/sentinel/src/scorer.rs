@@ -9,15 +9,17 @@
 //! display. Account risk changes only when an account's activity does, so it is computed as
 //! blocks finalize ([`Sentinel::refresh`] into a [`RiskCache`]) and admission
 //! ([`Sentinel::score_cached`]) only looks it up and runs the anomaly forest; scoring
-//! allocates nothing (see `benches/score.rs` for latencies).
+//! allocates nothing (see `benches/score.rs` for latencies). The cache holds margins only:
+//! the feature contributions that explain an alert ([`Sentinel::explain`]) are computed for
+//! the few transactions that raise one.
 
 use crate::anomaly::{IsolationForest, score_of_path};
 use crate::features::{ModelFeatures, N_MODEL, RawFeatures, model_feature_names, model_features};
 use crate::model::{Model, logit, probability};
 use crate::store::{FeatureStore, TxFeatures, TxView};
 use alloy_primitives::Address;
+use alloy_primitives::map::AddressHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Thresholds of the policy (probabilities and anomaly scores in (0, 1)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,6 +213,35 @@ impl Sentinel {
         }
     }
 
+    /// An account's fraud margin alone (no contributions: a third of the cost). Cached
+    /// risks are these; [`Sentinel::explain`] adds the contributions when one is needed.
+    pub fn account_margin(&self, features: &RawFeatures) -> AccountRisk {
+        AccountRisk {
+            margin: self.model.margin(&model_features(features)),
+            top: [None; TOP],
+        }
+    }
+
+    /// Fills a cached score's top contributions (which [`Self::score_cached`] leaves empty)
+    /// from both accounts' current features: for a transaction that raises an alert. The
+    /// margins stay those that decided; they may be one refresh older than the features.
+    pub fn explain(&self, store: &FeatureStore, tx: &TxView, score: &mut Score) {
+        let mut top = [None; TOP];
+        merge_top(
+            &mut top,
+            &self.account_risk(&store.features(&tx.from)),
+            Party::Sender,
+        );
+        if let Some(to) = &tx.to {
+            merge_top(
+                &mut top,
+                &self.account_risk(&store.features(to)),
+                Party::Recipient,
+            );
+        }
+        score.top = top;
+    }
+
     /// Recomputes the cached risk of every account the store touched since the last call
     /// (call after each [`FeatureStore::apply_block`]). Returns how many were recomputed.
     pub fn refresh(&self, store: &mut FeatureStore, cache: &mut RiskCache) -> usize {
@@ -226,7 +257,7 @@ impl Sentinel {
     pub fn risks(&self, accounts: &[(Address, RawFeatures)]) -> Vec<(Address, AccountRisk)> {
         accounts
             .iter()
-            .map(|(a, f)| (*a, self.account_risk(f)))
+            .map(|(a, f)| (*a, self.account_margin(f)))
             .collect()
     }
 
@@ -251,16 +282,17 @@ impl Sentinel {
         self.score(&store.tx_features(tx), &sender, recipient.as_ref())
     }
 
-    /// Scores a transaction with account risks from the cache (kept by [`Self::refresh`]);
+    /// Scores a transaction with account margins from the cache (kept by [`Self::refresh`]);
     /// an account missing from it is computed from the store (an unseen one is free).
     /// This is the admission path: two look-ups, the transaction features and the forest.
+    /// The score's top contributions are left empty ([`Self::explain`] fills them).
     pub fn score_cached(&self, store: &FeatureStore, cache: &RiskCache, tx: &TxView) -> Score {
         let risk = |a: &Address| match cache.get(a) {
             Some(r) if cache.model_hash == Some(self.model_hash) => *r,
             _ if store.account(a).is_none() && cache.model_hash == Some(self.model_hash) => cache
                 .unseen
-                .unwrap_or_else(|| self.account_risk(&[0f64; 45])),
-            _ => self.account_risk(&store.features(a)),
+                .unwrap_or_else(|| self.account_margin(&[0f64; 45])),
+            _ => self.account_margin(&store.features(a)),
         };
         let s = risk(&tx.from);
         let r = tx.to.as_ref().map(risk);
@@ -334,7 +366,7 @@ pub struct AccountRisk {
 /// does not walk the trees. Tied to one model: a different model's sentinel clears it.
 #[derive(Debug, Default)]
 pub struct RiskCache {
-    map: HashMap<Address, AccountRisk>,
+    map: AddressHashMap<AccountRisk>,
     model_hash: Option<[u8; 32]>,
     unseen: Option<AccountRisk>,
 }
@@ -351,7 +383,7 @@ impl RiskCache {
         if self.model_hash != Some(sentinel.model_hash) {
             self.map.clear();
             self.model_hash = Some(sentinel.model_hash);
-            self.unseen = Some(sentinel.account_risk(&[0f64; 45]));
+            self.unseen = Some(sentinel.account_margin(&[0f64; 45]));
         }
         self.map.extend(risks);
     }

@@ -209,19 +209,26 @@ fn score_in_store_uses_live_features() {
     assert_eq!(sc.sender_margin, 1.0); // 20 sent
     assert_eq!(sc.recipient_margin, Some(-3.0)); // b sent nothing
 
-    // The cache, refreshed after the block, gives the same score without walking trees.
+    // The cache, refreshed after the block, gives the same margins without walking trees,
+    // and the same score once explained.
     let mut cache = RiskCache::new();
     assert_eq!(s.refresh(&mut store, &mut cache), 2);
     assert_eq!(cache.len(), 2);
-    assert_eq!(s.score_cached(&store, &cache, &view), sc);
+    let mut cached = s.score_cached(&store, &cache, &view);
+    assert!(cached.top.iter().all(Option::is_none));
+    assert_eq!(
+        (cached.sender_margin, cached.recipient_margin),
+        (sc.sender_margin, sc.recipient_margin)
+    );
+    s.explain(&store, &view, &mut cached);
+    assert_eq!(cached, sc);
     let stranger = TxView {
         from: Address::repeat_byte(9),
         ..view
     };
-    assert_eq!(
-        s.score_cached(&store, &cache, &stranger),
-        s.score_in(&store, &stranger)
-    );
+    let mut cached = s.score_cached(&store, &cache, &stranger);
+    s.explain(&store, &stranger, &mut cached);
+    assert_eq!(cached, s.score_in(&store, &stranger));
     // Nothing changed since: nothing to recompute.
     assert_eq!(s.refresh(&mut store, &mut cache), 0);
     // A new block makes a's risk stale until the next refresh: 100 more sends → +4.

@@ -45,8 +45,9 @@
 //! history (per-account send times, gas prices, transaction features) is bounded.
 
 use crate::features::{RawFeatures, raw};
+use alloy_primitives::map::{AddressHashMap, AddressHashSet};
 use alloy_primitives::{Address, U256};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// A transaction of a finalized block.
 #[derive(Debug, Clone)]
@@ -147,16 +148,16 @@ pub struct AccountState {
     created: Series,
     first_seen: Option<u64>,
     last_seen: u64,
-    sent_to: HashSet<Address>,
-    received_from: HashSet<Address>,
+    sent_to: AddressHashSet,
+    received_from: AddressHashSet,
     erc20_sent: Series,
     erc20_received: Series,
     erc20_sent_contract: Series,
-    erc20_sent_to: HashSet<Address>,
-    erc20_received_from: HashSet<Address>,
-    erc20_sent_to_contracts: HashSet<Address>,
-    erc20_tokens_sent: HashSet<Address>,
-    erc20_tokens_received: HashSet<Address>,
+    erc20_sent_to: AddressHashSet,
+    erc20_received_from: AddressHashSet,
+    erc20_sent_to_contracts: AddressHashSet,
+    erc20_tokens_sent: AddressHashSet,
+    erc20_tokens_received: AddressHashSet,
     recent_sends: VecDeque<u64>,
 }
 
@@ -315,13 +316,13 @@ pub const TX_HISTORY: usize = 8192;
 /// The feature store.
 #[derive(Debug, Default)]
 pub struct FeatureStore {
-    accounts: HashMap<Address, AccountState>,
-    contracts: HashSet<Address>,
+    accounts: AddressHashMap<AccountState>,
+    contracts: AddressHashSet,
     gas_prices: VecDeque<u128>,
     gas_median: u128,
     history: VecDeque<TxFeatures>,
     height: Option<u64>,
-    dirty: HashSet<Address>,
+    dirty: AddressHashSet,
 }
 
 impl FeatureStore {
@@ -406,8 +407,16 @@ impl FeatureStore {
 
     /// Applies a finalized block. Blocks must come in height order, each once.
     pub fn apply_block(&mut self, block: &BlockActivity) {
-        let t = block.timestamp;
-        for tx in &block.txs {
+        self.apply_txs(&block.txs, block.timestamp);
+        self.apply_transfers(&block.transfers, block.timestamp);
+        self.finish_block(block);
+    }
+
+    /// [`Self::apply_block`] in steps, for a caller that releases a lock between them: the
+    /// block's transactions (in order, possibly in several calls), then its transfers, then
+    /// [`Self::finish_block`]. The result is the same as one `apply_block`.
+    pub fn apply_txs(&mut self, txs: &[ChainTx], t: u64) {
+        for tx in txs {
             let view = TxView {
                 from: tx.from,
                 to: tx.to,
@@ -424,9 +433,18 @@ impl FeatureStore {
             self.history.push_back(f);
             self.apply_tx(tx, t);
         }
-        for tr in &block.transfers {
+    }
+
+    /// The token transfers of a block being applied (see [`Self::apply_txs`]).
+    pub fn apply_transfers(&mut self, transfers: &[TokenTransfer], t: u64) {
+        for tr in transfers {
             self.apply_transfer(tr, t);
         }
+    }
+
+    /// Ends the application of `block` (see [`Self::apply_txs`]): the gas price median and
+    /// the height.
+    pub fn finish_block(&mut self, block: &BlockActivity) {
         if !block.txs.is_empty() {
             let mut sorted: Vec<u128> = self.gas_prices.iter().copied().collect();
             sorted.sort_unstable();

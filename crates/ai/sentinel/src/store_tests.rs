@@ -224,3 +224,59 @@ fn fan_in_and_share_of_balance_describe_a_sweep() {
     assert_eq!(s.tx_features(&view(99, 1000 * ETH, ETH))[7], 1.0);
     assert_eq!(s.tx_features(&view(99, ETH, 0))[7], 0.0);
 }
+
+#[test]
+fn a_block_applied_in_chunks_gives_the_same_store() {
+    let mut blocks = Vec::new();
+    for n in 0..6u64 {
+        let txs = (0..23u8)
+            .map(|i| {
+                tx(
+                    i % 7 + 1,
+                    Some((i * 3 + n as u8) % 9 + 1),
+                    u128::from(i) * 37 + 1,
+                    i % 5 == 0,
+                )
+            })
+            .collect();
+        let mut b = block(n + 1, 100 * n, txs);
+        b.transfers = (0..11u8)
+            .map(|i| TokenTransfer {
+                token: addr(200 + i % 2),
+                from: addr(i % 4 + 1),
+                to: addr(i % 6 + 3),
+                amount: U256::from(u128::from(i) * ETH),
+                decimals: 18,
+                to_is_contract: i % 3 == 0,
+            })
+            .collect();
+        blocks.push(b);
+    }
+    let (mut whole, mut chunked) = (FeatureStore::new(), FeatureStore::new());
+    for b in &blocks {
+        whole.apply_block(b);
+        for txs in b.txs.chunks(4) {
+            chunked.apply_txs(txs, b.timestamp);
+        }
+        for transfers in b.transfers.chunks(3) {
+            chunked.apply_transfers(transfers, b.timestamp);
+        }
+        chunked.finish_block(b);
+    }
+    assert_eq!(whole.height(), chunked.height());
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for a in (1..=10).chain(200..=201).map(addr) {
+        assert_eq!(
+            bits(&whole.features(&a)),
+            bits(&chunked.features(&a)),
+            "{a}"
+        );
+    }
+    let history = |s: &FeatureStore| s.tx_history().flat_map(|f| bits(f)).collect::<Vec<_>>();
+    assert_eq!(history(&whole), history(&chunked));
+    let mut d1: Vec<_> = whole.take_dirty().into_iter().collect();
+    let mut d2: Vec<_> = chunked.take_dirty().into_iter().collect();
+    d1.sort();
+    d2.sort();
+    assert_eq!(d1, d2);
+}
