@@ -2,13 +2,14 @@
 //! the fraud model, the account feature store fed finalized blocks, the risk cache and an
 //! isolation forest refitted on the chain's recent transactions.
 //!
-//! Locking: one `RwLock` over the store, cache and scorer. Admission takes it for reading
-//! (concurrent admissions do not wait for each other); the sentinel thread takes it for
-//! writing while it applies a finalized block, and briefly to install refreshed risks and a
-//! refitted forest (both computed under the read lock).
+//! Locking: one `RwLock` (parking_lot) over the store, cache and scorer. Admission takes it
+//! for reading (concurrent admissions do not wait for each other); the sentinel thread takes
+//! it for writing while it applies a finalized block (by chunks of [`APPLY_CHUNK`]
+//! transactions), and briefly to install refreshed risks and a refitted forest (both
+//! computed under the read lock).
 //!
 //! Account risk (the fraud model's margin, about 4 µs per account; contributions, three
-//! times that, are computed only for a transaction that raises an alert) is refreshed at
+//! times that, are computed only for an alert raised for account risk) is refreshed at
 //! most every [`RISK_REFRESH`], for every account touched since: a busy
 //! account active in every block is scored once per period rather than once per block,
 //! which was most of the sentinel's cost on a loaded node. A cached risk lags the account's
@@ -19,11 +20,15 @@
 //! transaction would pay at the next block's base fee, not its fee cap.
 
 use alloy_consensus::Transaction as _;
+// parking_lot's lock spins briefly before it parks: admission's read sections and the
+// sentinel thread's write sections are microseconds long, and parking each waiter cost
+// context switches on a busy node. No poisoning: state is updated in whole steps.
 use alloy_primitives::{Address, U256};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::BTreeSet,
-    sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 use tracing::{info, warn};
@@ -118,12 +123,11 @@ impl ModelScreen {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
-        // The state is updated in whole steps; a panic mid-step leaves it usable.
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+        self.state.read()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+        self.state.write()
     }
 
     fn detail(
@@ -185,6 +189,14 @@ impl ModelScreen {
     /// time: the stale set taken under the write lock, features read and trees walked under
     /// the read lock, risks installed under the write lock.
     fn refresh_due(&self) {
+        let due = |s: &State| {
+            !s.stale.is_empty() && s.refreshed.is_none_or(|t| t.elapsed() >= RISK_REFRESH)
+        };
+        // Checked under the read lock first: this runs after every event of the sentinel
+        // thread, and a write lock each time would stall admission for nothing.
+        if !due(&self.read()) {
+            return;
+        }
         let stale = {
             let mut s = self.write();
             if s.stale.is_empty() || s.refreshed.is_some_and(|t| t.elapsed() < RISK_REFRESH) {
@@ -252,8 +264,12 @@ impl TxScreen for ModelScreen {
             (Action::Flag, _) | (Action::Hold, Mode::Flag) => ScreenAction::Flag,
             (Action::Hold, Mode::Hold) => ScreenAction::Hold,
         };
-        // Cached risks carry margins only: the alert's explanation is computed here.
-        s.sentinel.explain(&s.store, &view, &mut score);
+        // Cached risks carry margins only: when account risk is a reason for the alert, the
+        // fraud model's contributions that explain it are computed here (an alert for the
+        // anomaly alone is explained by its `anomalyFeatures`).
+        if verdict.sender_risk || verdict.recipient_risk {
+            s.sentinel.explain(&s.store, &view, &mut score);
+        }
         Screening {
             action,
             detail: Some(self.detail(&s, &view, &score, &verdict)),

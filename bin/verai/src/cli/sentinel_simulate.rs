@@ -5,7 +5,7 @@
 //!    the node's feature store and anomaly detector learn from them): dev accounts send
 //!    log-uniform amounts (0.001 to 2 ether) to each other, to new addresses, and new
 //!    addresses that were funded send on to others.
-//! 2. **Phishing collector**: fresh "victim" addresses are funded by a dev account (normal
+//! 2. **Phishing collector**: fresh "victim" addresses are funded by the normal users (normal
 //!    transfers), each then sends about 90 % of its balance to one fresh collector address;
 //!    once those are final, the collector sweeps everything to a fresh cash-out address.
 //!
@@ -233,7 +233,6 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     };
     let dev = dev_signers(10);
     let users: Vec<PrivateKeySigner> = dev[1..9].to_vec();
-    let funder = dev[9].clone();
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -299,9 +298,13 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
         .map(|i| key(a.seed, "victim", i))
         .collect::<eyre::Result<_>>()?;
     let mut batch = Vec::new();
-    for v in &victims {
+    // Victims are funded by the normal users, in turn: ordinary payments to new addresses
+    // from accounts with a history (a dedicated funder with none looked like nothing else on
+    // the chain, and its payments were sometimes held).
+    for (i, v) in victims.iter().enumerate() {
+        let funder = &users[i % users.len()];
         let value = U256::from(1 + sim.below(3)) * U256::from(ETHER);
-        let h = sim.send(&funder, v.address(), value, Kind::Normal).await?;
+        let h = sim.send(funder, v.address(), value, Kind::Normal).await?;
         batch.push((h, funder.address()));
     }
     sim.settle(&batch).await?;
