@@ -4,7 +4,8 @@
 //! admission are served by `verai_getAlerts` (also by address), streamed by
 //! `eth_subscribe("verai_alerts")` and listed by `verai sentinel alerts`; the false-positive
 //! rate on normal traffic is printed and bounded; the collector's sweep is flagged or held
-//! before inclusion, its alert served and streamed.
+//! before inclusion, its alert served and streamed (or, when every victim's payment was
+//! held and the collector has nothing to sweep, those holds are the alerts checked).
 //!
 //! The account model scores the fresh collector as benign (fraud probability ~0.004; it was
 //! trained on long-lived accounts), so the anomaly detector carries the detection: the
@@ -127,40 +128,60 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
     );
     let sweep = &report["sweep"];
     println!(
-        "victims' payments: {} held of {}; sweep alerted: {} (before inclusion: {}), held: {}, scores {}",
+        "victims' payments: {} held of {}; sweep sent: {}, alerted: {} (before inclusion: {}), held: {}, scores {}",
         report["victims"]["held"],
         report["victims"]["sent"],
+        sweep["sent"],
         sweep["alerted"],
         sweep["alertedBeforeInclusion"],
         sweep["held"],
         sweep["scores"]
     );
-    // Flagged or held before inclusion. Which one depends on how many victims' payments were
-    // held themselves (they score 0.55-0.77): each one held is money the collector never
-    // gets, and a smaller fan-in makes the sweep less anomalous (0.75-0.83 measured).
-    assert_eq!(sweep["alerted"], true, "{report}");
-    assert_eq!(sweep["alertedBeforeInclusion"], true, "{report}");
-    let held = sweep["action"] == "hold";
-    assert_eq!(sweep["held"], held, "{report}");
-    assert_eq!(sweep["includedInBlock"].is_null(), held, "{report}");
     // Normal users pass: at most 5 % alerted, none held.
     assert!(
         normal["falsePositiveRate"].as_f64().unwrap() <= 0.05,
         "{report}"
     );
     assert_eq!(normal["held"], 0, "{report}");
-    // A held sweep is still out of blocks: the chain moved on without it.
-    let r = node.rpc("eth_getTransactionReceipt", json!([sweep["tx"]]));
-    assert_eq!(r.is_null(), held, "{r}");
-
-    // The sweep's alert, over RPC (also by address), the stream and the CLI.
     let page = node.rpc("verai_getAlerts", json!([{ "limit": 1000 }]));
     let alerts = page["alerts"].as_array().unwrap();
-    let stored = alerts
-        .iter()
-        .find(|a| a["txHash"] == sweep["tx"])
-        .expect("the sweep's alert is stored");
-    assert_eq!(stored["action"], sweep["action"]);
+    let same = |a: &Value, b: &Value| {
+        a.as_str().map(str::to_lowercase) == b.as_str().map(str::to_lowercase)
+    };
+    // The alert checked below over RPC, the stream and the CLI.
+    let stored = if sweep["sent"] == true {
+        // Flagged or held before inclusion. Which one depends on how many victims' payments
+        // were held themselves (they score 0.55-0.77): each one held is money the collector
+        // never gets, and a smaller fan-in makes the sweep less anomalous (0.75-0.83).
+        assert_eq!(sweep["alerted"], true, "{report}");
+        assert_eq!(sweep["alertedBeforeInclusion"], true, "{report}");
+        let held = sweep["action"] == "hold";
+        assert_eq!(sweep["held"], held, "{report}");
+        assert_eq!(sweep["includedInBlock"].is_null(), held, "{report}");
+        // A held sweep is still out of blocks: the chain moved on without it.
+        let r = node.rpc("eth_getTransactionReceipt", json!([sweep["tx"]]));
+        assert_eq!(r.is_null(), held, "{r}");
+        alerts
+            .iter()
+            .find(|a| a["txHash"] == sweep["tx"])
+            .expect("the sweep's alert is stored")
+    } else {
+        // Every victim's payment was held, so the collector had nothing to sweep: the fraud
+        // stopped one step earlier (seen in about 1 run in 8 on a loaded machine). Those
+        // holds are the alerts to check.
+        assert_eq!(
+            report["victims"]["held"], report["victims"]["sent"],
+            "{report}"
+        );
+        assert!(report["victims"]["sent"].as_u64().unwrap() > 0, "{report}");
+        alerts
+            .iter()
+            .find(|a| a["action"] == "hold" && same(&a["to"], &sweep["from"]))
+            .expect("a held payment to the collector is stored")
+    };
+    if sweep["sent"] == true {
+        assert_eq!(stored["action"], sweep["action"]);
+    }
     let tx = stored["txHash"].as_str().unwrap().to_lowercase();
     let from = stored["from"].as_str().unwrap().to_owned();
     assert!(

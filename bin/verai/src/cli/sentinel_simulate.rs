@@ -5,7 +5,7 @@
 //!    the node's feature store and anomaly detector learn from them): dev accounts send
 //!    log-uniform amounts (0.001 to 2 ether) to each other, to new addresses, and new
 //!    addresses that were funded send on to others.
-//! 2. **Phishing collector**: fresh "victim" addresses are funded by the normal users (normal
+//! 2. **Phishing collector**: fresh "victim" addresses are funded by a dev account (normal
 //!    transfers), each then sends about 90 % of its balance to one fresh collector address;
 //!    once those are final, the collector sweeps everything to a fresh cash-out address.
 //!
@@ -233,6 +233,7 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     };
     let dev = dev_signers(10);
     let users: Vec<PrivateKeySigner> = dev[1..9].to_vec();
+    let funder = dev[9].clone();
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -298,13 +299,9 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
         .map(|i| key(a.seed, "victim", i))
         .collect::<eyre::Result<_>>()?;
     let mut batch = Vec::new();
-    // Victims are funded by the normal users, in turn: ordinary payments to new addresses
-    // from accounts with a history (a dedicated funder with none looked like nothing else on
-    // the chain, and its payments were sometimes held).
-    for (i, v) in victims.iter().enumerate() {
-        let funder = &users[i % users.len()];
+    for v in &victims {
         let value = U256::from(1 + sim.below(3)) * U256::from(ETHER);
-        let h = sim.send(funder, v.address(), value, Kind::Normal).await?;
+        let h = sim.send(&funder, v.address(), value, Kind::Normal).await?;
         batch.push((h, funder.address()));
     }
     sim.settle(&batch).await?;
@@ -325,6 +322,11 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     sim.settle(&batch).await?;
     let pot = sim.balance(collector.address()).await?;
     let sweep_value = pot.saturating_sub(reserve);
+    if sweep_value.is_zero() {
+        // Every payment to the collector was held: there is nothing to sweep, and the fraud
+        // stopped one step earlier. Reported as such (no sweep sent).
+        return report_without_sweep(&a, &sim, started, round_no, collector.address()).await;
+    }
     let sweep = sim
         .send(&collector, cashout, sweep_value, Kind::Sweep)
         .await?;
@@ -369,6 +371,78 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     }
 
     // 3. Match the node's alerts to what was sent.
+    let t = tally(&sim, started).await?;
+    let (normal, fp, rate, victims_alerted) = (t.normal, t.fp, t.rate, t.victims_alerted);
+    let sweep_alert_block = sweep_alert["blockNumber"].as_u64();
+    let report = json!({
+        "rounds": round_no,
+        "normal": t.normal_json(),
+        "victims": t.victims_json(),
+        "sweep": {
+            "sent": true,
+            "tx": sweep,
+            "from": collector.address(),
+            "to": cashout,
+            "value": sweep_value,
+            "alerted": !sweep_alert.is_null(),
+            "action": sweep_alert["action"],
+            "held": sweep_held,
+            "alertBlockNumber": sweep_alert_block,
+            "includedInBlock": sweep_block,
+            "alertedBeforeInclusion": sweep_alert_block.is_some() && sweep_block.is_none_or(|b| sweep_alert_block.is_some_and(|a| a < b)),
+            "scores": sweep_alert["scores"],
+        },
+    });
+    if a.rpc.json {
+        println!("{report}");
+    } else {
+        println!(
+            "normal traffic: {normal} transactions, {fp} alerted: false-positive rate {:.2} %",
+            rate * 100.0
+        );
+        println!(
+            "victims' payments to the collector: {} sent, {victims_alerted} alerted",
+            t.victims
+        );
+        if sweep_alert.is_null() {
+            println!("sweep {sweep:#x}: NOT alerted");
+        } else {
+            println!(
+                "sweep {sweep:#x}: {}",
+                super::sentinel_alerts::line(&sweep_alert)
+            );
+        }
+        match (sweep_held, sweep_block) {
+            (true, _) => println!("sweep is held out of blocks"),
+            (false, Some(b)) => println!("sweep included in block {b}"),
+            (false, None) => println!("sweep not included yet"),
+        }
+    }
+    Ok(())
+}
+
+/// The node's alerts matched to what the simulation sent.
+struct Tally {
+    normal: usize,
+    fp: usize,
+    rate: f64,
+    normal_held: usize,
+    victims: usize,
+    victims_alerted: usize,
+    victims_held: usize,
+}
+
+impl Tally {
+    fn normal_json(&self) -> Value {
+        json!({ "sent": self.normal, "alerted": self.fp, "held": self.normal_held, "falsePositiveRate": self.rate })
+    }
+
+    fn victims_json(&self) -> Value {
+        json!({ "sent": self.victims, "alerted": self.victims_alerted, "held": self.victims_held })
+    }
+}
+
+async fn tally(sim: &Sim, started: u64) -> eyre::Result<Tally> {
     let kinds: HashMap<String, Kind> = sim
         .sent
         .iter()
@@ -401,55 +475,70 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     let count = |k: Kind| sim.sent.iter().filter(|(_, x)| *x == k).count();
     let normal = count(Kind::Normal);
     let fp = alerted.get(&Kind::Normal).copied().unwrap_or(0);
-    let rate = if normal == 0 {
-        0.0
-    } else {
-        fp as f64 / normal as f64
-    };
-    let victims_alerted = alerted.get(&Kind::Victim).copied().unwrap_or(0);
-    let sweep_alert_block = sweep_alert["blockNumber"].as_u64();
-    let report = json!({
-        "rounds": round_no,
-        "normal": { "sent": normal, "alerted": fp, "held": held_by_kind.get(&Kind::Normal).copied().unwrap_or(0), "falsePositiveRate": rate },
-        "victims": { "sent": count(Kind::Victim), "alerted": victims_alerted, "held": held_by_kind.get(&Kind::Victim).copied().unwrap_or(0) },
-        "sweep": {
-            "tx": sweep,
-            "from": collector.address(),
-            "to": cashout,
-            "value": sweep_value,
-            "alerted": !sweep_alert.is_null(),
-            "action": sweep_alert["action"],
-            "held": sweep_held,
-            "alertBlockNumber": sweep_alert_block,
-            "includedInBlock": sweep_block,
-            "alertedBeforeInclusion": sweep_alert_block.is_some() && sweep_block.is_none_or(|b| sweep_alert_block.is_some_and(|a| a < b)),
-            "scores": sweep_alert["scores"],
+    Ok(Tally {
+        normal,
+        fp,
+        rate: if normal == 0 {
+            0.0
+        } else {
+            fp as f64 / normal as f64
         },
+        normal_held: held_by_kind.get(&Kind::Normal).copied().unwrap_or(0),
+        victims: count(Kind::Victim),
+        victims_alerted: alerted.get(&Kind::Victim).copied().unwrap_or(0),
+        victims_held: held_by_kind.get(&Kind::Victim).copied().unwrap_or(0),
+    })
+}
+
+/// The report when the collector received nothing (every victim's payment held): no sweep.
+async fn report_without_sweep(
+    a: &SimulateArgs,
+    sim: &Sim,
+    started: u64,
+    rounds: usize,
+    collector: Address,
+) -> eyre::Result<()> {
+    // Alerts are stored a little after admission (in batches): wait until every victim's
+    // payment the pool holds has its alert, or 5 s.
+    let victims: HashSet<String> = sim
+        .sent
+        .iter()
+        .filter(|(_, k)| *k == Kind::Victim)
+        .map(|(h, _)| format!("{h:#x}"))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let t = loop {
+        let held: Vec<Value> = call(&sim.client, &sim.rpc, "verai_getHeld", rpc_params![]).await?;
+        let in_pool = held
+            .iter()
+            .filter_map(|h| h["hash"].as_str())
+            .filter(|h| victims.contains(&h.to_lowercase()))
+            .count();
+        let t = tally(sim, started).await?;
+        if t.victims_held >= in_pool || Instant::now() > deadline {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let report = json!({
+        "rounds": rounds,
+        "normal": t.normal_json(),
+        "victims": t.victims_json(),
+        "sweep": { "sent": false, "from": collector, "reason": "the collector received nothing: every victim's payment was held" },
     });
     if a.rpc.json {
         println!("{report}");
     } else {
         println!(
-            "normal traffic: {normal} transactions, {fp} alerted: false-positive rate {:.2} %",
-            rate * 100.0
+            "normal traffic: {} transactions, {} alerted: false-positive rate {:.2} %",
+            t.normal,
+            t.fp,
+            t.rate * 100.0
         );
         println!(
-            "victims' payments to the collector: {} sent, {victims_alerted} alerted",
-            count(Kind::Victim)
+            "victims' payments to the collector: {} sent, {} alerted, {} held: no sweep (the collector received nothing)",
+            t.victims, t.victims_alerted, t.victims_held
         );
-        if sweep_alert.is_null() {
-            println!("sweep {sweep:#x}: NOT alerted");
-        } else {
-            println!(
-                "sweep {sweep:#x}: {}",
-                super::sentinel_alerts::line(&sweep_alert)
-            );
-        }
-        match (sweep_held, sweep_block) {
-            (true, _) => println!("sweep is held out of blocks"),
-            (false, Some(b)) => println!("sweep included in block {b}"),
-            (false, None) => println!("sweep not included yet"),
-        }
     }
     Ok(())
 }
