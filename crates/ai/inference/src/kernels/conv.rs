@@ -5,7 +5,6 @@
 //! counting as `0.0`.
 
 use super::gemm::{self, MR, NR};
-use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
@@ -120,11 +119,12 @@ impl SmallConv {
 
     /// im2col of one image into `b` (`k × n_pad`). Taps outside the input are never
     /// written: `b` starts zeroed and every image writes the same positions.
-    fn im2col(&self, x: &[f32], b: &mut [f32], spans: &[(usize, usize)], padded: &mut [f32]) {
+    fn im2col(&self, x: &[f32], b: &mut [f32], padded: &mut [f32]) {
         let (h, w) = (&self.h, &self.w);
         if self.unit_steps() {
             return self.im2col_unit(x, b, padded);
         }
+        let spans: Vec<(usize, usize)> = (0..w.kernel).map(|kx| w.valid_outputs(kx)).collect();
         let n_pad = self.n_pad();
         let mut rows = b.chunks_exact_mut(n_pad);
         for plane in x.chunks_exact(h.input * w.input).take(self.c_in) {
@@ -204,16 +204,13 @@ impl SmallConv {
         let (k, n, n_pad) = (self.k(), self.n(), self.n_pad());
         let m_pad = self.c_out.div_ceil(MR) * MR;
         let image = self.c_in * self.h.input * self.w.input;
-        let spans: Vec<(usize, usize)> = (0..self.w.kernel)
-            .map(|kx| self.w.valid_outputs(kx))
-            .collect();
         let mut b = vec![0.0f32; k * n_pad];
         let (ph, pw) = self.padded_dims();
         let mut padded = vec![0.0f32; if self.unit_steps() { ph * pw } else { 0 }];
         let mut c = vec![0.0f32; m_pad * n_pad];
         let mut out = Vec::with_capacity(self.batch * self.c_out * n);
         for img in x.chunks_exact(image).take(self.batch) {
-            self.im2col(img, &mut b, &spans, &mut padded);
+            self.im2col(img, &mut b, &mut padded);
             gemm::gemm(&self.packed.0, &b, k, n_pad, &mut c);
             for (o, bias) in self.bias.0.iter().enumerate() {
                 out.extend(c[o * n_pad..o * n_pad + n].iter().map(|v| v + bias));
@@ -242,18 +239,8 @@ impl EvalOp for SmallConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
         let expected = [self.batch, self.c_in, self.h.input, self.w.input];
-        ensure!(
-            input.shape() == expected,
-            "input shape {:?}, expected {expected:?}",
-            input.shape()
-        );
-        let plain = input.try_as_plain_ram()?;
-        let out = self.run(plain.as_slice::<f32>()?);
-        Ok(tvec!(
-            ArrayD::from_shape_vec(IxDyn(&self.output_shape()), out)?.into_tvalue()
-        ))
+        super::eval_nchw(inputs, expected, self.output_shape(), |x| self.run(x))
     }
 }
 

@@ -90,18 +90,7 @@ fn tile(panel: &[f32], b: &[f32], n_pad: usize, j0: usize) -> [[f32; NR]; MR] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::kernels::tests::values;
 
     /// The sum in the documented order, one output at a time.
     fn reference(w: &[f32], b: &[f32], m: usize, k: usize, n_pad: usize) -> Vec<f32> {

@@ -24,7 +24,9 @@ mod pool;
 
 use conv::{Axis, SmallConv};
 use pool::SmallMaxPool;
+use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{args_1, ensure};
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
@@ -36,19 +38,7 @@ pub(crate) fn swap_in(mut model: TypedModel) -> TractResult<TypedModel> {
     loop {
         let mut patch = None;
         for node in model.nodes() {
-            if let Some(op) = node.op_as::<Conv>() {
-                if let Some(small) = small_conv(&model, node, op)? {
-                    patch = Some(TypedModelPatch::replace_single_op(
-                        &model,
-                        node,
-                        &node.inputs[..1],
-                        small,
-                    )?);
-                    break;
-                }
-            } else if let Some(op) = node.op_as::<MaxPool>()
-                && let Some(small) = small_max_pool(&model, node, op)?
-            {
+            if let Some(small) = small_op(&model, node)? {
                 patch = Some(TypedModelPatch::replace_single_op(
                     &model,
                     node,
@@ -63,6 +53,39 @@ pub(crate) fn swap_in(mut model: TypedModel) -> TractResult<TypedModel> {
             None => return Ok(model),
         }
     }
+}
+
+/// Verai's op for a node, if it is an eligible `Conv` or `MaxPool`; it reads the node's
+/// first input only (weights and bias are folded in).
+fn small_op(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Box<dyn TypedOp>>> {
+    if let Some(op) = node.op_as::<Conv>() {
+        return Ok(small_conv(model, node, op)?.map(|o| Box::new(o) as Box<dyn TypedOp>));
+    }
+    if let Some(op) = node.op_as::<MaxPool>() {
+        return Ok(small_max_pool(model, node, op)?.map(|o| Box::new(o) as Box<dyn TypedOp>));
+    }
+    Ok(None)
+}
+
+/// The `eval` of both ops: check the input is `[n, c, h, w]` = `expected`, run the kernel on
+/// its values, and shape the result as `output`.
+fn eval_nchw(
+    inputs: TVec<TValue>,
+    expected: [usize; 4],
+    output: [usize; 4],
+    run: impl FnOnce(&[f32]) -> Vec<f32>,
+) -> TractResult<TVec<TValue>> {
+    let input = args_1!(inputs);
+    ensure!(
+        input.shape() == expected,
+        "input shape {:?}, expected {expected:?}",
+        input.shape()
+    );
+    let plain = input.try_as_plain_ram()?;
+    let out = run(plain.as_slice::<f32>()?);
+    Ok(tvec!(
+        ArrayD::from_shape_vec(IxDyn(&output), out)?.into_tvalue()
+    ))
 }
 
 /// `[n, c, h, w]` of an f32 NCHW input, if concrete.
@@ -169,12 +192,13 @@ fn small_max_pool(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 
-    fn values(n: usize, seed: u64) -> Vec<f32> {
+    /// Seeded values in [-1, 1) (a fixed LCG): test weights and inputs.
+    pub(crate) fn values(n: usize, seed: u64) -> Vec<f32> {
         let mut s = seed;
         (0..n)
             .map(|_| {

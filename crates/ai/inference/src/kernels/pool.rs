@@ -5,7 +5,6 @@
 //! not depend on how `max` is lowered for a given CPU.
 
 use super::conv::Axis;
-use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
@@ -112,18 +111,8 @@ impl EvalOp for SmallMaxPool {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
         let expected = [self.batch, self.channels, self.h.input, self.w.input];
-        ensure!(
-            input.shape() == expected,
-            "input shape {:?}, expected {expected:?}",
-            input.shape()
-        );
-        let plain = input.try_as_plain_ram()?;
-        let out = self.run(plain.as_slice::<f32>()?);
-        Ok(tvec!(
-            ArrayD::from_shape_vec(IxDyn(&self.output_shape()), out)?.into_tvalue()
-        ))
+        super::eval_nchw(inputs, expected, self.output_shape(), |x| self.run(x))
     }
 }
 
