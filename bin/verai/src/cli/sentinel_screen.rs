@@ -199,7 +199,7 @@ impl ModelScreen {
         }
         let stale = {
             let mut s = self.write();
-            if s.stale.is_empty() || s.refreshed.is_some_and(|t| t.elapsed() < RISK_REFRESH) {
+            if !due(&s) {
                 return;
             }
             s.refreshed = Some(Instant::now());

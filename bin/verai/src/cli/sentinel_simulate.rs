@@ -372,7 +372,6 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
 
     // 3. Match the node's alerts to what was sent.
     let t = tally(&sim, started).await?;
-    let (normal, fp, rate, victims_alerted) = (t.normal, t.fp, t.rate, t.victims_alerted);
     let sweep_alert_block = sweep_alert["blockNumber"].as_u64();
     let report = json!({
         "rounds": round_no,
@@ -396,13 +395,10 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
     if a.rpc.json {
         println!("{report}");
     } else {
+        t.print_normal();
         println!(
-            "normal traffic: {normal} transactions, {fp} alerted: false-positive rate {:.2} %",
-            rate * 100.0
-        );
-        println!(
-            "victims' payments to the collector: {} sent, {victims_alerted} alerted",
-            t.victims
+            "victims' payments to the collector: {} sent, {} alerted",
+            t.victims, t.victims_alerted
         );
         if sweep_alert.is_null() {
             println!("sweep {sweep:#x}: NOT alerted");
@@ -425,7 +421,6 @@ pub async fn run(a: SimulateArgs) -> eyre::Result<()> {
 struct Tally {
     normal: usize,
     fp: usize,
-    rate: f64,
     normal_held: usize,
     victims: usize,
     victims_alerted: usize,
@@ -434,7 +429,25 @@ struct Tally {
 
 impl Tally {
     fn normal_json(&self) -> Value {
-        json!({ "sent": self.normal, "alerted": self.fp, "held": self.normal_held, "falsePositiveRate": self.rate })
+        json!({ "sent": self.normal, "alerted": self.fp, "held": self.normal_held, "falsePositiveRate": self.rate() })
+    }
+
+    /// Share of normal transactions alerted.
+    fn rate(&self) -> f64 {
+        if self.normal == 0 {
+            0.0
+        } else {
+            self.fp as f64 / self.normal as f64
+        }
+    }
+
+    fn print_normal(&self) {
+        println!(
+            "normal traffic: {} transactions, {} alerted: false-positive rate {:.2} %",
+            self.normal,
+            self.fp,
+            self.rate() * 100.0
+        );
     }
 
     fn victims_json(&self) -> Value {
@@ -478,11 +491,6 @@ async fn tally(sim: &Sim, started: u64) -> eyre::Result<Tally> {
     Ok(Tally {
         normal,
         fp,
-        rate: if normal == 0 {
-            0.0
-        } else {
-            fp as f64 / normal as f64
-        },
         normal_held: held_by_kind.get(&Kind::Normal).copied().unwrap_or(0),
         victims: count(Kind::Victim),
         victims_alerted: alerted.get(&Kind::Victim).copied().unwrap_or(0),
@@ -529,12 +537,7 @@ async fn report_without_sweep(
     if a.rpc.json {
         println!("{report}");
     } else {
-        println!(
-            "normal traffic: {} transactions, {} alerted: false-positive rate {:.2} %",
-            t.normal,
-            t.fp,
-            t.rate * 100.0
-        );
+        t.print_normal();
         println!(
             "victims' payments to the collector: {} sent, {} alerted, {} held: no sweep (the collector received nothing)",
             t.victims, t.victims_alerted, t.victims_held
