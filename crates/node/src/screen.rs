@@ -348,24 +348,17 @@ fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Rec
         let Some(chain) = weak.upgrade() else {
             return;
         };
-        // Alerts go to the index in batches: every alert queued within ALERT_BATCH_WINDOW
-        // of the first one shares its index transaction (a commit per alert cost a busy
-        // node more than scoring did).
+        // Alerts go to the index in batches: every alert queued by now, or within
+        // ALERT_BATCH_WINDOW of an alert that woke the thread, shares one index transaction.
         let mut alerts = Vec::new();
+        let mut deadline = Instant::now();
         if let Ok(Event::Alert(p)) = event {
             alerts.push(*p);
-            let deadline = Instant::now() + ALERT_BATCH_WINDOW;
-            while alerts.len() < MAX_ALERT_BATCH {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(Event::Alert(p)) => alerts.push(*p),
-                    Ok(Event::Finalized) => {}
-                    Err(_) => break,
-                }
-            }
+            deadline += ALERT_BATCH_WINDOW;
         }
+        // Past the deadline, a zero timeout still returns what is queued.
         while alerts.len() < MAX_ALERT_BATCH {
-            match rx.try_recv() {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Event::Alert(p)) => alerts.push(*p),
                 Ok(Event::Finalized) => {}
                 Err(_) => break,

@@ -226,20 +226,9 @@ impl Sentinel {
     /// from both accounts' current features: for a transaction that raises an alert. The
     /// margins stay those that decided; they may be one refresh older than the features.
     pub fn explain(&self, store: &FeatureStore, tx: &TxView, score: &mut Score) {
-        let mut top = [None; TOP];
-        merge_top(
-            &mut top,
-            &self.account_risk(&store.features(&tx.from)),
-            Party::Sender,
-        );
-        if let Some(to) = &tx.to {
-            merge_top(
-                &mut top,
-                &self.account_risk(&store.features(to)),
-                Party::Recipient,
-            );
-        }
-        score.top = top;
+        let s = self.account_risk(&store.features(&tx.from));
+        let r = tx.to.map(|to| self.account_risk(&store.features(&to)));
+        score.top = parties_top(&s, r.as_ref());
     }
 
     /// Recomputes the cached risk of every account the store touched since the last call
@@ -300,11 +289,7 @@ impl Sentinel {
     }
 
     fn assemble(&self, tx: &TxFeatures, s: &AccountRisk, r: Option<&AccountRisk>) -> Score {
-        let mut top = [None; TOP];
-        merge_top(&mut top, s, Party::Sender);
-        if let Some(r) = r {
-            merge_top(&mut top, r, Party::Recipient);
-        }
+        let top = parties_top(s, r);
         let anomaly_path = self.forest.as_ref().map(|f| f.mean_path(tx));
         Score {
             sender_margin: s.margin,
@@ -402,6 +387,16 @@ impl RiskCache {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+}
+
+/// The largest contributions of both parties (the recipient's only if there is one).
+fn parties_top(s: &AccountRisk, r: Option<&AccountRisk>) -> [Option<Contribution>; TOP] {
+    let mut top = [None; TOP];
+    merge_top(&mut top, s, Party::Sender);
+    if let Some(r) = r {
+        merge_top(&mut top, r, Party::Recipient);
+    }
+    top
 }
 
 fn merge_top(top: &mut [Option<Contribution>; TOP], r: &AccountRisk, party: Party) {
