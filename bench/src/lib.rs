@@ -189,3 +189,14 @@ impl Workload {
         self.len() == 0
     }
 }
+
+/// CPU time (user + system) a process has used so far, from `/proc/PID/stat` (Linux; clock
+/// ticks of 10 ms, the kernel's `USER_HZ` on every Linux target).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}

@@ -7,7 +7,9 @@
 //!    latency is from just before its `eth_sendRawTransaction` to the first poll that sees
 //!    it in a finalized block (so it includes up to one poll interval, 2 ms).
 //! 3. Throughput: the remaining transfers as fast as `--concurrency` clients send them, to
-//!    all nodes; transactions per second from the first send to the last inclusion seen.
+//!    all nodes, one per request or in JSON-RPC batches of `--batch` (as viem's and ethers'
+//!    batching transports send them); transactions per second from the first send to the
+//!    last inclusion seen, and each process's CPU time per transaction.
 //!
 //! Run: `cargo build --release -p verai && cargo run --release -p verai-bench --bin testnet`.
 
@@ -25,7 +27,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use verai_bench::{Workload, balance_of_call, recipient};
+use verai_bench::{Workload, balance_of_call, cpu_seconds, recipient};
 
 struct Args {
     validators: u16,
@@ -34,6 +36,7 @@ struct Args {
     rate: u64,
     latency_secs: u64,
     concurrency: usize,
+    batch: usize,
     binary: PathBuf,
 }
 
@@ -50,6 +53,7 @@ fn parse_args() -> eyre::Result<Args> {
         rate: 500,
         latency_secs: 10,
         concurrency: 16,
+        batch: 1,
         binary: target.join("release/verai"),
     };
     let mut it = std::env::args().skip(1);
@@ -62,9 +66,10 @@ fn parse_args() -> eyre::Result<Args> {
             "--rate" => a.rate = value()?.parse()?,
             "--latency-secs" => a.latency_secs = value()?.parse()?,
             "--concurrency" => a.concurrency = value()?.parse()?,
+            "--batch" => a.batch = value()?.parse::<usize>()?.clamp(1, 1_000),
             "--binary" => a.binary = value()?.into(),
             other => bail!(
-                "unknown flag {other} (flags: --validators --senders --per-sender --rate --latency-secs --concurrency --binary)"
+                "unknown flag {other} (flags: --validators --senders --per-sender --rate --latency-secs --concurrency --batch --binary)"
             ),
         }
     }
@@ -167,8 +172,14 @@ async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
     Ok(())
 }
 
-/// When each transaction was first seen finalized on node 0.
-type Seen = Arc<Mutex<HashMap<B256, Instant>>>;
+/// When each transaction was first seen finalized on node 0, and each block's transaction
+/// count in order (for the block-size figure).
+#[derive(Default)]
+struct Sightings {
+    at: HashMap<B256, Instant>,
+    blocks: Vec<(Instant, usize)>,
+}
+type Seen = Arc<Mutex<Sightings>>;
 
 /// Poll node 0 for new blocks and record when each transaction appears.
 async fn watch(c: HttpClient, seen: Seen, stop: Arc<std::sync::atomic::AtomicBool>) {
@@ -192,9 +203,13 @@ async fn watch(c: HttpClient, seen: Seen, stop: Arc<std::sync::atomic::AtomicBoo
             };
             let now = Instant::now();
             let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
-            for h in block["transactions"].as_array().into_iter().flatten() {
+            let txs = block["transactions"]
+                .as_array()
+                .map_or(&[][..], |t| t.as_slice());
+            s.blocks.push((now, txs.len()));
+            for h in txs {
                 if let Some(h) = h.as_str().and_then(|h| h.parse().ok()) {
-                    s.entry(h).or_insert(now);
+                    s.at.entry(h).or_insert(now);
                 }
             }
             next += 1;
@@ -208,11 +223,11 @@ async fn wait_seen(seen: &Seen, hashes: &[B256], timeout: Duration) -> eyre::Res
     loop {
         {
             let s = seen.lock().unwrap_or_else(|p| p.into_inner());
-            let missing = hashes.iter().filter(|h| !s.contains_key(*h)).count();
+            let missing = hashes.iter().filter(|h| !s.at.contains_key(*h)).count();
             if missing == 0 {
                 return Ok(hashes
                     .iter()
-                    .filter_map(|h| s.get(h))
+                    .filter_map(|h| s.at.get(h))
                     .max()
                     .copied()
                     .unwrap_or_else(Instant::now));
@@ -226,6 +241,24 @@ async fn wait_seen(seen: &Seen, hashes: &[B256], timeout: Duration) -> eyre::Res
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Send transactions in one request: a JSON-RPC batch when there are several.
+async fn send_all(c: &HttpClient, txs: &[Bytes]) -> eyre::Result<Vec<B256>> {
+    if let [tx] = txs {
+        return Ok(vec![
+            c.request("eth_sendRawTransaction", rpc_params![tx]).await?,
+        ]);
+    }
+    let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+    for tx in txs {
+        batch.insert("eth_sendRawTransaction", rpc_params![tx])?;
+    }
+    let replies = c.batch_request::<B256>(batch).await?;
+    replies
+        .into_iter()
+        .map(|r| r.map_err(|e| eyre::eyre!("eth_sendRawTransaction in a batch: {e}")))
+        .collect()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -248,13 +281,18 @@ async fn main() -> eyre::Result<()> {
         a.binary.display()
     );
     println!(
-        "workload: {} ERC-20 transfers from {} senders; latency phase {} txs at {} tx/s; throughput phase {} txs with {} concurrent clients",
+        "workload: {} ERC-20 transfers from {} senders; latency phase {} txs at {} tx/s; throughput phase {} txs with {} concurrent clients, {}",
         order.len(),
         a.senders,
         latency_count,
         a.rate,
         order.len() - latency_count,
-        a.concurrency
+        a.concurrency,
+        if a.batch == 1 {
+            "one transaction per request".to_string()
+        } else {
+            format!("JSON-RPC batches of {}", a.batch)
+        }
     );
     let net = start(&a)?;
     let clients: Vec<HttpClient> = net
@@ -303,7 +341,9 @@ async fn main() -> eyre::Result<()> {
     wait_seen(&seen, &hashes, Duration::from_secs(120)).await?;
     let mut latencies: Vec<Duration> = {
         let s = seen.lock().unwrap_or_else(|p| p.into_inner());
-        sent.iter().map(|(h, t)| s[h].duration_since(*t)).collect()
+        sent.iter()
+            .map(|(h, t)| s.at[h].duration_since(*t))
+            .collect()
     };
     latencies.sort();
     let p50 = percentile(&latencies, 0.5);
@@ -319,6 +359,14 @@ async fn main() -> eyre::Result<()> {
 
     // Throughput: the rest as fast as the clients go.
     let rest = &order[latency_count..];
+    let pids: Vec<u32> = net.children.iter().map(|c| c.id()).collect();
+    let cpu = |pids: &[u32]| -> Vec<f64> {
+        pids.iter()
+            .chain([std::process::id()].iter())
+            .map(|p| cpu_seconds(*p).unwrap_or(f64::NAN))
+            .collect()
+    };
+    let cpu_start = cpu(&pids);
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..a.concurrency {
@@ -329,13 +377,13 @@ async fn main() -> eyre::Result<()> {
             .cloned()
             .collect();
         let c = clients[t % clients.len()].clone();
+        let batch = a.batch;
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(mine.len());
-            for tx in mine {
-                let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
-                out.push(h);
+            for chunk in mine.chunks(batch) {
+                out.extend(send_all(&c, chunk).await?);
             }
-            Ok::<_, jsonrpsee::core::ClientError>(out)
+            Ok::<_, eyre::Report>(out)
         }));
     }
     let mut hashes = Vec::new();
@@ -345,12 +393,37 @@ async fn main() -> eyre::Result<()> {
     let submitted = begin.elapsed();
     let last = wait_seen(&seen, &hashes, Duration::from_secs(300)).await?;
     let seconds = last.duration_since(begin).as_secs_f64();
+    let cpu_used: Vec<f64> = cpu(&pids)
+        .iter()
+        .zip(&cpu_start)
+        .map(|(e, s)| (e - s) * 1e6 / hashes.len() as f64)
+        .collect();
+    let blocks = {
+        let s = seen.lock().unwrap_or_else(|p| p.into_inner());
+        s.blocks
+            .iter()
+            .filter(|(t, n)| *t > begin && *t <= last && *n > 0)
+            .count()
+    };
     println!(
-        "sustained throughput: {:.0} tx/s ({} txs finalized in {:.2} s; submission took {:.2} s) (goal: at least 5,000 tx/s)",
+        "sustained throughput: {:.0} tx/s ({} txs finalized in {:.2} s, {blocks} blocks of {:.0} txs on average; submission took {:.2} s) (goal: at least 5,000 tx/s)",
         hashes.len() as f64 / seconds,
         hashes.len(),
         seconds,
+        hashes.len() as f64 / blocks.max(1) as f64,
         submitted.as_secs_f64()
+    );
+    // On a saturated machine throughput is what the CPU time per transaction allows.
+    let (client_cpu, node_cpu) = cpu_used.split_last().unwrap_or((&f64::NAN, &[]));
+    println!(
+        "CPU time per transaction in the throughput phase (/proc/PID/stat, 10 ms ticks): validators {} µs, all validators {:.0} µs, client {:.0} µs",
+        node_cpu
+            .iter()
+            .map(|c| format!("{c:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        node_cpu.iter().sum::<f64>(),
+        client_cpu
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = watcher.await;

@@ -25,7 +25,7 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-use verai_bench::{Workload, balance_of_call, recipient};
+use verai_bench::{Workload, balance_of_call, cpu_seconds, recipient};
 
 struct Args {
     senders: u64,
@@ -178,10 +178,15 @@ async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
     }
 }
 
+/// `eth_getTransactionReceipt` requests sent so far: each is node CPU, and a slower node is
+/// polled more often per transaction.
+static RECEIPT_POLLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 async fn wait_receipts(c: &HttpClient, hashes: &[B256], timeout: Duration) -> eyre::Result<()> {
     let deadline = Instant::now() + timeout;
     for h in hashes {
         loop {
+            RECEIPT_POLLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let r: Option<serde_json::Value> = c
                 .request("eth_getTransactionReceipt", rpc_params![h])
                 .await?;
@@ -226,6 +231,15 @@ struct Outcome {
     tps: f64,
     seconds: f64,
     submit_seconds: f64,
+    /// Receipt requests per timed transaction.
+    polls_per_tx: f64,
+    /// Blocks the timed transactions went into (from the block number before and after).
+    blocks: u64,
+}
+
+async fn block_number(c: &HttpClient) -> eyre::Result<u64> {
+    let n: U256 = c.request("eth_blockNumber", rpc_params![]).await?;
+    Ok(n.to::<u64>())
 }
 
 async fn measure(
@@ -240,7 +254,9 @@ async fn measure(
     let hashes = send_all(&c, &w.setup).await?;
     wait_receipts(&c, &hashes[hashes.len() - 1..], Duration::from_secs(300)).await?;
 
+    let first_block = block_number(&c).await?;
     let start = Instant::now();
+    let polls_start = RECEIPT_POLLS.load(std::sync::atomic::Ordering::Relaxed);
     let mut tasks = Vec::new();
     for t in 0..concurrency {
         let mine: Vec<Vec<Bytes>> = w
@@ -282,6 +298,8 @@ async fn measure(
     let submit_seconds = start.elapsed().as_secs_f64();
     wait_receipts(&c, &last, Duration::from_secs(120)).await?;
     let seconds = start.elapsed().as_secs_f64();
+    let polls = RECEIPT_POLLS.load(std::sync::atomic::Ordering::Relaxed) - polls_start;
+    let blocks = block_number(&c).await?.saturating_sub(first_block);
 
     // Every transfer moved one token unit to the recipient.
     let call =
@@ -299,6 +317,8 @@ async fn measure(
         tps: w.len() as f64 / seconds,
         seconds,
         submit_seconds,
+        polls_per_tx: polls as f64 / w.len() as f64,
+        blocks,
     })
 }
 
@@ -350,17 +370,6 @@ async fn main() -> eyre::Result<()> {
     Ok(())
 }
 
-/// CPU time (user + system) a process has used so far, from `/proc/PID/stat` (Linux; clock
-/// ticks of 10 ms, the kernel's `USER_HZ` on every Linux target).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
 /// Throughput without and with the sentinel, alternating, medians compared; and the node's
 /// CPU time per transaction, which on a saturated machine is what throughput pays for.
 async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
@@ -400,10 +409,12 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
             }
             let cpu = cpu_per_tx.map_or(String::new(), |c| format!(", node CPU {c:.0} µs/tx"));
             println!(
-                "run {}: {name:>15}: {:>8.0} tx/s ({:.2} s until the last receipt){cpu}{screen}",
+                "run {}: {name:>15}: {:>8.0} tx/s ({:.2} s until the last receipt, {} blocks, {:.2} receipt polls/tx){cpu}{screen}",
                 i + 1,
                 o.tps,
-                o.seconds
+                o.seconds,
+                o.blocks,
+                o.polls_per_tx
             );
         }
     }

@@ -81,6 +81,19 @@ fn bad_input_is_refused_with_eip1474_codes() {
                 status == 413 || body.contains("-32007") || body.contains("too big"),
                 "oversized: {status} {body}"
             );
+            // A batch is answered call by call; one over the 1,000-call limit is refused.
+            let call = |id: usize| json!({"jsonrpc": "2.0", "id": id, "method": "eth_chainId"});
+            let (_, body) = post_raw(addr, json!([call(1), call(2)]).to_string().as_bytes());
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let ids: Vec<_> = v.as_array().unwrap().iter().map(|r| &r["id"]).collect();
+            assert_eq!(ids.len(), 2, "{body}");
+            assert!(v.as_array().unwrap().iter().all(|r| r["result"] == "0x539"));
+            let big: Vec<_> = (0..1_001).map(call).collect();
+            let (_, body) = post_raw(addr, json!(big).to_string().as_bytes());
+            assert!(
+                body.contains("-32010") || body.contains("too large") || body.contains("exceeded"),
+                "oversized batch: {body}"
+            );
             // The node still serves and still produces blocks.
             assert_eq!(ok(addr, "eth_chainId", json!([])), json!("0x539"));
             let hash = ok(

@@ -10,7 +10,7 @@ use crate::{
 };
 use jsonrpsee::{
     RpcModule,
-    server::{Server, ServerConfig, ServerHandle},
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
 };
 use std::{net::SocketAddr, sync::Arc};
 
@@ -25,19 +25,22 @@ pub struct RpcConfig {
     pub max_response_bytes: u32,
     /// Concurrent connections.
     pub max_connections: u32,
+    /// Most calls in one JSON-RPC batch; a larger batch is refused whole.
+    pub max_batch: u32,
     /// `web3_clientVersion`.
     pub client_version: String,
 }
 
 impl RpcConfig {
     /// Defaults on `addr`: 5 MiB requests (room for a 128 KiB transaction many times over),
-    /// 64 MiB responses, 256 connections.
+    /// 64 MiB responses, 256 connections, batches of at most 1,000 calls (geth's limit).
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
             max_request_bytes: 5 * 1024 * 1024,
             max_response_bytes: 64 * 1024 * 1024,
             max_connections: 256,
+            max_batch: 1_000,
             client_version: format!("verai/v{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -89,6 +92,7 @@ pub async fn start<B: Backend>(
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
         .max_connections(config.max_connections)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .build();
     let server = Server::builder()
         .set_config(limits)

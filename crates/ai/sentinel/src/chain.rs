@@ -16,7 +16,7 @@
 
 use crate::store::{BlockActivity, ChainTx, TokenTransfer};
 use alloy_consensus::Transaction;
-use alloy_primitives::{Address, B256, U256, b256};
+use alloy_primitives::{Address, B256, U256, b256, map::AddressHashMap};
 use verai_primitives::{Block, StoredReceipt};
 
 /// keccak256("Transfer(address,address,uint256)").
@@ -38,7 +38,14 @@ pub fn block_activity(
     }
     let created: Vec<Address> = receipts.iter().filter_map(|r| r.contract_address).collect();
     let before = balances_before(block, receipts, balance_of);
-    let is_contract = |a: &Address| created.contains(a) || has_code(a);
+    // Once per address and block: a busy block sends most of its calls to a few contracts,
+    // and `has_code` reads the node's state.
+    let mut code: AddressHashMap<bool> = AddressHashMap::default();
+    let mut is_contract = |a: &Address| {
+        *code
+            .entry(*a)
+            .or_insert_with(|| created.contains(a) || has_code(a))
+    };
     let mut txs = Vec::with_capacity(receipts.len());
     let mut transfers = Vec::new();
     for ((tx, r), sender_balance) in block.transactions.iter().zip(receipts).zip(before) {
@@ -48,7 +55,7 @@ pub fn block_activity(
             to: r.to,
             value: if ok { tx.value() } else { U256::ZERO },
             gas_price: r.effective_gas_price,
-            to_is_contract: r.to.as_ref().is_some_and(is_contract),
+            to_is_contract: r.to.as_ref().is_some_and(&mut is_contract),
             sender_balance,
         });
         for log in r.receipt.logs() {
@@ -81,7 +88,7 @@ fn balances_before(
     receipts: &[StoredReceipt],
     balance_of: impl Fn(&Address) -> U256,
 ) -> Vec<U256> {
-    let mut bal: std::collections::HashMap<Address, U256> = std::collections::HashMap::new();
+    let mut bal: AddressHashMap<U256> = AddressHashMap::default();
     let mut out = vec![U256::ZERO; receipts.len()];
     for (i, (tx, r)) in block.transactions.iter().zip(receipts).enumerate().rev() {
         let value = if r.receipt.status() {
