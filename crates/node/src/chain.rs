@@ -45,6 +45,10 @@ pub struct ProducerConfig {
     pub beneficiary: Address,
     /// Most transactions per block.
     pub max_block_txs: usize,
+    /// Least time between two blocks this node builds: under sustained load, transactions
+    /// gather for this long, so a block's fixed costs (disk syncs, votes, a state commit)
+    /// are paid for more transactions. Zero: build as soon as a transaction is ready.
+    pub min_interval: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -54,6 +58,7 @@ impl Default for ProducerConfig {
             max_wait: Duration::from_secs(60),
             beneficiary: Address::ZERO,
             max_block_txs: 10_000,
+            min_interval: Duration::ZERO,
         }
     }
 }
@@ -72,6 +77,8 @@ pub struct Chain<E: StateContext> {
     pub(crate) head: Mutex<Arc<Block>>,
     pub(crate) blocks: broadcast::Sender<u64>,
     pub(crate) tx_arrived: Notify,
+    /// When this node last built a block (runtime clock), for [`ProducerConfig::min_interval`].
+    pub(crate) last_built: Mutex<Option<std::time::SystemTime>>,
     pub(crate) halted: AtomicBool,
     pub(crate) cache: Mutex<BlockCache>,
     /// The runtime context, for its clock (deterministic in simulations).

@@ -148,6 +148,7 @@ pub(crate) async fn open_chain<E: StateContext + Supervisor>(
         head: Mutex::new(Arc::new(head)),
         blocks,
         tx_arrived: Notify::new(),
+        last_built: Mutex::new(None),
         halted: AtomicBool::new(false),
         cache: Mutex::new(BlockCache::default()),
         clock: context.child("clock"),

@@ -36,6 +36,19 @@ where
     F: FnOnce(SocketAddr) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    with_node_config(dir, sentinel, ProducerConfig::default(), f)
+}
+
+/// [`with_node`] with the sentinel and block production configured.
+pub fn with_node_config<F, Fut>(
+    dir: &Path,
+    sentinel: Option<verai_node::ScreenConfig>,
+    producer: ProducerConfig,
+    f: F,
+) where
+    F: FnOnce(SocketAddr) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let runtime =
         commonware_runtime::tokio::Config::new().with_storage_directory(dir.join("consensus"));
     let datadir = dir.to_path_buf();
@@ -52,7 +65,7 @@ where
                 signer,
                 p2p_listen: "127.0.0.1:0".parse().unwrap(),
             },
-            producer: ProducerConfig::default(),
+            producer,
             timeouts: Timeouts::dev(),
             audit_deploys: None,
             sentinel,
