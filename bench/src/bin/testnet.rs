@@ -27,7 +27,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use verai_bench::{Workload, balance_of_call, cpu_seconds, recipient};
+use verai_bench::{Workload, balance_of_call, cpu_seconds, joined, recipient};
 
 struct Args {
     validators: u16,
@@ -417,11 +417,7 @@ async fn main() -> eyre::Result<()> {
     let (client_cpu, node_cpu) = cpu_used.split_last().unwrap_or((&f64::NAN, &[]));
     println!(
         "CPU time per transaction in the throughput phase (/proc/PID/stat, 10 ms ticks): validators {} µs, all validators {:.0} µs, client {:.0} µs",
-        node_cpu
-            .iter()
-            .map(|c| format!("{c:.0}"))
-            .collect::<Vec<_>>()
-            .join(" / "),
+        joined(node_cpu, 0),
         node_cpu.iter().sum::<f64>(),
         client_cpu
     );

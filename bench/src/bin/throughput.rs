@@ -25,7 +25,7 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-use verai_bench::{Workload, balance_of_call, cpu_seconds, recipient};
+use verai_bench::{Workload, balance_of_call, cpu_seconds, joined, recipient};
 
 struct Args {
     senders: u64,
@@ -439,11 +439,7 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
     );
     println!(
         "per pair (an off run, then an on run), sorted: cost {} %; median {pair_cost:.1} %",
-        pairs
-            .iter()
-            .map(|c| format!("{c:.1}"))
-            .collect::<Vec<_>>()
-            .join(" / ")
+        joined(&pairs, 1)
     );
     let (c_off, c_on) = (median(&mut cpu_off), median(&mut cpu_on));
     println!(
