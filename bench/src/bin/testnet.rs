@@ -359,14 +359,15 @@ async fn main() -> eyre::Result<()> {
 
     // Throughput: the rest as fast as the clients go.
     let rest = &order[latency_count..];
+    // The validators' CPU seconds, then this client's.
     let pids: Vec<u32> = net.children.iter().map(|c| c.id()).collect();
-    let cpu = |pids: &[u32]| -> Vec<f64> {
+    let cpu = || -> Vec<f64> {
         pids.iter()
             .chain([std::process::id()].iter())
             .map(|p| cpu_seconds(*p).unwrap_or(f64::NAN))
             .collect()
     };
-    let cpu_start = cpu(&pids);
+    let cpu_start = cpu();
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..a.concurrency {
@@ -393,7 +394,7 @@ async fn main() -> eyre::Result<()> {
     let submitted = begin.elapsed();
     let last = wait_seen(&seen, &hashes, Duration::from_secs(300)).await?;
     let seconds = last.duration_since(begin).as_secs_f64();
-    let cpu_used: Vec<f64> = cpu(&pids)
+    let cpu_used: Vec<f64> = cpu()
         .iter()
         .zip(&cpu_start)
         .map(|(e, s)| (e - s) * 1e6 / hashes.len() as f64)

@@ -145,26 +145,6 @@ impl<E: StateContext> App<E> {
             .is_empty()
     }
 
-    /// Let transactions gather until [`ProducerConfig::min_interval`](crate::ProducerConfig)
-    /// has passed since this node's last build (at once after an idle spell).
-    async fn gather(&self) {
-        let min = self.chain.producer.min_interval;
-        if min.is_zero() {
-            return;
-        }
-        let last = *self
-            .chain
-            .last_built
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(last) = last {
-            let due = last + min;
-            if due > self.chain.clock.current() {
-                self.chain.clock.sleep_until(due).await;
-            }
-        }
-    }
-
     async fn build(&self, parent: &Block, timestamp_ms: u64) -> Result<Option<Block>, NodeError> {
         let chain = &self.chain;
         let guard = chain.commitment.read().await;
@@ -415,15 +395,17 @@ impl<E: StateContext> Application for App<E> {
         {
             return None;
         }
-        self.gather().await;
-        let built = self.build(parent, timestamp_ms).await;
-        *self
-            .chain
-            .last_built
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(self.chain.clock.current());
-        match built {
-            Ok(b) => b,
+        // Under load, let transactions gather until the minimum interval since this node's
+        // last block has passed (at once after an idle spell).
+        if let Some(at) = self.chain.next_build_at() {
+            self.chain.clock.sleep_until(at).await;
+        }
+        match self.build(parent, timestamp_ms).await {
+            Ok(Some(b)) => {
+                self.chain.note_built();
+                Some(b)
+            }
+            Ok(None) => None,
             Err(e) => {
                 error!(%e, "building a block failed");
                 None

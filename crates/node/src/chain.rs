@@ -181,6 +181,19 @@ impl<E: StateContext> Chain<E> {
         lock(&self.head).clone()
     }
 
+    /// When this node may build its next block ([`ProducerConfig::min_interval`] after its
+    /// last one); `None` when it may build now.
+    pub(crate) fn next_build_at(&self) -> Option<std::time::SystemTime> {
+        let min = self.producer.min_interval;
+        let at = (*lock(&self.last_built))? + min;
+        (!min.is_zero() && at > self.clock.current()).then_some(at)
+    }
+
+    /// Record that this node just built a block.
+    pub(crate) fn note_built(&self) {
+        *lock(&self.last_built) = Some(self.clock.current());
+    }
+
     pub(crate) fn executed(&self, hash: &B256) -> Option<Executed> {
         lock(&self.executed).get(hash).cloned()
     }

@@ -105,7 +105,7 @@ struct FileConfig {
 }
 
 /// `--min-block-interval` default. Measured on the node benchmark (2 cores, 20,000 ERC-20
-/// transfers): 3,335-4,051 tx/s with 0, 3,407-5,583 tx/s with 40 ms (median of 5: 4,438);
+/// transfers): 3,214-4,051 tx/s with 0, 3,407-5,583 tx/s with 40 ms (median of 5: 4,438);
 /// blocks under load were ~20 ms apart, each with two disk syncs and a state commit.
 const DEFAULT_MIN_BLOCK_INTERVAL_MS: u64 = 40;
 
