@@ -33,7 +33,7 @@ use std::{
 };
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
-use verai_primitives::{Block, KECCAK_EMPTY, RecoveredTx, StoredReceipt};
+use verai_primitives::{AccountState, Block, KECCAK_EMPTY, RecoveredTx, StateKey, StoredReceipt};
 use verai_storage::StateContext;
 
 /// What a screen decided about one transaction.
@@ -348,17 +348,17 @@ fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Rec
         let Some(chain) = weak.upgrade() else {
             return;
         };
-        // Alerts go to the index in batches: every alert queued by now, or within
-        // ALERT_BATCH_WINDOW of an alert that woke the thread, shares one index transaction.
+        // Alerts go to the index in batches: every alert queued within ALERT_BATCH_WINDOW of
+        // an alert that woke the thread shares one index transaction. The thread sleeps
+        // through the window rather than waiting on the queue: a waiting receiver is woken
+        // by every send, which under load was a context switch per alert on a busy core.
         let mut alerts = Vec::new();
-        let mut deadline = Instant::now();
         if let Ok(Event::Alert(p)) = event {
             alerts.push(*p);
-            deadline += ALERT_BATCH_WINDOW;
+            std::thread::sleep(ALERT_BATCH_WINDOW);
         }
-        // Past the deadline, a zero timeout still returns what is queued.
         while alerts.len() < MAX_ALERT_BATCH {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            match rx.try_recv() {
                 Ok(Event::Alert(p)) => alerts.push(*p),
                 Ok(Event::Finalized) => {}
                 Err(_) => break,
@@ -404,22 +404,35 @@ fn feed_block<E: StateContext>(chain: &Chain<E>, screen: &Screen, number: u64) {
             return;
         }
     };
+    // One read transaction for the block's look-ups (a few hundred under load).
+    let state = chain
+        .store
+        .snapshot()
+        .inspect_err(|e| warn!(%e, number, "sentinel cannot read the state"))
+        .ok();
     screen
         .config
         .screen
-        .finalized(&block, &receipts, &ChainAccounts(chain));
+        .finalized(&block, &receipts, &ChainAccounts(state));
 }
 
-struct ChainAccounts<'a, E: StateContext>(&'a Chain<E>);
+/// Accounts of one finalized state; an unreadable state or account reads as empty.
+struct ChainAccounts(Option<verai_storage::StateSnapshot>);
 
-impl<E: StateContext> AccountReader for ChainAccounts<'_, E> {
+impl ChainAccounts {
+    fn account(&self, a: &Address) -> Option<AccountState> {
+        let raw = self.0.as_ref()?.get(&StateKey::Account(*a)).ok()??;
+        AccountState::decode(&raw).ok()
+    }
+}
+
+impl AccountReader for ChainAccounts {
     fn has_code(&self, a: &Address) -> bool {
-        self.0
-            .account(a)
-            .is_ok_and(|acc| acc.code_hash != KECCAK_EMPTY)
+        self.account(a)
+            .is_some_and(|acc| acc.code_hash != KECCAK_EMPTY)
     }
     fn balance(&self, a: &Address) -> alloy_primitives::U256 {
-        self.0.account(a).map(|acc| acc.balance).unwrap_or_default()
+        self.account(a).map(|acc| acc.balance).unwrap_or_default()
     }
 }
 

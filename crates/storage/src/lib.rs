@@ -31,7 +31,7 @@ pub use error::{Result, StorageError};
 pub use index::{Index, IndexedBlock, IndexedLog, LogLocation, LogQuery, TOPIC_POSITIONS};
 pub use key::{QKEY_LEN, qkey};
 pub use proof::{MAX_PROOF_BYTES, MAX_PROOF_DIGESTS, ProofError, StateProof, verify_state_proof};
-pub use state_store::StateStore;
+pub use state_store::{StateSnapshot, StateStore};
 
 /// Largest state value (contract code is the largest kind): 256 KiB.
 pub const MAX_VALUE_BYTES: usize = 256 * 1024;

@@ -31,6 +31,27 @@ impl std::fmt::Debug for StateStore {
     }
 }
 
+/// A read-only view of one finalized state ([`StateStore::snapshot`]).
+pub struct StateSnapshot {
+    table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl std::fmt::Debug for StateSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateSnapshot").finish_non_exhaustive()
+    }
+}
+
+impl StateSnapshot {
+    /// The value of `key` in this state.
+    pub fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .table
+            .get(key.to_bytes().as_slice())?
+            .map(|v| v.value().to_vec()))
+    }
+}
+
 impl StateStore {
     /// Open or create the store at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -48,11 +69,17 @@ impl StateStore {
 
     /// The value of `key` in the finalized state.
     pub fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>> {
+        self.snapshot()?.get(key)
+    }
+
+    /// The finalized state as it is now, for many reads: one read transaction (opening and
+    /// closing one costs more than a look-up), and every read sees the same block's state
+    /// while later blocks are applied.
+    pub fn snapshot(&self) -> Result<StateSnapshot> {
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(STATE)?;
-        Ok(table
-            .get(key.to_bytes().as_slice())?
-            .map(|v| v.value().to_vec()))
+        Ok(StateSnapshot {
+            table: tx.open_table(STATE)?,
+        })
     }
 
     /// The height of the last applied block (`None`: nothing applied).

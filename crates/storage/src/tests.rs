@@ -405,8 +405,14 @@ fn state_store_round_trip() {
             ]),
         )
         .unwrap();
+        // A snapshot keeps reading the state it was taken in.
+        let before = s.snapshot().unwrap();
         s.apply(1, &cs(&[(slot(1, 1), None), (acct(2), Some(vec![2]))]))
             .unwrap();
+        assert_eq!(before.get(&slot(1, 1)).unwrap(), Some(vec![1; 32]));
+        assert_eq!(before.get(&acct(2)).unwrap(), None);
+        assert_eq!(s.snapshot().unwrap().get(&acct(2)).unwrap(), Some(vec![2]));
+        drop(before);
         assert!(matches!(
             s.apply(1, &Changeset::new()),
             Err(StorageError::Height { .. })

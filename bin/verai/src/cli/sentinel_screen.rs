@@ -286,8 +286,9 @@ impl TxScreen for ModelScreen {
             timestamp: now,
             sender_balance,
         };
-        let mut score = s.sentinel.score_cached(&s.store, &s.cache, &view);
-        let verdict = s.sentinel.verdict(&score);
+        let Some((mut score, verdict)) = s.sentinel.judge_cached(&s.store, &s.cache, &view) else {
+            return Screening::ALLOW;
+        };
         let action = match (verdict.action, self.mode) {
             (Action::Allow, _) | (_, Mode::Allow) => return Screening::ALLOW,
             (Action::Flag, _) | (Action::Hold, Mode::Flag) => ScreenAction::Flag,

@@ -6,8 +6,10 @@
 //! 20,000 transactions), fits the isolation forest on that history, then measures one
 //! transaction's full scoring (`Sentinel::score_in`: features of sender and recipient from
 //! the store, transaction features, both account margins with contributions, the forest,
-//! then the policy's verdict) with criterion, and per-call p50/p99 over 200,000 calls timed
-//! one by one. Goal: p99 <= 20 µs.
+//! then the policy's verdict), admission's path (`Sentinel::judge_cached`: cached margins,
+//! the forest walk cut short once it proves the transaction ordinary) and the same with the
+//! exact score (`score_cached`), with criterion, and per-call p50/p99 over 200,000 calls
+//! timed one by one. Goal: p99 <= 20 µs.
 //!
 //! `cargo bench -p verai-sentinel --bench score`
 
@@ -121,7 +123,13 @@ fn main() {
     let (sentinel, store, cache, views) = setup();
     let mut c = Criterion::default().configure_from_args();
     let mut i = 0usize;
-    c.bench_function("admission: score_cached + verdict (one transaction)", |b| {
+    c.bench_function("admission: judge_cached (one transaction)", |b| {
+        b.iter(|| {
+            i = (i + 1) % views.len();
+            black_box(sentinel.judge_cached(&store, &cache, black_box(&views[i])))
+        })
+    });
+    c.bench_function("exact: score_cached + verdict (one transaction)", |b| {
         b.iter(|| {
             i = (i + 1) % views.len();
             let s = sentinel.score_cached(&store, &cache, black_box(&views[i]));
@@ -148,22 +156,30 @@ fn main() {
     // Per-call latency distributions, each call timed on its own (Instant costs ~20-30 ns).
     let calls = 200_000;
     let mut flagged = 0usize;
-    for (label, cached) in [
-        ("admission, score_cached + verdict", true),
-        ("uncached, score_in + verdict", false),
+    for (label, path) in [
+        ("admission, judge_cached", 0),
+        ("exact, score_cached + verdict", 1),
+        ("uncached, score_in + verdict", 2),
     ] {
         let mut lat = Vec::with_capacity(calls);
         for k in 0..calls {
             let v = &views[k % views.len()];
             let t = Instant::now();
-            let s = if cached {
-                sentinel.score_cached(&store, &cache, black_box(v))
-            } else {
-                sentinel.score_in(&store, black_box(v))
+            let alert = match path {
+                0 => sentinel
+                    .judge_cached(&store, &cache, black_box(v))
+                    .is_some(),
+                1 => {
+                    let s = sentinel.score_cached(&store, &cache, black_box(v));
+                    sentinel.verdict(&s).action != verai_sentinel::Action::Allow
+                }
+                _ => {
+                    let s = sentinel.score_in(&store, black_box(v));
+                    sentinel.verdict(&s).action != verai_sentinel::Action::Allow
+                }
             };
-            let verdict = sentinel.verdict(&s);
             lat.push(t.elapsed().as_nanos() as u64);
-            flagged += usize::from(cached && verdict.action != verai_sentinel::Action::Allow);
+            flagged += usize::from(path == 0 && alert);
         }
         lat.sort_unstable();
         let q = |p: f64| lat[((calls as f64 * p) as usize).min(calls - 1)] as f64 / 1000.0;

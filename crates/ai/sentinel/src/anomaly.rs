@@ -167,6 +167,12 @@ struct Layout {
     /// The intersection of the trees' sample boxes: a point inside it is inside every box,
     /// so no tree cuts it off early (most traffic; saves a box test per tree).
     common: Bbox,
+    /// `rest_inside[j]`: the least the trees from group `j` (of [`LANES`]) on can add to
+    /// the path sum of a point inside every box, the sum of their shortest leaves' lengths.
+    rest_inside: Vec<f64>,
+    /// The same for any point: a tree that cuts a point off adds at least 1 (module docs:
+    /// the expected length averages lengths of at least 1 and the leaf's).
+    rest_any: Vec<f64>,
 }
 
 impl Layout {
@@ -183,6 +189,19 @@ impl Layout {
         }
         let mut slots = Vec::with_capacity(trees.iter().map(Vec::len).sum());
         let mut roots = Vec::with_capacity(trees.len());
+        let groups = trees.len().div_ceil(LANES);
+        let (mut rest_inside, mut rest_any) = (vec![0.0; groups + 1], vec![0.0; groups + 1]);
+        for (j, group) in trees.chunks(LANES).enumerate().rev() {
+            let shortest = group.iter().map(|t| {
+                t.iter()
+                    .filter(|n| n.l == 0)
+                    .map(|n| n.h)
+                    .fold(f64::INFINITY, f64::min)
+            });
+            let (inside, any) = shortest.fold((0.0, 0.0), |(i, a), h| (i + h, a + h.min(1.0)));
+            rest_inside[j] = rest_inside[j + 1] + inside;
+            rest_any[j] = rest_any[j + 1] + any;
+        }
         for tree in trees {
             let base = slots.len();
             roots.push(base as u32);
@@ -213,6 +232,8 @@ impl Layout {
             slots,
             roots,
             common,
+            rest_inside,
+            rest_any,
         }
     }
 
@@ -301,13 +322,36 @@ impl IsolationForest {
     /// module docs for points outside a node's box. Trees are walked [`LANES`] at a time,
     /// but their contributions are added in tree order: the result does not depend on it.
     pub fn mean_path(&self, x: &TxFeatures) -> f64 {
+        self.mean_path_unless_above(x, f64::INFINITY)
+            .unwrap_or(f64::INFINITY)
+    }
+
+    /// [`Self::mean_path`], or `None` once the trees walked so far prove it above `floor`
+    /// (the trees not yet walked add at least their shortest leaves): admission needs the
+    /// exact path only near or below its threshold, and typical traffic clears it after a
+    /// fraction of the trees. `Some` is bit-identical to `mean_path`.
+    pub fn mean_path_unless_above(&self, x: &TxFeatures, floor: f64) -> Option<f64> {
         let layout = self
             .layout
             .get_or_init(|| Layout::new(&self.trees, &self.boxes));
         let slots = &layout.slots[..];
         let inside = layout.inside_all(x);
+        let rest = if inside {
+            &layout.rest_inside
+        } else {
+            &layout.rest_any
+        };
+        // The bound and the sum round differently; a relative margin far above the rounding
+        // of a few hundred additions keeps a proof a proof.
+        let total = floor * self.trees.len() as f64;
+        let bar = total + total.abs() * 1e-9;
         let mut sum = 0.0;
-        for (roots, boxes) in layout.roots.chunks(LANES).zip(self.boxes.chunks(LANES)) {
+        for (j, (roots, boxes)) in layout
+            .roots
+            .chunks(LANES)
+            .zip(self.boxes.chunks(LANES))
+            .enumerate()
+        {
             let mut at = [0u32; LANES];
             let mut depth = [0u32; LANES];
             at[..roots.len()].copy_from_slice(roots);
@@ -331,8 +375,11 @@ impl IsolationForest {
                 let p = if inside { 0.0 } else { b.separation(x) };
                 sum += expected_path(slots[*a as usize].v, d, p);
             }
+            if sum + rest[j + 1] > bar {
+                return None;
+            }
         }
-        sum / self.trees.len() as f64
+        Some(sum / self.trees.len() as f64)
     }
 
     /// How far outside the trees' samples each feature of `x` lies: per feature, the mean
@@ -600,6 +647,44 @@ mod tests {
                 assert_eq!(a.to_bits(), b.to_bits(), "{x:?}: {a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn an_early_exit_is_a_proof_and_otherwise_the_same_bits() {
+        let f = IsolationForest::fit(&normal_traffic(3000, 21), &ForestParams::default()).unwrap();
+        let mut points = normal_traffic(300, 22);
+        points.extend(
+            normal_traffic(100, 23)
+                .into_iter()
+                .map(|p| p.map(|v| v * 40.0 - 7.0)),
+        );
+        let (mut exits, mut kept) = (0, 0);
+        for x in &points {
+            let exact = f.mean_path(x);
+            // Floors around the point's own path, and the default policy's (score 0.7).
+            for floor in [
+                exact - 1.0,
+                exact - 1e-12,
+                exact,
+                exact + 1e-12,
+                exact + 1.0,
+                f.path_threshold(0.7),
+            ] {
+                match f.mean_path_unless_above(x, floor) {
+                    None => {
+                        assert!(exact > floor, "{exact} cleared {floor}");
+                        exits += 1;
+                    }
+                    Some(p) => {
+                        assert_eq!(p.to_bits(), exact.to_bits());
+                        kept += 1;
+                    }
+                }
+            }
+            // At or above its own path, the walk must finish.
+            assert!(f.mean_path_unless_above(x, exact).is_some());
+        }
+        assert!(exits > 0 && kept > 0, "{exits} exits, {kept} kept");
     }
 
     #[test]

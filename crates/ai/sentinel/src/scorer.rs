@@ -276,6 +276,47 @@ impl Sentinel {
     /// This is the admission path: two look-ups, the transaction features and the forest.
     /// The score's top contributions are left empty ([`Self::explain`] fills them).
     pub fn score_cached(&self, store: &FeatureStore, cache: &RiskCache, tx: &TxView) -> Score {
+        let (s, r) = self.cached_risks(store, cache, tx);
+        self.assemble(&store.tx_features(tx), &s, r.as_ref())
+    }
+
+    /// Admission's decision: the verdict and score of [`Self::score_cached`] and
+    /// [`Self::verdict`], or `None` when the verdict is allow. Neither account is risky
+    /// and the forest proves the transaction no anomaly after part of its trees (typical
+    /// traffic), the exact anomaly path is not computed: an allowed transaction's score is
+    /// thrown away. Decides exactly as `score_cached` and `verdict` do (tested).
+    pub fn judge_cached(
+        &self,
+        store: &FeatureStore,
+        cache: &RiskCache,
+        tx: &TxView,
+    ) -> Option<(Score, Verdict)> {
+        let (s, r) = self.cached_risks(store, cache, tx);
+        let accounts_only = self.assemble_with_path(None, &s, r.as_ref());
+        let path = match (self.forest.as_ref(), self.verdict(&accounts_only).action) {
+            (None, _) => None,
+            // An alert on account risk reports the exact anomaly score too.
+            (Some(f), Action::Flag | Action::Hold) => Some(f.mean_path(&store.tx_features(tx))),
+            // Allow so far: the anomaly decides, and a path above both thresholds allows.
+            (Some(f), Action::Allow) => {
+                let floor = self
+                    .hold_path
+                    .map_or(self.flag_path, |h| h.max(self.flag_path));
+                Some(f.mean_path_unless_above(&store.tx_features(tx), floor)?)
+            }
+        };
+        let score = self.assemble_with_path(path, &s, r.as_ref());
+        let verdict = self.verdict(&score);
+        (verdict.action != Action::Allow).then_some((score, verdict))
+    }
+
+    /// Both parties' margins from the cache (computed from the store when missing).
+    fn cached_risks(
+        &self,
+        store: &FeatureStore,
+        cache: &RiskCache,
+        tx: &TxView,
+    ) -> (AccountRisk, Option<AccountRisk>) {
         let risk = |a: &Address| match cache.get(a) {
             Some(r) if cache.model_hash == Some(self.model_hash) => *r,
             _ if store.account(a).is_none() && cache.model_hash == Some(self.model_hash) => cache
@@ -283,14 +324,21 @@ impl Sentinel {
                 .unwrap_or_else(|| self.account_margin(&[0f64; 45])),
             _ => self.account_margin(&store.features(a)),
         };
-        let s = risk(&tx.from);
-        let r = tx.to.as_ref().map(risk);
-        self.assemble(&store.tx_features(tx), &s, r.as_ref())
+        (risk(&tx.from), tx.to.as_ref().map(risk))
     }
 
     fn assemble(&self, tx: &TxFeatures, s: &AccountRisk, r: Option<&AccountRisk>) -> Score {
+        let path = self.forest.as_ref().map(|f| f.mean_path(tx));
+        self.assemble_with_path(path, s, r)
+    }
+
+    fn assemble_with_path(
+        &self,
+        anomaly_path: Option<f64>,
+        s: &AccountRisk,
+        r: Option<&AccountRisk>,
+    ) -> Score {
         let top = parties_top(s, r);
-        let anomaly_path = self.forest.as_ref().map(|f| f.mean_path(tx));
         Score {
             sender_margin: s.margin,
             sender_risk: probability(s.margin),

@@ -252,3 +252,76 @@ fn score_in_store_uses_live_features() {
     s.refresh(&mut store, &mut cache);
     assert_eq!(s.score_cached(&store, &cache, &view).sender_margin, 4.0);
 }
+
+#[test]
+fn admission_judges_as_score_and_verdict_do() {
+    use crate::store::{BlockActivity, ChainTx};
+    use alloy_primitives::{Address, U256};
+    let mut rng = crate::rng::SplitMix64::new(17);
+    let mut store = FeatureStore::new();
+    let addr = |i: u64| Address::left_padding_from(&i.to_be_bytes());
+    // A history of ordinary transfers among 300 accounts, and three busy (risky) ones.
+    for number in 1..=20u64 {
+        let txs = (0..60)
+            .map(|_| ChainTx {
+                from: addr(if rng.below(10) == 0 {
+                    rng.below(3)
+                } else {
+                    3 + rng.below(300)
+                }),
+                to: Some(addr(rng.below(300))),
+                value: U256::from(1_000_000 + rng.below(1_000_000)),
+                gas_price: u128::from(1_000 + rng.below(100)),
+                to_is_contract: rng.below(10) == 0,
+                sender_balance: U256::from(10u64.pow(12)),
+            })
+            .collect();
+        store.apply_block(&BlockActivity {
+            number,
+            timestamp: number * 12,
+            txs,
+            transfers: vec![],
+        });
+    }
+    let history: Vec<TxFeatures> = store.tx_history().copied().collect();
+    let forest = IsolationForest::fit(&history, &ForestParams::default()).unwrap();
+    let mut cache = RiskCache::new();
+    // Views: ordinary, then odd values, prices, strangers and contract creations.
+    let views: Vec<TxView> = (0..400u64)
+        .map(|i| TxView {
+            from: addr(match i % 13 {
+                0 => 1_000 + i,
+                1 => 0,
+                _ => 3 + rng.below(300),
+            }),
+            to: (i % 11 != 0).then(|| addr(3 + rng.below(320))),
+            value: U256::from(if i % 5 == 0 { 10u64.pow(15) } else { 1_500_000 }),
+            gas_price: if i % 3 == 0 { 10u128.pow(9) } else { 1_050 },
+            to_is_contract: i % 4 == 0,
+            timestamp: 300 + i,
+            sender_balance: U256::from(10u64.pow(12)),
+        })
+        .collect();
+    let mut seen = std::collections::BTreeMap::new();
+    for flag_anomaly in [0.5, 0.6, 0.7] {
+        for hold_anomaly in [None, Some(flag_anomaly)] {
+            let policy = Policy {
+                flag_anomaly,
+                hold_anomaly,
+                ..Policy::default()
+            };
+            let s = Sentinel::new(model(), [7; 32], Some(forest.clone()), policy).unwrap();
+            s.refresh(&mut store, &mut cache);
+            for v in &views {
+                let score = s.score_cached(&store, &cache, v);
+                let verdict = s.verdict(&score);
+                let judged = s.judge_cached(&store, &cache, v);
+                let want = (verdict.action != Action::Allow).then_some((score, verdict));
+                assert_eq!(judged, want, "{v:?}");
+                *seen.entry(verdict.action).or_insert(0) += 1;
+            }
+        }
+    }
+    // Every branch was taken.
+    assert_eq!(seen.len(), 3, "{seen:?}");
+}
