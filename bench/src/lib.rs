@@ -209,3 +209,45 @@ pub fn joined(values: &[f64], decimals: usize) -> String {
         .collect::<Vec<_>>()
         .join(" / ")
 }
+
+/// A distribution-free confidence interval for the median of `sorted` (ascending): the
+/// order statistics `[x_(k), x_(n+1-k)]` of the sign test, with the largest `k` whose
+/// coverage `1 - 2 P(Binomial(n, 1/2) < k)` is at least `level`. Returns the bounds and that
+/// coverage; `None` when `n` is too small to reach `level` (fewer than 5 values for 90 %).
+pub fn median_interval(sorted: &[f64], level: f64) -> Option<(f64, f64, f64)> {
+    let n = sorted.len();
+    // P(B <= j) for j = 0..n, with B ~ Binomial(n, 1/2), from exact binomial terms.
+    let mut term = 0.5f64.powi(i32::try_from(n).ok()?);
+    let mut below = 0.0;
+    let mut best = None;
+    for k in 1..=n / 2 {
+        below += term; // P(B <= k - 1)
+        term *= (n - (k - 1)) as f64 / k as f64;
+        let coverage = 1.0 - 2.0 * below;
+        if coverage < level {
+            break;
+        }
+        best = Some((sorted[k - 1], sorted[n - k], coverage));
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_interval;
+
+    #[test]
+    fn median_interval_follows_the_sign_test() {
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        // n = 20: P(B <= 5) = 0.0207, P(B <= 6) = 0.0577, so k = 6 at 90 %: x_(6)..x_(15).
+        let (lo, hi, c) = median_interval(&v, 0.90).unwrap();
+        assert_eq!((lo, hi), (6.0, 15.0));
+        assert!((c - 0.9586).abs() < 1e-4, "{c}");
+        // Five values reach 93.75 % only with the extremes; four cannot reach 90 %.
+        assert_eq!(
+            median_interval(&v[..5], 0.90).map(|r| (r.0, r.1)),
+            Some((1.0, 5.0))
+        );
+        assert!(median_interval(&v[..4], 0.90).is_none());
+    }
+}

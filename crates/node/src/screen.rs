@@ -462,7 +462,7 @@ const MAX_ALERT_BATCH: usize = 1024;
 
 fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<Pending>) {
     let mut docs = Vec::with_capacity(batch.len());
-    let mut entries = Vec::with_capacity(batch.len());
+    let mut parties = Vec::with_capacity(batch.len());
     for p in batch {
         let mut addresses = vec![p.from];
         addresses.extend(p.to.filter(|t| *t != p.from));
@@ -478,14 +478,20 @@ fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<P
             "blockNumber": p.block,
             "scores": p.detail,
         });
-        let stored = doc.clone();
-        entries.push((addresses, move |id: u64| {
-            let mut d = stored;
-            d["id"] = id.into();
-            serde_json::to_vec(&d).unwrap_or_default()
-        }));
+        parties.push(addresses);
         docs.push((p.tx, p.action, doc));
     }
+    // Each document gets its id as it is stored, and is streamed as stored.
+    let entries = docs
+        .iter_mut()
+        .zip(parties)
+        .map(|((_, _, doc), addresses)| {
+            (addresses, move |id: u64| {
+                doc["id"] = id.into();
+                serde_json::to_vec(&*doc).unwrap_or_default()
+            })
+        })
+        .collect();
     let results = match chain.index.put_alerts(entries) {
         Ok(r) => r,
         Err(e) => {
@@ -493,11 +499,10 @@ fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<P
             return;
         }
     };
-    for ((tx, action, mut doc), result) in docs.into_iter().zip(results) {
+    for ((tx, action, doc), result) in docs.into_iter().zip(results) {
         match result {
             Ok(id) => {
                 debug!(id, %tx, ?action, "sentinel alert");
-                doc["id"] = id.into();
                 let _ = screen.alerts.send(doc);
             }
             Err(e) => warn!(%e, %tx, "cannot store a sentinel alert"),

@@ -8,7 +8,8 @@
 //! path length of the score threshold. Probabilities and scores in [`Score`] are for
 //! display. Account risk changes only when an account's activity does, so it is computed as
 //! blocks finalize ([`Sentinel::refresh`] into a [`RiskCache`]) and admission
-//! ([`Sentinel::score_cached`]) only looks it up and runs the anomaly forest; scoring
+//! ([`Sentinel::judge_cached`]) only looks it up and runs the anomaly forest, stopping as
+//! soon as the trees walked prove the transaction no anomaly; scoring
 //! allocates nothing (see `benches/score.rs` for latencies). The cache holds margins only:
 //! the feature contributions that explain an alert ([`Sentinel::explain`]) are computed for
 //! the few transactions that raise one.
