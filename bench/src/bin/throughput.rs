@@ -420,9 +420,15 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
             );
         }
     }
+    // Sorts `v` (the per-pair costs are printed sorted); the mean of the middle two for an
+    // even count.
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        match v.len() {
+            0 => f64::NAN,
+            n if n.is_multiple_of(2) => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+            n => v[n / 2],
+        }
     };
     // Each pair ran back to back, so its ratio cancels the slow drifts of a shared VM that
     // the two medians each carry; both estimates are printed.

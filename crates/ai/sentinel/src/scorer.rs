@@ -282,10 +282,10 @@ impl Sentinel {
     }
 
     /// Admission's decision: the verdict and score of [`Self::score_cached`] and
-    /// [`Self::verdict`], or `None` when the verdict is allow. Neither account is risky
-    /// and the forest proves the transaction no anomaly after part of its trees (typical
-    /// traffic), the exact anomaly path is not computed: an allowed transaction's score is
-    /// thrown away. Decides exactly as `score_cached` and `verdict` do (tested).
+    /// [`Self::verdict`], or `None` when the verdict is allow. When neither account is
+    /// risky and the forest proves the transaction no anomaly after part of its trees
+    /// (typical traffic), the exact anomaly path is not computed: an allowed transaction's
+    /// score is thrown away. Decides exactly as `score_cached` and `verdict` do (tested).
     pub fn judge_cached(
         &self,
         store: &FeatureStore,
