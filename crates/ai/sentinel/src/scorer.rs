@@ -274,7 +274,8 @@ impl Sentinel {
 
     /// Scores a transaction with account margins from the cache (kept by [`Self::refresh`]);
     /// an account missing from it is computed from the store (an unseen one is free).
-    /// This is the admission path: two look-ups, the transaction features and the forest.
+    /// Two look-ups, the transaction features and the whole forest: the exact score that
+    /// admission ([`Self::judge_cached`]) computes only for an alert.
     /// The score's top contributions are left empty ([`Self::explain`] fills them).
     pub fn score_cached(&self, store: &FeatureStore, cache: &RiskCache, tx: &TxView) -> Score {
         let (s, r) = self.cached_risks(store, cache, tx);
