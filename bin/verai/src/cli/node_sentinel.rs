@@ -57,7 +57,8 @@ pub struct SentinelArgs {
     /// Refit the anomaly detector every this many blocks with transactions (default 10).
     #[arg(long)]
     sentinel_refit_blocks: Option<u64>,
-    /// Fit the anomaly detector once this many finalized transactions are known (default 64).
+    /// Fit the anomaly detector once this many finalized transactions are known (default 64),
+    /// sent by at least 4 accounts.
     #[arg(long)]
     sentinel_min_history: Option<usize>,
 }

@@ -68,6 +68,13 @@ pub struct Refit {
     pub min_history: usize,
 }
 
+/// The first fit waits until this many accounts have sent finalized transactions. A history
+/// from one or two senders (a new chain's set-up: one deployer funding every account) is
+/// no baseline: every later sender differs from it in fan-in, timing or counterparties, and
+/// a forest fitted on it flagged the first thousands of a benchmark's benign transfers.
+/// Until then, transactions are judged on account risk alone.
+pub const MIN_SENDERS: usize = 4;
+
 /// A refit waits until the new rows are at least this share (1/N) of the current forest's.
 /// A schedule in blocks alone refitted every ~1,000 transactions on a loaded node (4 fits a
 /// second, each ~8 ms over the full history) although a forest barely changes when an
@@ -89,8 +96,8 @@ struct FitClock {
 }
 
 impl Refit {
-    /// Whether to refit now, with `history` rows to fit on.
-    fn due(&self, c: &FitClock, history: usize) -> bool {
+    /// Whether to refit now, with `history` rows to fit on, sent by `senders` accounts.
+    fn due(&self, c: &FitClock, history: usize, senders: usize) -> bool {
         // A forest fitted on a few dozen rows (a new chain's set-up) judges the traffic that
         // follows against almost nothing, and a loaded node finalizes thousands of
         // transactions during `every_blocks`. When the history doubles, the refit does not
@@ -100,7 +107,7 @@ impl Refit {
         let due = c.fits == 0
             || ((c.blocks >= self.every_blocks || doubled)
                 && c.rows * REFIT_NEW_SHARE >= c.forest_rows);
-        due && history >= self.min_history
+        due && history >= self.min_history && senders >= MIN_SENDERS
     }
 }
 
@@ -355,7 +362,9 @@ impl TxScreen for ModelScreen {
                 s.fit.blocks += 1;
                 s.fit.rows += activity.txs.len();
             }
-            let due = self.refit.due(&s.fit, s.store.tx_history().len());
+            let due = self
+                .refit
+                .due(&s.fit, s.store.tx_history().len(), s.store.senders());
             if due {
                 s.fit.blocks = 0;
                 s.fit.rows = 0;
@@ -384,6 +393,7 @@ impl TxScreen for ModelScreen {
             "accountsCached": s.cache.len(),
             "accountsStale": s.stale.len(),
             "history": s.store.tx_history().len(),
+            "senders": s.store.senders(),
             "forest": (s.fit.fits > 0).then(|| serde_json::json!({
                 "fits": s.fit.fits,
                 "rows": s.fit.forest_rows,
@@ -411,18 +421,19 @@ mod tests {
             fits,
             forest_rows,
         };
-        // The first fit waits only for enough history.
-        assert!(!refit.due(&clock(1, 10, 0, 0), 63));
-        assert!(refit.due(&clock(1, 10, 0, 0), 64));
+        // The first fit waits for enough history, from enough senders.
+        assert!(!refit.due(&clock(1, 10, 0, 0), 63, MIN_SENDERS));
+        assert!(refit.due(&clock(1, 10, 0, 0), 64, MIN_SENDERS));
+        assert!(!refit.due(&clock(5, 401, 0, 0), 401, MIN_SENDERS - 1));
         // A young forest refits every 10 blocks.
-        assert!(!refit.due(&clock(9, 100, 1, 200), 300));
-        assert!(refit.due(&clock(10, 50, 1, 200), 250));
+        assert!(!refit.due(&clock(9, 100, 1, 200), 300, MIN_SENDERS));
+        assert!(refit.due(&clock(10, 50, 1, 200), 250, MIN_SENDERS));
         // Or as soon as the history has doubled since its fit.
-        assert!(!refit.due(&clock(1, 88, 1, 89), 177));
-        assert!(refit.due(&clock(1, 89, 1, 89), 178));
-        assert!(refit.due(&clock(1, 8_192, 5, 8_192), 8_192));
+        assert!(!refit.due(&clock(1, 88, 1, 89), 177, MIN_SENDERS));
+        assert!(refit.due(&clock(1, 89, 1, 89), 178, MIN_SENDERS));
+        assert!(refit.due(&clock(1, 8_192, 5, 8_192), 8_192, MIN_SENDERS));
         // A full one waits for a quarter of its rows to be new, however many blocks pass.
-        assert!(!refit.due(&clock(500, 2_047, 5, 8_192), 8_192));
-        assert!(refit.due(&clock(10, 2_048, 5, 8_192), 8_192));
+        assert!(!refit.due(&clock(500, 2_047, 5, 8_192), 8_192, MIN_SENDERS));
+        assert!(refit.due(&clock(10, 2_048, 5, 8_192), 8_192, MIN_SENDERS));
     }
 }

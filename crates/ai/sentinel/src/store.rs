@@ -321,6 +321,7 @@ pub struct FeatureStore {
     gas_prices: VecDeque<u128>,
     gas_median: u128,
     history: VecDeque<TxFeatures>,
+    senders: usize,
     height: Option<u64>,
     dirty: AddressHashSet,
 }
@@ -356,6 +357,11 @@ impl FeatureStore {
     /// Median gas price of recent finalized transactions (0 before any).
     pub fn gas_median(&self) -> u128 {
         self.gas_median
+    }
+
+    /// How many accounts sent at least one finalized transaction.
+    pub fn senders(&self) -> usize {
+        self.senders
     }
 
     /// Features of recent finalized transactions (oldest first), for fitting the detector.
@@ -465,6 +471,8 @@ impl FeatureStore {
         }
         let sender = self.accounts.entry(tx.from).or_default();
         sender.touch(t);
+        // Every send is recorded there: empty only before an account's first.
+        self.senders += usize::from(sender.recent_sends.is_empty());
         if sender.recent_sends.len() == RECENT_SENDS {
             sender.recent_sends.pop_front();
         }

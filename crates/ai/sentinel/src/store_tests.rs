@@ -40,6 +40,8 @@ fn ether_features_follow_data_set_definitions() {
     s.apply_block(&block(4, 3000, vec![tx(1, Some(4), 1000, false)]));
     s.apply_block(&block(5, 3600, vec![tx(1, None, 250, false)]));
     assert_eq!(s.height(), Some(5));
+    // B, C and A sent; D only received.
+    assert_eq!(s.senders(), 3);
 
     let f = s.features(&addr(1));
     assert_eq!(f[raw::SENT_TNX], 2.0);
@@ -152,6 +154,7 @@ fn tx_features_see_history() {
         s.apply_block(&block(i, 1000 + i * 60, vec![tx(1, Some(2), 1000, false)]));
     }
     assert_eq!(s.tx_history().len(), 5);
+    assert_eq!(s.senders(), 1);
     assert_eq!(s.gas_median(), 1_000_000_000);
     let view = |to: u8, milli: u128, gas: u128, ts: u64| TxView {
         from: addr(1),
