@@ -71,8 +71,8 @@ pub struct Refit {
 /// The first fit waits until this many accounts have sent finalized transactions. A history
 /// from one or two senders (a new chain's set-up: one deployer funding every account) is
 /// no baseline: every later sender differs from it in fan-in, timing or counterparties, and
-/// a forest fitted on it flagged the first thousands of a benchmark's benign transfers.
-/// Until then, transactions are judged on account risk alone.
+/// a forest fitted on it flagged about 900 of the throughput bench's first (benign)
+/// transfers. Until then, transactions are judged on account risk alone.
 pub const MIN_SENDERS: usize = 4;
 
 /// A refit waits until the new rows are at least this share (1/N) of the current forest's.
@@ -101,8 +101,8 @@ impl Refit {
         // A forest fitted on a few dozen rows (a new chain's set-up) judges the traffic that
         // follows against almost nothing, and a loaded node finalizes thousands of
         // transactions during `every_blocks`. When the history doubles, the refit does not
-        // wait; fits stay geometric in number. The throughput bench's alerts per run (all
-        // false: its traffic is benign) fell from about 2,000 to about 1,100.
+        // wait; fits stay geometric in number. The paced throughput bench's alerts per run
+        // (all false: its traffic is benign) fell from about 2,000 to about 1,100.
         let doubled = c.rows >= c.forest_rows;
         let due = c.fits == 0
             || ((c.blocks >= self.every_blocks || doubled)
