@@ -89,7 +89,7 @@ fn setup() -> (Sentinel, FeatureStore, RiskCache, Vec<TxView>) {
             transfers: vec![],
         });
     }
-    let history: Vec<_> = store.tx_history().copied().collect();
+    let history: Vec<_> = store.tx_history().iter().copied().collect();
     let forest = IsolationForest::fit(&history, &ForestParams::default()).unwrap();
     let sentinel = Sentinel::new(model, hash, Some(forest), Policy::default()).unwrap();
     let mut cache = RiskCache::new();

@@ -8,6 +8,8 @@
 //!   ROC-AUC;
 //! - [`store`]: the incremental per-account feature store fed finalized blocks, and the
 //!   per-transaction features;
+//! - [`history`]: the anomaly detector's training history, sampled per second of chain
+//!   time;
 //! - [`chain`]: a finalized block and its receipts to the store's input;
 //! - [`anomaly`]: a seeded isolation forest over transaction features;
 //! - [`scorer`]: the [`Sentinel`] scorer and its [`Policy`] (allow / flag / hold).
@@ -21,6 +23,7 @@ pub mod cv;
 pub mod dataset;
 pub mod error;
 pub mod features;
+pub mod history;
 pub mod metrics;
 pub mod model;
 pub mod rng;

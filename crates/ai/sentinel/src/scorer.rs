@@ -10,9 +10,10 @@
 //! blocks finalize ([`Sentinel::refresh`] into a [`RiskCache`]) and admission
 //! ([`Sentinel::judge_cached`]) only looks it up and runs the anomaly forest, stopping as
 //! soon as the trees walked prove the transaction no anomaly; scoring
-//! allocates nothing (see `benches/score.rs` for latencies). The cache holds margins only:
-//! the feature contributions that explain an alert ([`Sentinel::explain`]) are computed for
-//! the few transactions that raise one.
+//! allocates nothing (see `benches/score.rs` for latencies). The cache holds margins, and
+//! the feature contributions that explain them only for accounts at or above the flag
+//! threshold ([`Sentinel::cached_risk`]): those are the accounts whose transactions raise
+//! alerts for account risk, and a risky sender sends many.
 
 use crate::anomaly::{IsolationForest, score_of_path};
 use crate::features::{ModelFeatures, N_MODEL, RawFeatures, model_feature_names, model_features};
@@ -223,8 +224,26 @@ impl Sentinel {
         }
     }
 
-    /// Fills a cached score's top contributions (which [`Self::score_cached`] leaves empty)
-    /// from both accounts' current features: for a transaction that raises an alert. The
+    /// The risk the cache keeps for an account: its margin, with its contributions only
+    /// when the margin reaches the flag threshold (the cost of the contributions, three
+    /// times the margin's, is paid once per refresh for the accounts that raise alerts, not
+    /// once per alert, and not for the others).
+    pub fn cached_risk(&self, features: &RawFeatures) -> AccountRisk {
+        let r = self.account_margin(features);
+        if self.flags_risk(&r) {
+            self.account_risk(features)
+        } else {
+            r
+        }
+    }
+
+    /// Whether an account's risk reaches the flag threshold.
+    pub fn flags_risk(&self, r: &AccountRisk) -> bool {
+        r.margin >= self.flag_margin
+    }
+
+    /// Fills a cached score's top contributions from both accounts' current features (a
+    /// cached score carries only those of accounts at or above the flag threshold). The
     /// margins stay those that decided; they may be one refresh older than the features.
     pub fn explain(&self, store: &FeatureStore, tx: &TxView, score: &mut Score) {
         let s = self.account_risk(&store.features(&tx.from));
@@ -247,7 +266,7 @@ impl Sentinel {
     pub fn risks(&self, accounts: &[(Address, RawFeatures)]) -> Vec<(Address, AccountRisk)> {
         accounts
             .iter()
-            .map(|(a, f)| (*a, self.account_margin(f)))
+            .map(|(a, f)| (*a, self.cached_risk(f)))
             .collect()
     }
 
@@ -276,7 +295,8 @@ impl Sentinel {
     /// an account missing from it is computed from the store (an unseen one is free).
     /// Two look-ups, the transaction features and the whole forest: the exact score that
     /// admission ([`Self::judge_cached`]) computes only for an alert.
-    /// The score's top contributions are left empty ([`Self::explain`] fills them).
+    /// The score's top contributions are those of the accounts at or above the flag
+    /// threshold ([`Self::explain`] gives both parties').
     pub fn score_cached(&self, store: &FeatureStore, cache: &RiskCache, tx: &TxView) -> Score {
         let (s, r) = self.cached_risks(store, cache, tx);
         self.assemble(&store.tx_features(tx), &s, r.as_ref())
@@ -323,8 +343,8 @@ impl Sentinel {
             Some(r) if cache.model_hash == Some(self.model_hash) => *r,
             _ if store.account(a).is_none() && cache.model_hash == Some(self.model_hash) => cache
                 .unseen
-                .unwrap_or_else(|| self.account_margin(&[0f64; 45])),
-            _ => self.account_margin(&store.features(a)),
+                .unwrap_or_else(|| self.cached_risk(&[0f64; 45])),
+            _ => self.cached_risk(&store.features(a)),
         };
         (risk(&tx.from), tx.to.as_ref().map(risk))
     }
@@ -418,7 +438,7 @@ impl RiskCache {
         if self.model_hash != Some(sentinel.model_hash) {
             self.map.clear();
             self.model_hash = Some(sentinel.model_hash);
-            self.unseen = Some(sentinel.account_margin(&[0f64; 45]));
+            self.unseen = Some(sentinel.cached_risk(&[0f64; 45]));
         }
         self.map.extend(risks);
     }
@@ -426,6 +446,15 @@ impl RiskCache {
     /// An account's cached risk.
     pub fn get(&self, a: &Address) -> Option<&AccountRisk> {
         self.map.get(a)
+    }
+
+    /// Whether an account a block touched should have its risk recomputed right after the
+    /// block rather than at the next periodic refresh: it has no cached risk (admission
+    /// would compute it on every transaction meanwhile), or its cached risk reaches the
+    /// flag threshold (each of its transactions raises an alert, which should rest on
+    /// current features).
+    pub fn refresh_now(&self, sentinel: &Sentinel, a: &Address) -> bool {
+        self.get(a).is_none_or(|r| sentinel.flags_risk(r))
     }
 
     /// Number of cached accounts.

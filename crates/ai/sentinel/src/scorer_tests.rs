@@ -210,12 +210,34 @@ fn score_in_store_uses_live_features() {
     assert_eq!(sc.recipient_margin, Some(-3.0)); // b sent nothing
 
     // The cache, refreshed after the block, gives the same margins without walking trees,
-    // and the same score once explained.
+    // and the same score once explained. It keeps contributions for the risky sender only
+    // (margin 1.0 reaches logit(0.5) = 0; b's -3 does not).
     let mut cache = RiskCache::new();
     assert_eq!(s.refresh(&mut store, &mut cache), 2);
     assert_eq!(cache.len(), 2);
+    assert_eq!(
+        cache.get(&a).map(|r| r.top),
+        Some(s.account_risk(&store.features(&a)).top)
+    );
+    assert!(cache.get(&a).is_some_and(|r| r.top[0].is_some()));
+    assert!(
+        cache
+            .get(&b)
+            .is_some_and(|r| r.top.iter().all(Option::is_none))
+    );
+    // After a block, the risky sender and unknown accounts are refreshed at once, b later.
+    assert!(cache.refresh_now(&s, &a));
+    assert!(!cache.refresh_now(&s, &b));
+    assert!(cache.refresh_now(&s, &Address::repeat_byte(9)));
     let mut cached = s.score_cached(&store, &cache, &view);
-    assert!(cached.top.iter().all(Option::is_none));
+    assert!(cached.top[0].is_some());
+    assert!(
+        cached
+            .top
+            .iter()
+            .flatten()
+            .all(|c| c.party == Party::Sender)
+    );
     assert_eq!(
         (cached.sender_margin, cached.recipient_margin),
         (sc.sender_margin, sc.recipient_margin)
@@ -283,7 +305,7 @@ fn admission_judges_as_score_and_verdict_do() {
             transfers: vec![],
         });
     }
-    let history: Vec<TxFeatures> = store.tx_history().copied().collect();
+    let history: Vec<TxFeatures> = store.tx_history().iter().copied().collect();
     let forest = IsolationForest::fit(&history, &ForestParams::default()).unwrap();
     let mut cache = RiskCache::new();
     // Views: ordinary, then odd values, prices, strangers and contract creations.

@@ -45,6 +45,7 @@
 //! history (per-account send times, gas prices, transaction features) is bounded.
 
 use crate::features::{RawFeatures, raw};
+use crate::history::TxHistory;
 use alloy_primitives::map::{AddressHashMap, AddressHashSet};
 use alloy_primitives::{Address, U256};
 use std::collections::VecDeque;
@@ -310,8 +311,7 @@ pub fn log2_bits(x: f64) -> f64 {
 
 /// How many recent gas prices set the median.
 const GAS_WINDOW: usize = 1024;
-/// How many recent transactions' features are kept for refitting the anomaly detector.
-pub const TX_HISTORY: usize = 8192;
+pub use crate::history::TX_HISTORY;
 
 /// The feature store.
 #[derive(Debug, Default)]
@@ -320,7 +320,7 @@ pub struct FeatureStore {
     contracts: AddressHashSet,
     gas_prices: VecDeque<u128>,
     gas_median: u128,
-    history: VecDeque<TxFeatures>,
+    history: TxHistory,
     senders: usize,
     height: Option<u64>,
     dirty: AddressHashSet,
@@ -364,9 +364,10 @@ impl FeatureStore {
         self.senders
     }
 
-    /// Features of recent finalized transactions (oldest first), for fitting the detector.
-    pub fn tx_history(&self) -> impl ExactSizeIterator<Item = &TxFeatures> {
-        self.history.iter()
+    /// Features of recent finalized transactions (oldest second first; a sample of busy
+    /// seconds, see [`crate::history`]), for fitting the detector.
+    pub fn tx_history(&self) -> &TxHistory {
+        &self.history
     }
 
     /// A transaction's anomaly features against the sender's history as it stands.
@@ -433,10 +434,7 @@ impl FeatureStore {
                 sender_balance: tx.sender_balance,
             };
             let f = self.tx_features(&view);
-            if self.history.len() == TX_HISTORY {
-                self.history.pop_front();
-            }
-            self.history.push_back(f);
+            self.history.push(t, f);
             self.apply_tx(tx, t);
         }
     }

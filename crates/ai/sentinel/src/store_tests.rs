@@ -275,7 +275,12 @@ fn a_block_applied_in_chunks_gives_the_same_store() {
             "{a}"
         );
     }
-    let history = |s: &FeatureStore| s.tx_history().flat_map(|f| bits(f)).collect::<Vec<_>>();
+    let history = |s: &FeatureStore| {
+        s.tx_history()
+            .iter()
+            .flat_map(|f| bits(f))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(history(&whole), history(&chunked));
     let mut d1: Vec<_> = whole.take_dirty().into_iter().collect();
     let mut d2: Vec<_> = chunked.take_dirty().into_iter().collect();
