@@ -311,7 +311,6 @@ pub fn log2_bits(x: f64) -> f64 {
 
 /// How many recent gas prices set the median.
 const GAS_WINDOW: usize = 1024;
-pub use crate::history::TX_HISTORY;
 
 /// The feature store.
 #[derive(Debug, Default)]
