@@ -65,9 +65,20 @@ pub async fn genesis_block<E: StateContext + Supervisor>(
     Ok(spec.genesis_block(pending.root()))
 }
 
+/// The state store and the index share one database; sentinel alerts have their own beside
+/// it (`<index>.alerts`), so that their commits never wait for block application.
 fn open_index(path: &std::path::Path) -> Result<(StateStore, Index), NodeError> {
-    let db = Arc::new(redb::Database::create(path).map_err(verai_storage::StorageError::from)?);
-    Ok((StateStore::from_db(db.clone())?, Index::from_db(db)?))
+    let create = |p: &std::path::Path| {
+        redb::Database::create(p)
+            .map(Arc::new)
+            .map_err(verai_storage::StorageError::from)
+    };
+    let db = create(path)?;
+    let alerts = create(&path.with_extension("alerts"))?;
+    Ok((
+        StateStore::from_db(db.clone())?,
+        Index::from_db(db)?.with_alerts_db(alerts)?,
+    ))
 }
 
 /// Open (or create) the chain state of one node.

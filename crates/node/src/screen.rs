@@ -333,15 +333,15 @@ pub(crate) fn spawn<E: StateContext>(chain: &Arc<Chain<E>>, config: ScreenConfig
     }
 }
 
-/// Longest stored alerts wait to be synced to disk when no block is indexed after them.
+/// Longest stored alerts wait to be synced to disk.
 const ALERT_SYNC: Duration = Duration::from_millis(500);
 
 fn run<E: StateContext>(weak: Weak<Chain<E>>, screen: Arc<Screen>, rx: mpsc::Receiver<Event>) {
     let mut done = 0u64;
     let mut replayed = false;
     // Alerts are committed without a sync (`Index::put_alerts`): when the first batch not yet
-    // synced was stored. The next indexed block makes them durable; `Index::sync` after
-    // `ALERT_SYNC` does so on a quiet chain (and does nothing when a block already did).
+    // synced was stored. `Index::sync` after `ALERT_SYNC` makes them durable (the alerts have
+    // their own database: block commits do not sync them).
     let mut unsynced: Option<Instant> = None;
     loop {
         let event = rx.recv_timeout(Duration::from_millis(200));

@@ -125,6 +125,11 @@ pub struct LogQuery {
 #[derive(Clone)]
 pub struct Index {
     pub(crate) db: Arc<Database>,
+    /// Where alerts live: `db` itself, or a database of their own
+    /// ([`Index::with_alerts_db`]): one writer per redb database, and a sentinel's alert
+    /// commits on the node's shared database waited for, and held up, block indexing and
+    /// the state store.
+    pub(crate) alerts_db: Arc<Database>,
     /// Set (inside the write transaction) by a commit that does not sync
     /// ([`Index::put_alerts`]); cleared inside a later commit that syncs. Writers are
     /// serialized, so the flag follows commit order.
@@ -190,13 +195,25 @@ impl Index {
         crate::alerts::create_tables(&tx)?;
         tx.commit()?;
         Ok(Self {
+            alerts_db: db.clone(),
             db,
             unsynced: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// Commit a transaction that syncs: every earlier commit that did not is durable with it.
+    /// Commit a transaction of the main database that syncs: when alerts share that
+    /// database, every earlier alert commit is durable with it.
     pub(crate) fn commit_synced(&self, tx: redb::WriteTransaction) -> Result<()> {
+        if !Arc::ptr_eq(&self.db, &self.alerts_db) {
+            tx.commit()?;
+            return Ok(());
+        }
+        self.commit_clearing(tx)
+    }
+
+    /// Commit a durable transaction of the alerts' database, clearing the flag of alert
+    /// commits not yet synced (restored if the commit fails).
+    fn commit_clearing(&self, tx: redb::WriteTransaction) -> Result<()> {
         let was = self.unsynced.swap(false, Ordering::AcqRel);
         tx.commit().inspect_err(|_| {
             if was {
@@ -209,7 +226,7 @@ impl Index {
     /// Make every earlier commit durable; nothing to do when all of them synced.
     pub fn sync(&self) -> Result<()> {
         if self.unsynced.load(Ordering::Acquire) {
-            self.commit_synced(self.db.begin_write()?)?;
+            self.commit_clearing(self.alerts_db.begin_write()?)?;
         }
         Ok(())
     }
