@@ -282,7 +282,7 @@ impl ModelScreen {
                 .into_iter()
                 .map(|a| (a, s.store.features(&a)))
                 .collect();
-            s.sentinel.risks(&features)
+            s.sentinel.risks(&features, &s.cache)
         };
         let mut s = self.write();
         let State {

@@ -229,6 +229,21 @@ impl Sentinel {
     /// times the margin's, is paid once per refresh for the accounts that raise alerts, not
     /// once per alert, and not for the others).
     pub fn cached_risk(&self, features: &RawFeatures) -> AccountRisk {
+        self.cached_risk_hinted(features, false)
+    }
+
+    /// [`Self::cached_risk`], walking the trees once with the contributions when the account
+    /// is `likely_risky` (its previous risk reached the threshold, as most risky accounts'
+    /// next one does): three margins' cost instead of four. The same result either way (the
+    /// margin is summed in the same order; contributions are dropped below the threshold).
+    pub fn cached_risk_hinted(&self, features: &RawFeatures, likely_risky: bool) -> AccountRisk {
+        if likely_risky {
+            let mut r = self.account_risk(features);
+            if !self.flags_risk(&r) {
+                r.top = [None; TOP];
+            }
+            return r;
+        }
         let r = self.account_margin(features);
         if self.flags_risk(&r) {
             self.account_risk(features)
@@ -256,17 +271,26 @@ impl Sentinel {
     pub fn refresh(&self, store: &mut FeatureStore, cache: &mut RiskCache) -> usize {
         let dirty = store.take_dirty_features();
         let n = dirty.len();
-        cache.install(self, self.risks(&dirty));
+        let risks = self.risks(&dirty, cache);
+        cache.install(self, risks);
         n
     }
 
     /// The risks of accounts from their features, touching no cache: the tree walks of
     /// [`refresh`](Self::refresh), for a caller that runs them without holding a writer's
-    /// lock and then [`RiskCache::install`]s the result.
-    pub fn risks(&self, accounts: &[(Address, RawFeatures)]) -> Vec<(Address, AccountRisk)> {
+    /// lock and then [`RiskCache::install`]s the result. `cache` holds the accounts' previous
+    /// risks, which only choose how the trees are walked ([`Self::cached_risk_hinted`]).
+    pub fn risks(
+        &self,
+        accounts: &[(Address, RawFeatures)],
+        cache: &RiskCache,
+    ) -> Vec<(Address, AccountRisk)> {
         accounts
             .iter()
-            .map(|(a, f)| (*a, self.cached_risk(f)))
+            .map(|(a, f)| {
+                let risky = cache.get(a).is_some_and(|r| self.flags_risk(r));
+                (*a, self.cached_risk_hinted(f, risky))
+            })
             .collect()
     }
 

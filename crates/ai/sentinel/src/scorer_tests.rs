@@ -347,3 +347,33 @@ fn admission_judges_as_score_and_verdict_do() {
     // Every branch was taken.
     assert_eq!(seen.len(), 3, "{seen:?}");
 }
+
+#[test]
+fn a_hint_changes_how_risk_is_computed_not_the_result() {
+    let s = sentinel(None);
+    // Below the threshold, at it, and far above: with either hint, the same margin, and
+    // contributions only at or above the threshold.
+    for sent in [0.0, 5.0, 50.0, 500.0] {
+        let plain = s.cached_risk(&account(sent));
+        for hint in [false, true] {
+            let hinted = s.cached_risk_hinted(&account(sent), hint);
+            assert_eq!(
+                hinted.margin.to_bits(),
+                plain.margin.to_bits(),
+                "sent {sent}"
+            );
+            assert_eq!(hinted.top, plain.top, "sent {sent} hint {hint}");
+        }
+        assert_eq!(plain.top[0].is_some(), s.flags_risk(&plain), "sent {sent}");
+    }
+    // `risks` takes the hint from the cache: a risky account stays explained, and one that
+    // fell below the threshold loses its contributions.
+    let mut cache = RiskCache::new();
+    let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
+    let first = s.risks(&[(a, account(500.0)), (b, account(500.0))], &cache);
+    cache.install(&s, first);
+    let next = s.risks(&[(a, account(500.0)), (b, account(5.0))], &cache);
+    assert!(next[0].1.top[0].is_some());
+    assert_eq!(next[1].1, s.cached_risk(&account(5.0)));
+    assert!(next[1].1.top.iter().all(Option::is_none));
+}

@@ -377,7 +377,10 @@ impl FeatureStore {
         let (recent, since_last) = match sender {
             Some(s) if !s.recent_sends.is_empty() => {
                 let hour_ago = tx.timestamp.saturating_sub(3600);
-                let recent = s.recent_sends.iter().filter(|&&t| t >= hour_ago).count();
+                // Sorted (see `apply_tx`): a binary search, not a scan of up to
+                // `RECENT_SENDS` on every admission.
+                let recent =
+                    s.recent_sends.len() - s.recent_sends.partition_point(|&t| t < hour_ago);
                 let last = s.recent_sends.back().copied().unwrap_or(tx.timestamp);
                 (
                     recent,
@@ -473,7 +476,11 @@ impl FeatureStore {
         if sender.recent_sends.len() == RECENT_SENDS {
             sender.recent_sends.pop_front();
         }
-        sender.recent_sends.push_back(t);
+        // Kept sorted for `tx_features`' binary search: block timestamps never decrease on a
+        // valid chain (a block before its parent's time is rejected), and a caller feeding
+        // one out of order only has its send counted at its predecessor's time.
+        let t_sorted = sender.recent_sends.back().map_or(t, |&last| t.max(last));
+        sender.recent_sends.push_back(t_sorted);
         match tx.to {
             None => sender.created.add(value, t),
             Some(to) => {

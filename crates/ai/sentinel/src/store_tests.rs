@@ -168,6 +168,10 @@ fn tx_features_see_history() {
     let usual = s.tx_features(&view(2, 1000, 1_000_000_000, 1300));
     assert_eq!(usual[0], 0.0); // same value as the average
     assert_eq!(usual[1], 5.0); // five sends in the last hour
+    // The hour ends at the second: sends at 1000, 1060, ..., 1240.
+    assert_eq!(s.tx_features(&view(2, 1000, 1_000_000_000, 4660))[1], 4.0);
+    assert_eq!(s.tx_features(&view(2, 1000, 1_000_000_000, 4661))[1], 3.0);
+    assert_eq!(s.tx_features(&view(2, 1000, 1_000_000_000, 9999))[1], 0.0);
     assert_eq!(usual[3], 0.0); // known counterparty
     assert_eq!(usual[4], 0.0); // median gas price
     let odd = s.tx_features(&view(9, 1_000_000, 64_000_000_000, 1300));
