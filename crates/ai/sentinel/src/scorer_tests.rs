@@ -351,7 +351,7 @@ fn admission_judges_as_score_and_verdict_do() {
 #[test]
 fn a_hint_changes_how_risk_is_computed_not_the_result() {
     let s = sentinel(None);
-    // Below the threshold, at it, and far above: with either hint, the same margin, and
+    // Below the threshold (margin -3) and above it (+1, +4): with either hint, the same margin, and
     // contributions only at or above the threshold.
     for sent in [0.0, 5.0, 50.0, 500.0] {
         let plain = s.cached_risk(&account(sent));
