@@ -8,8 +8,8 @@
 //! transactions), and briefly to install refreshed risks and a refitted forest (both
 //! computed under the read lock).
 //!
-//! Account risk (the fraud model's margin, about 4 µs per account; with the contributions
-//! that explain it, three times that, for accounts at or above the flag threshold) is
+//! Account risk (the fraud model's margin, about 3.5 µs per account; with the contributions
+//! that explain it, 1.5 times that, for accounts at or above the flag threshold) is
 //! cached. An account a block touches gets its risk right after that block when it has none
 //! yet or its cached risk raises alerts; others are refreshed at most every
 //! [`RISK_REFRESH`]: a busy account active in every block is scored once per period rather

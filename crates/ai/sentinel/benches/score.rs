@@ -2,14 +2,15 @@
 //!
 //! Trains the fraud model on the data set (default recipe, as `verai sentinel train`; data
 //! path from `VERAI_SENTINEL_DATA`, default `shared/data/eth-fraud/train.csv` beside the
-//! repository or two levels up), feeds the feature store 200 blocks of synthetic traffic (2,000 accounts,
-//! 20,000 transactions), fits the isolation forest on that history, then measures one
-//! transaction's full scoring (`Sentinel::score_in`: features of sender and recipient from
-//! the store, transaction features, both account margins with contributions, the forest,
-//! then the policy's verdict), admission's path (`Sentinel::judge_cached`: cached margins,
-//! the forest walk cut short once it proves the transaction ordinary) and the same with the
-//! exact score (`score_cached`), with criterion, and per-call p50/p99 over 200,000 calls
-//! timed one by one. Goal: p99 <= 20 µs. Also admission after other work that fills the
+//! repository or two levels up), feeds the feature store 200 blocks of synthetic traffic
+//! (2,000 accounts, 20,000 transactions), fits the isolation forest on that history, then
+//! measures one transaction's full scoring (`Sentinel::score_in`: features of sender and
+//! recipient from the store, transaction features, both account margins with contributions,
+//! the forest, then the policy's verdict), admission's path (`Sentinel::judge_cached`: cached
+//! margins, the forest walk cut short once it proves the transaction ordinary), the same with
+//! the exact score (`score_cached`), and one account's fraud margin (the model file's tree
+//! walk against the compiled layout scoring uses, with and without contributions), with
+//! criterion; and per-call p50/p99 over 200,000 calls timed one by one. Goal: p99 <= 20 µs. Also admission after other work that fills the
 //! cache (768 KiB read), against that work alone: scoring's cost in a cache it shares.
 //!
 //! `cargo bench -p verai-sentinel --bench score`
@@ -21,6 +22,7 @@ use criterion::Criterion;
 use std::hint::black_box;
 use std::time::Instant;
 use verai_sentinel::anomaly::{ForestParams, IsolationForest};
+use verai_sentinel::compiled::CompiledModel;
 use verai_sentinel::model::{feature_rows, train};
 use verai_sentinel::rng::SplitMix64;
 use verai_sentinel::{
@@ -173,10 +175,38 @@ fn main() {
             black_box(sentinel.judge_cached(&store, &cache, black_box(&views[i])))
         })
     });
-    let sender = store.features(&views[0].from);
-    let m = verai_sentinel::model_features(&sender);
-    c.bench_function("fraud model margin (one account, no contributions)", |b| {
-        b.iter(|| black_box(sentinel.model().margin(black_box(&m))))
+    // One account's margin, over the views' senders in turn: one account's features again
+    // and again would let the branch predictor learn its paths, which refreshes never see.
+    let accounts: Vec<_> = views
+        .iter()
+        .map(|v| verai_sentinel::model_features(&store.features(&v.from)))
+        .collect();
+    let mut k = 0usize;
+    let mut next = || {
+        k = (k + 1) % accounts.len();
+        &accounts[k]
+    };
+    // The file's tree walk against the layout scoring uses (`CompiledModel`), same run.
+    c.bench_function("fraud model margin, file walk (Model::margin)", |b| {
+        b.iter(|| black_box(sentinel.model().margin(black_box(next()))))
+    });
+    let compiled = CompiledModel::new(sentinel.model());
+    c.bench_function(
+        "fraud model margin, compiled (CompiledModel::margin)",
+        |b| b.iter(|| black_box(compiled.margin(black_box(next())))),
+    );
+    let mut contrib = [0f64; verai_sentinel::features::N_MODEL];
+    c.bench_function("with contributions, file walk", |b| {
+        b.iter(|| {
+            black_box(
+                sentinel
+                    .model()
+                    .margin_with_contributions(black_box(next()), &mut contrib),
+            )
+        })
+    });
+    c.bench_function("with contributions, compiled", |b| {
+        b.iter(|| black_box(compiled.margin_with_contributions(black_box(next()), &mut contrib)))
     });
     c.final_summary();
 

@@ -3,7 +3,7 @@
 //! - [`dataset`]: the Ethereum fraud data set, loaded with strict validation;
 //! - [`features`]: the data set's account features and the model's inputs;
 //! - [`model`]: gradient-boosted trees trained with `forust-ml`, our JSON model file, margin
-//!   scoring compared with `logit(threshold)`;
+//!   scoring compared with `logit(threshold)`; [`compiled`]: its trees laid out for scoring;
 //! - [`cv`], [`metrics`]: stratified k-fold cross-validation, precision / recall / F1 /
 //!   ROC-AUC;
 //! - [`store`]: the incremental per-account feature store fed finalized blocks, and the
@@ -19,6 +19,7 @@
 
 pub mod anomaly;
 pub mod chain;
+pub mod compiled;
 pub mod cv;
 pub mod dataset;
 pub mod error;

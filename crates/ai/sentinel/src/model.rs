@@ -7,8 +7,9 @@
 //! - `trees`: per tree, its nodes in `forust` numbering (node 0 is the root, children have
 //!   larger numbers than their parent). Each node has `f` (feature index), `t` (threshold:
 //!   `x < t` goes left), `l`, `r`, `m` (left, right and missing-value children; `l = 0`
-//!   marks a leaf) and `w` (the node's weight: the leaf value for leaves, the weight the
-//!   node would have as a leaf for inner nodes, used to attribute a score to features);
+//!   marks a leaf; `m` is `l` or `r`, as forust grows it) and `w` (the node's weight: the
+//!   leaf value for leaves, the weight the node would have as a leaf for inner nodes, used
+//!   to attribute a score to features);
 //! - `metadata`: training data SHA-256 (the model's parent), rows, seed, parameters, the
 //!   decision threshold, and cross-validation figures when training ran them.
 //!
@@ -293,6 +294,11 @@ impl Model {
                 if !(ok(nd.l) && ok(nd.r) && ok(nd.m)) || nd.f as usize >= N_MODEL {
                     return bad(format!("tree {ti} node {ni}: bad child or feature index"));
                 }
+                if nd.m != nd.l && nd.m != nd.r {
+                    return bad(format!(
+                        "tree {ti} node {ni}: the missing-value child is neither child"
+                    ));
+                }
                 if nd.t.is_nan() {
                     return bad(format!("tree {ti} node {ni}: threshold is NaN"));
                 }
@@ -535,6 +541,14 @@ mod tests {
         let mut m = stump();
         m.trees[0][0].r = 9;
         assert!(m.validate().is_err());
+        // A missing-value branch of its own (forust's `create_missing_branch`) is not read.
+        let mut m = stump();
+        let leaf = m.trees[0][2];
+        m.trees[0].push(leaf);
+        m.trees[0][0].m = 3;
+        assert!(m.validate().is_err());
+        m.trees[0][0].m = 1;
+        m.validate().unwrap();
         let mut m = stump();
         m.trees[0][0].f = N_MODEL as u32;
         assert!(m.validate().is_err());
