@@ -140,18 +140,29 @@ impl PartialEq for IsolationForest {
     }
 }
 
-/// A node of [`Layout`]: 16 bytes, siblings adjacent (right = `left + 1`).
+/// A node of [`Layout`]: 16 bytes, siblings adjacent (right = `left + 1`). A leaf is a split
+/// that leads back to itself: threshold NaN (`x < NaN` is false: "right"), left child the
+/// slot before it. A walk then takes the same steps for every tree, with no branch on where
+/// a path ends, which a branch predictor cannot learn.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    /// Threshold of a split, or a leaf's adjusted path length.
+    /// Threshold of a split; NaN for a leaf.
     v: f64,
-    /// Split feature, or [`LEAF`].
+    /// Split feature (0 for a leaf).
     f: u32,
-    /// Absolute index of the left child.
+    /// Absolute index of the left child (a leaf's own index minus one, wrapping).
     left: u32,
 }
 
-const LEAF: u32 = u32::MAX;
+impl Slot {
+    /// The next slot of `x`'s walk: a child, or the leaf itself.
+    #[inline]
+    fn next(&self, x: &TxFeatures) -> u32 {
+        // `x < t` goes left; a NaN goes right, as in the tree.
+        let left = x[self.f as usize] < self.v;
+        self.left.wrapping_add(u32::from(!left))
+    }
+}
 
 /// Trees walked together by [`IsolationForest::mean_path`]: their loads overlap instead of
 /// waiting for each other (a forest of 100 trees does not fit in L2; one tree's walk is a
@@ -163,6 +174,10 @@ const LANES: usize = 8;
 #[derive(Debug, Clone)]
 struct Layout {
     slots: Vec<Slot>,
+    /// Per slot: a leaf's adjusted path length (0 for a split).
+    leaf_h: Vec<f64>,
+    /// The deepest leaf's depth: the steps of every walk.
+    depth: u32,
     roots: Vec<u32>,
     /// The intersection of the trees' sample boxes: a point inside it is inside every box,
     /// so no tree cuts it off early (most traffic; saves a box test per tree).
@@ -188,6 +203,8 @@ impl Layout {
             }
         }
         let mut slots = Vec::with_capacity(trees.iter().map(Vec::len).sum());
+        let mut leaf_h = Vec::with_capacity(slots.capacity());
+        let mut depth = 0;
         let mut roots = Vec::with_capacity(trees.len());
         let groups = trees.len().div_ceil(LANES);
         let (mut rest_inside, mut rest_any) = (vec![0.0; groups + 1], vec![0.0; groups + 1]);
@@ -205,20 +222,25 @@ impl Layout {
         for tree in trees {
             let base = slots.len();
             roots.push(base as u32);
-            // Breadth-first from the root; `queue[k]` is the tree node in slot `base + k`.
-            let mut queue = vec![0usize];
+            // Breadth-first from the root; `queue[k]` is the tree node (and its depth) in slot
+            // `base + k`.
+            let mut queue = vec![(0usize, 0u32)];
             let mut k = 0;
-            while k < queue.len() {
-                let n = tree[queue[k]];
+            while let Some(&(i, d)) = queue.get(k) {
+                let n = tree[i];
+                let me = (base + k) as u32;
                 if n.l == 0 {
+                    depth = depth.max(d);
+                    leaf_h.push(n.h);
                     slots.push(Slot {
-                        v: n.h,
-                        f: LEAF,
-                        left: 0,
+                        v: f64::NAN,
+                        f: 0,
+                        left: me.wrapping_sub(1),
                     });
                 } else {
                     let left = (base + queue.len()) as u32;
-                    queue.extend([n.l as usize, n.r as usize]);
+                    queue.extend([(n.l as usize, d + 1), (n.r as usize, d + 1)]);
+                    leaf_h.push(0.0);
                     slots.push(Slot {
                         v: n.t,
                         f: u32::from(n.f),
@@ -230,6 +252,8 @@ impl Layout {
         }
         Self {
             slots,
+            leaf_h,
+            depth,
             roots,
             common,
             rest_inside,
@@ -360,25 +384,16 @@ impl IsolationForest {
             let mut at = [0u32; LANES];
             let mut depth = [0u32; LANES];
             at[..roots.len()].copy_from_slice(roots);
-            loop {
-                let mut moved = false;
+            for _ in 0..layout.depth {
                 for (a, d) in at.iter_mut().zip(&mut depth).take(roots.len()) {
-                    let n = slots[*a as usize];
-                    if n.f != LEAF {
-                        // `x < t` goes left (a NaN goes right, as in the tree).
-                        let left = x[n.f as usize] < n.v;
-                        *a = if left { n.left } else { n.left + 1 };
-                        *d += 1;
-                        moved = true;
-                    }
-                }
-                if !moved {
-                    break;
+                    let next = slots[*a as usize].next(x);
+                    *d += u32::from(next != *a);
+                    *a = next;
                 }
             }
             for ((a, d), b) in at.iter().zip(depth).zip(boxes) {
                 let p = if inside { 0.0 } else { b.separation(x) };
-                sum += expected_path(slots[*a as usize].v, d, p);
+                sum += expected_path(layout.leaf_h[*a as usize], d, p);
             }
             if sum + rest[j + 1] > bar {
                 return None;
