@@ -150,7 +150,7 @@ impl CompiledModel {
 mod tests {
     use super::*;
     use crate::features::N_MODEL;
-    use crate::model::{MODEL_FORMAT, ModelMetadata, TrainParams};
+    use crate::model::{MODEL_FORMAT, ModelMetadata};
     use crate::rng::SplitMix64;
 
     /// A random valid model: `trees` trees of up to `max_depth` splits over all features,
@@ -201,14 +201,7 @@ mod tests {
             features: crate::features::model_feature_names(),
             base_score: -1.25,
             trees: out,
-            metadata: ModelMetadata {
-                training_data_sha256: String::new(),
-                rows: 0,
-                fraud_rows: 0,
-                params: TrainParams::default(),
-                cv: None,
-                created_by: String::new(),
-            },
+            metadata: ModelMetadata::default(),
         };
         model.validate().unwrap();
         model

@@ -97,8 +97,9 @@ impl TrainParams {
     }
 }
 
-/// Metadata stored with a model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Metadata stored with a model. The default (empty hash, no rows) is for models built in
+/// tests, never for a trained file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelMetadata {
     /// SHA-256 (hex) of the training data file: the model's parent record.
     pub training_data_sha256: String,
@@ -498,14 +499,7 @@ mod tests {
                 leaf(-0.5),
                 leaf(2.0),
             ]],
-            metadata: ModelMetadata {
-                training_data_sha256: String::new(),
-                rows: 0,
-                fraud_rows: 0,
-                params: TrainParams::default(),
-                cv: None,
-                created_by: String::new(),
-            },
+            metadata: ModelMetadata::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 use super::*;
 use crate::anomaly::ForestParams;
 use crate::features::raw;
-use crate::model::{MODEL_FORMAT, ModelMetadata, StoredNode, TrainParams};
+use crate::model::{MODEL_FORMAT, ModelMetadata, StoredNode};
 use crate::store::N_TX;
 
 /// One tree on "Sent tnx" (model feature 3, kept at its raw index): fewer than 10 sent
@@ -36,14 +36,7 @@ fn model() -> Model {
             leaf(1.0),
             leaf(4.0),
         ]],
-        metadata: ModelMetadata {
-            training_data_sha256: String::new(),
-            rows: 0,
-            fraud_rows: 0,
-            params: TrainParams::default(),
-            cv: None,
-            created_by: String::new(),
-        },
+        metadata: ModelMetadata::default(),
     }
 }
 
