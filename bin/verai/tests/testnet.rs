@@ -30,10 +30,13 @@ use verai_primitives::dev_signers;
 
 const VALIDATORS: u16 = 4;
 
-/// A base port with `n` free consecutive ports after it.
+/// A base port with `n` free consecutive ports after it, below the kernel's ephemeral range
+/// (32768 and up on Linux): the other tests' `127.0.0.1:0` listeners and every outgoing
+/// connection's source port come from that range, and took a validator's port between this
+/// check and its bind (CI, 2026-12-01: `BindFailed`).
 fn free_range(n: u16) -> u16 {
     for _ in 0..200 {
-        let base = 20_000 + (rand_u16() % 30_000);
+        let base = 20_000 + (rand_u16() % (32_000 - 20_000 - n));
         if (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
             return base;
         }
@@ -106,8 +109,10 @@ fn register_dataset(port: u16, file: &Path, args: &[&str]) -> common::Output {
 #[test]
 fn four_processes_survive_a_sigkill_and_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let rpc = free_range(VALIDATORS);
-    let p2p = free_range(VALIDATORS);
+    // One range for all of the test's ports, so that they cannot overlap each other.
+    let rpc = free_range(2 * VALIDATORS + 1);
+    let p2p = rpc + VALIDATORS;
+    let fport = rpc + 2 * VALIDATORS;
     let init = Command::new(env!("CARGO_BIN_EXE_verai"))
         .args([
             "testnet",
@@ -286,7 +291,6 @@ fn four_processes_survive_a_sigkill_and_agree() {
 
     // A follower syncs certified blocks from validator 1, serves them with their
     // certificates, and forwards a transaction to the network.
-    let fport = free_range(1);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_verai"));
     cmd.args(["node", "--follow", &format!("http://127.0.0.1:{}", rpc + 1)])
         .arg("--genesis")
