@@ -10,8 +10,9 @@
 //! margins, the forest walk cut short once it proves the transaction ordinary), the same with
 //! the exact score (`score_cached`), and one account's fraud margin (the model file's tree
 //! walk against the compiled layout scoring uses, with and without contributions), with
-//! criterion; and per-call p50/p99 over 200,000 calls timed one by one. Goal: p99 <= 20 µs. Also admission after other work that fills the
-//! cache (768 KiB read), against that work alone: scoring's cost in a cache it shares.
+//! criterion; and per-call p50/p99 over 200,000 calls timed one by one. Goal: p99 <= 20 µs.
+//! Also admission after other work that fills the cache (768 KiB read), against that work
+//! alone: scoring's cost in a cache it shares.
 //!
 //! `cargo bench -p verai-sentinel --bench score`
 

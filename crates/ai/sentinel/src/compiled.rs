@@ -38,11 +38,17 @@ struct Slot {
 }
 
 impl Slot {
+    /// A split's feature index, without the [`MISSING_LEFT`] bit.
+    #[inline]
+    fn feature(&self) -> usize {
+        (self.f & !MISSING_LEFT) as usize
+    }
+
     /// The child `x` goes to (a split only). Branches, not a computed index: see the module
     /// docs.
     #[inline]
     fn next(&self, x: &ModelFeatures) -> u32 {
-        let v = x[(self.f & !MISSING_LEFT) as usize];
+        let v = x[self.feature()];
         if v.is_nan() {
             if self.f & MISSING_LEFT != 0 {
                 self.left
@@ -138,7 +144,7 @@ impl CompiledModel {
                     break;
                 }
                 let next = s.next(x) as usize;
-                contrib[(s.f & !MISSING_LEFT) as usize] += weights[next] - weights[a];
+                contrib[s.feature()] += weights[next] - weights[a];
                 a = next;
             }
         }
