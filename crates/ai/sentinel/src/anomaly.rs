@@ -421,9 +421,10 @@ impl IsolationForest {
     }
 
     /// [`Self::mean_path`], or `None` once the trees walked so far prove it above `floor`
-    /// (the trees not yet walked add at least what [`Layout`]'s `rest_*` bound): admission needs the
-    /// exact path only near or below its threshold, and typical traffic clears it after a
-    /// fraction of the trees. `Some` is bit-identical to `mean_path`.
+    /// (the trees not yet walked add at least a lower bound computed when the layout is
+    /// built): admission needs the exact path only near or below its threshold, and typical
+    /// traffic clears it after a fraction of the trees. `Some` is bit-identical to
+    /// `mean_path`.
     pub fn mean_path_unless_above(&self, x: &TxFeatures, floor: f64) -> Option<f64> {
         self.walk(x, floor).0
     }
