@@ -150,6 +150,38 @@ fn main() {
             })
         },
     );
+    // The forest alone, as admission runs it for a transaction neither account makes risky
+    // (the walk cut short at the policy's anomaly threshold), for transactions inside every
+    // tree's sample box (most of a node's ordinary traffic) and the others apart.
+    let forest = sentinel.forest().expect("fitted");
+    let floor = forest.path_threshold(Policy::default().flag_anomaly);
+    let (inside, outside): (Vec<_>, Vec<_>) =
+        views.iter().map(|v| store.tx_features(v)).partition(|x| {
+            forest
+                .boxes
+                .iter()
+                .all(|b| (0..x.len()).all(|f| x[f] >= b.lo[f] && x[f] <= b.hi[f]))
+        });
+    for (label, xs) in [
+        ("inside every box", &inside),
+        ("outside some box", &outside),
+    ] {
+        let proven = xs
+            .iter()
+            .filter(|x| forest.mean_path_unless_above(x, floor).is_none())
+            .count();
+        eprintln!(
+            "forest, {label}: {} transactions, {proven} proven below the anomaly threshold \
+             before the end of the walk",
+            xs.len()
+        );
+        c.bench_function(&format!("forest alone, {label} (one transaction)"), |b| {
+            b.iter(|| {
+                i = (i + 1) % xs.len();
+                black_box(forest.mean_path_unless_above(black_box(&xs[i]), floor))
+            })
+        });
+    }
     // Between two admissions a node does other work that fills the cache: 768 KiB of cache
     // lines read in a shuffled order (more than a core's L2) stand in for it. The difference
     // between the two figures is what a transaction's scoring costs in a shared cache: its
@@ -176,6 +208,21 @@ fn main() {
             black_box(sentinel.judge_cached(&store, &cache, black_box(&views[i])))
         })
     });
+    for (label, xs) in [
+        ("inside every box", &inside),
+        ("outside some box", &outside),
+    ] {
+        c.bench_function(
+            &format!("other work, then the forest alone, {label}"),
+            |b| {
+                b.iter(|| {
+                    i = (i + 1) % xs.len();
+                    black_box(other_work());
+                    black_box(forest.mean_path_unless_above(black_box(&xs[i]), floor))
+                })
+            },
+        );
+    }
     // One account's margin, over the views' senders in turn: one account's features again
     // and again would let the branch predictor learn its paths, which refreshes never see.
     let accounts: Vec<_> = views
