@@ -12,7 +12,9 @@
 //! walk against the compiled layout scoring uses, with and without contributions), with
 //! criterion; and per-call p50/p99 over 200,000 calls timed one by one. Goal: p99 <= 20 µs.
 //! Also admission after other work that fills the cache (768 KiB read), against that work
-//! alone: scoring's cost in a cache it shares.
+//! alone: scoring's cost in a cache it shares. And the anomaly forest alone, as admission
+//! runs it (cut short at the policy's threshold), for transactions inside every tree's
+//! sample box and for the others, warm and after the other work.
 //!
 //! `cargo bench -p verai-sentinel --bench score`
 

@@ -180,8 +180,8 @@ type Padded = [f64; 16];
 const LANES: usize = 8;
 
 /// Levels of every tree [`IsolationForest::mean_path_unless_above`] descends before it walks
-/// any tree to its leaf. A tree's first levels are a small part of it (at most 15 slots, 24
-/// KB for 100 trees) that every transaction reads, so they stay in cache; below them the
+/// any tree to its leaf. A tree's first levels are a small part of it ([`Top`], 19 KB for
+/// 100 trees) that every transaction reads, so they stay in cache; below them the
 /// least a tree can add is much higher than at its root (the short leaves that isolate the
 /// sample's extremes hang off other branches). On 19,483 transactions admitted by a loaded
 /// node (the throughput bench's, with the forests it fitted; bench/README.md, session 17),
@@ -207,9 +207,43 @@ struct Layout {
     roots: Vec<u32>,
     /// Per tree, the features its sample box does not hold constant.
     varying: Vec<u32>,
+    /// Per tree, its first levels and the bounds below them: what the probe reads.
+    tops: Vec<Top>,
     /// The intersection of the trees' sample boxes: a point inside it is inside every box,
     /// so no tree cuts it off early (most traffic; saves a box test per tree).
     common: Bbox,
+}
+
+/// Splits in a tree's first [`PROBE_DEPTH`] levels, and nodes below them.
+const TOP_SPLITS: usize = (1 << PROBE_DEPTH) - 1;
+const TOP_ENDS: usize = 1 << PROBE_DEPTH;
+
+/// A tree's first [`PROBE_DEPTH`] levels as a complete binary tree in heap order (children
+/// of `i` at `2i + 1` and `2i + 2`; a leaf above the last level is a split with a NaN
+/// threshold, which sends every point right, onto copies of itself), and the bounds of the
+/// nodes a walk reaches there, in one 192-byte block: the probe reads 100 of them one after
+/// the other (19 KB), where the slots it would read lie in 100 places of a 640 KB array.
+#[derive(Debug, Clone, Copy)]
+struct Top {
+    v: [f64; TOP_SPLITS],
+    f: [u8; TOP_SPLITS],
+    /// `Layout::low_in` and `Layout::low_any` of the node at each end.
+    low_in: [f64; TOP_ENDS],
+    low_any: [f64; TOP_ENDS],
+}
+
+impl Top {
+    /// Which end `x` reaches.
+    #[inline]
+    fn end(&self, x: &Padded) -> usize {
+        let mut i = 0;
+        while i < TOP_SPLITS {
+            // As `Slot::next`: `x < t` goes left, a NaN right.
+            let left = x[usize::from(self.f[i] & 15)] < self.v[i];
+            i = 2 * i + 2 - usize::from(left);
+        }
+        i - TOP_SPLITS
+    }
 }
 
 impl Layout {
@@ -229,6 +263,7 @@ impl Layout {
         let (mut low_in, mut low_any) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let mut depth = 0;
         let mut roots = Vec::with_capacity(trees.len());
+        let mut tops = Vec::with_capacity(trees.len());
         for tree in trees {
             let base = slots.len();
             roots.push(base as u32);
@@ -288,6 +323,32 @@ impl Layout {
                     _ => low_any[s],
                 };
             }
+            let mut slot_of = vec![0usize; tree.len()];
+            for (k, (i, _, _)) in queue.iter().enumerate() {
+                slot_of[*i] = base + k;
+            }
+            let mut at = [0usize; TOP_SPLITS + TOP_ENDS];
+            let mut top = Top {
+                v: [f64::NAN; TOP_SPLITS],
+                f: [0; TOP_SPLITS],
+                low_in: [0.0; TOP_ENDS],
+                low_any: [0.0; TOP_ENDS],
+            };
+            for i in 0..TOP_SPLITS {
+                let n = tree[at[i]];
+                let (l, r) = if n.l == 0 {
+                    (at[i], at[i])
+                } else {
+                    (top.v[i], top.f[i]) = (n.t, n.f);
+                    (n.l as usize, n.r as usize)
+                };
+                (at[2 * i + 1], at[2 * i + 2]) = (l, r);
+            }
+            for e in 0..TOP_ENDS {
+                let s = slot_of[at[TOP_SPLITS + e]];
+                (top.low_in[e], top.low_any[e]) = (low_in[s], low_any[s]);
+            }
+            tops.push(top);
         }
         Self {
             slots,
@@ -299,6 +360,7 @@ impl Layout {
                 .iter()
                 .map(|b| b.lo.iter().zip(&b.hi).filter(|(lo, hi)| hi > lo).count() as u32)
                 .collect(),
+            tops,
             common,
         }
     }
@@ -326,12 +388,7 @@ impl Layout {
     #[inline]
     fn low(&self, slot: u32, inside: bool, stay: f64) -> f64 {
         let s = slot as usize;
-        if inside {
-            self.low_in[s]
-        } else {
-            let m = self.low_any[s];
-            m.min(1.0) + (m - 1.0).max(0.0) * stay
-        }
+        node_low(self.low_in[s], self.low_any[s], inside, stay)
     }
 
     /// The features on which `x` is not inside the common box (a NaN is not), as bits: the
@@ -368,6 +425,16 @@ impl Layout {
             }
         }
         if cut { sum / f64::from(varying) } else { 0.0 }
+    }
+}
+
+/// [`Layout::low`] from the node's bounds.
+#[inline]
+fn node_low(low_in: f64, low_any: f64, inside: bool, stay: f64) -> f64 {
+    if inside {
+        low_in
+    } else {
+        low_any.min(1.0) + (low_any - 1.0).max(0.0) * stay
     }
 }
 
@@ -501,17 +568,9 @@ impl IsolationForest {
         // not walked yet add at least, up to rounding.
         let mut low = 0.0;
         if bounded {
-            for roots in layout.roots.chunks(LANES) {
-                let mut at = [0u32; LANES];
-                at[..roots.len()].copy_from_slice(roots);
-                for _ in 0..probe {
-                    for a in &mut at {
-                        *a = slots[*a as usize].next(xp);
-                    }
-                }
-                for a in &at[..roots.len()] {
-                    low += layout.low(*a, inside, stay);
-                }
+            for top in &layout.tops {
+                let e = top.end(xp);
+                low += node_low(top.low_in[e], top.low_any[e], inside, stay);
             }
             if low > bar {
                 return (None, 0);
