@@ -92,13 +92,7 @@ impl Bbox {
         let mut varying = 0u32;
         let mut outside = false;
         for ((&lo, &hi), &v) in self.lo.iter().zip(&self.hi).zip(x) {
-            let ext = if v < lo {
-                lo - v
-            } else if v > hi {
-                v - hi
-            } else {
-                0.0
-            };
+            let ext = beyond(lo, hi, v);
             let span = hi - lo + ext;
             if span > 0.0 {
                 varying += 1;
@@ -411,13 +405,7 @@ impl Layout {
             let f = outside.trailing_zeros() as usize;
             outside &= outside - 1;
             let (lo, hi, v) = (b.lo[f], b.hi[f], x[f]);
-            let ext = if v < lo {
-                lo - v
-            } else if v > hi {
-                v - hi
-            } else {
-                0.0
-            };
+            let ext = beyond(lo, hi, v);
             if ext > 0.0 {
                 varying += u32::from(hi <= lo);
                 cut = true;
@@ -425,6 +413,18 @@ impl Layout {
             }
         }
         if cut { sum / f64::from(varying) } else { 0.0 }
+    }
+}
+
+/// How far `v` lies outside `[lo, hi]` (0 inside, and for a NaN).
+#[inline]
+fn beyond(lo: f64, hi: f64, v: f64) -> f64 {
+    if v < lo {
+        lo - v
+    } else if v > hi {
+        v - hi
+    } else {
+        0.0
     }
 }
 
