@@ -164,10 +164,11 @@ fn main() {
                 .iter()
                 .all(|b| (0..x.len()).all(|f| x[f] >= b.lo[f] && x[f] <= b.hi[f]))
         });
-    for (label, xs) in [
+    let classes = [
         ("inside every box", &inside),
         ("outside some box", &outside),
-    ] {
+    ];
+    for (label, xs) in classes {
         let proven = xs
             .iter()
             .filter(|x| forest.mean_path_unless_above(x, floor).is_none())
@@ -210,10 +211,7 @@ fn main() {
             black_box(sentinel.judge_cached(&store, &cache, black_box(&views[i])))
         })
     });
-    for (label, xs) in [
-        ("inside every box", &inside),
-        ("outside some box", &outside),
-    ] {
+    for (label, xs) in classes {
         c.bench_function(
             &format!("other work, then the forest alone, {label}"),
             |b| {

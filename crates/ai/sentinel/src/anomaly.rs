@@ -185,17 +185,12 @@ const LANES: usize = 8;
 const PROBE_DEPTH: u32 = 3;
 
 /// Every tree in one array of [`Slot`]s, breadth-first: half the size of [`INode`]s, and a
-/// node's children share a cache line; a tree's first levels are a prefix of its slots.
+/// node's children share a cache line.
 #[derive(Debug, Clone)]
 struct Layout {
     slots: Vec<Slot>,
-    /// Per slot, the least path length a point that reaches it and lies inside the common
-    /// box ends with: a leaf's adjusted length, a split's shortest leaf among those such a
-    /// point can reach (the point's region narrows along the path: `x < t` goes left). For
-    /// a split no such point reaches, [`Self::low_any`]'s.
-    low_in: Vec<f64>,
-    /// Per slot, the shortest leaf at or below it (a leaf: its adjusted length).
-    low_any: Vec<f64>,
+    /// Per slot: a leaf's adjusted path length (what a split holds is not read).
+    leaf_h: Vec<f64>,
     /// The deepest leaf's depth: the steps of every walk.
     depth: u32,
     roots: Vec<u32>,
@@ -221,8 +216,12 @@ const TOP_ENDS: usize = 1 << PROBE_DEPTH;
 struct Top {
     v: [f64; TOP_SPLITS],
     f: [u8; TOP_SPLITS],
-    /// `Layout::low_in` and `Layout::low_any` of the node at each end.
+    /// Per end, the least path length a point that reaches it and lies inside the common
+    /// box ends with: a leaf's adjusted length, a split's shortest leaf among those such a
+    /// point can reach (the point's region narrows along the path: `x < t` goes left); for
+    /// a split no such point reaches, `low_any`.
     low_in: [f64; TOP_ENDS],
+    /// Per end, the shortest leaf at or below it.
     low_any: [f64; TOP_ENDS],
 }
 
@@ -237,6 +236,23 @@ impl Top {
             i = 2 * i + 2 - usize::from(left);
         }
         i - TOP_SPLITS
+    }
+
+    /// The least this tree adds to the path sum of `x`: for a point inside the common
+    /// box, the shortest leaf it can reach from the end it reaches (`low_in`). For a point
+    /// outside, whose chance of not being cut off is at least `stay` ([`Layout::stay`]),
+    /// the tree adds an average of lengths of at least 1 (cut off) and of its leaf's, at
+    /// least the shortest `m` below that end (not cut off, a weight of at least `stay`): at
+    /// least `1 + (m − 1)·stay` when `m >= 1`, else `m`.
+    #[inline]
+    fn low(&self, x: &Padded, inside: bool, stay: f64) -> f64 {
+        let e = self.end(x);
+        if inside {
+            self.low_in[e]
+        } else {
+            let m = self.low_any[e];
+            m.min(1.0) + (m - 1.0).max(0.0) * stay
+        }
     }
 }
 
@@ -346,8 +362,7 @@ impl Layout {
         }
         Self {
             slots,
-            low_in,
-            low_any,
+            leaf_h: low_in,
             depth,
             roots,
             varying: boxes
@@ -371,18 +386,6 @@ impl Layout {
         }
         let keep = 1.0 - c.separation(x);
         (0..self.depth).fold(1.0, |q, _| q * keep)
-    }
-
-    /// The least a tree adds to the path sum of a point whose walk has reached `slot`:
-    /// for a point inside the common box, the shortest leaf it can reach from there
-    /// (`low_in`). For a point outside, whose chance of not being cut off is at least
-    /// `stay` ([`Self::stay`]), the tree adds an average of lengths of at least 1 (cut off)
-    /// and of its leaf's, at least the shortest `m` below `slot` (not cut off, a weight of
-    /// at least `stay`): at least `1 + (m − 1)·stay` when `m >= 1`, else `m`.
-    #[inline]
-    fn low(&self, slot: u32, inside: bool, stay: f64) -> f64 {
-        let s = slot as usize;
-        node_low(self.low_in[s], self.low_any[s], inside, stay)
     }
 
     /// The features on which `x` is not inside the common box (a NaN is not), as bits: the
@@ -425,16 +428,6 @@ fn beyond(lo: f64, hi: f64, v: f64) -> f64 {
         v - hi
     } else {
         0.0
-    }
-}
-
-/// [`Layout::low`] from the node's bounds.
-#[inline]
-fn node_low(low_in: f64, low_any: f64, inside: bool, stay: f64) -> f64 {
-    if inside {
-        low_in
-    } else {
-        low_any.min(1.0) + (low_any - 1.0).max(0.0) * stay
     }
 }
 
@@ -550,53 +543,50 @@ impl IsolationForest {
         let total = floor * self.trees.len() as f64;
         let bar = total + total.abs() * 1e-9;
         let bounded = bar.is_finite();
-        let probe = layout.depth.min(PROBE_DEPTH);
-        // Every lane steps, those past a short last group on tree 0 (never summed): a fixed
-        // number of lanes, which the compiler unrolls.
-        let descend = |at: &mut [u32; LANES], depth: &mut [u32; LANES], steps| {
-            for _ in 0..steps {
-                for (a, d) in at.iter_mut().zip(depth.iter_mut()) {
-                    let next = slots[*a as usize].next(xp);
-                    *d += u32::from(next != *a);
-                    *a = next;
-                }
-            }
-        };
         let stay = if inside { 1.0 } else { layout.stay(x) };
-        // Every tree's first levels: the least the forest can add. Groups are summed in the
-        // order the walk below sums them again, so that `low - walked` is what the trees
-        // not walked yet add at least, up to rounding.
+        // Every tree's first levels: the least the forest can add. The walk below adds the
+        // same terms again in the same order, so that `low - walked` is what the trees not
+        // walked yet add at least, up to rounding.
         let mut low = 0.0;
         if bounded {
             for top in &layout.tops {
-                let e = top.end(xp);
-                low += node_low(top.low_in[e], top.low_any[e], inside, stay);
+                low += top.low(xp, inside, stay);
             }
             if low > bar {
                 return (None, 0);
             }
         }
         let (mut sum, mut walked) = (0.0, 0.0);
-        for (j, (roots, boxes)) in layout
+        for (j, ((roots, boxes), tops)) in layout
             .roots
             .chunks(LANES)
             .zip(self.boxes.chunks(LANES))
+            .zip(layout.tops.chunks(LANES))
             .enumerate()
         {
             let (mut at, mut depth) = ([0u32; LANES], [0u32; LANES]);
             at[..roots.len()].copy_from_slice(roots);
-            descend(&mut at, &mut depth, probe);
-            for a in &at[..roots.len()] {
-                walked += layout.low(*a, inside, stay);
+            // Every lane steps, those past a short last group on tree 0 (never summed): a
+            // fixed number of lanes, which the compiler unrolls.
+            for _ in 0..layout.depth {
+                for (a, d) in at.iter_mut().zip(&mut depth) {
+                    let next = slots[*a as usize].next(xp);
+                    *d += u32::from(next != *a);
+                    *a = next;
+                }
             }
-            descend(&mut at, &mut depth, layout.depth - probe);
+            if bounded {
+                for top in tops {
+                    walked += top.low(xp, inside, stay);
+                }
+            }
             for (k, ((a, d), b)) in at.iter().zip(depth).zip(boxes).enumerate() {
                 let p = if inside {
                     0.0
                 } else {
                     layout.separation(j * LANES + k, b, x, outside)
                 };
-                sum += expected_path(layout.low_in[*a as usize], d, p);
+                sum += expected_path(layout.leaf_h[*a as usize], d, p);
             }
             if bounded && sum + (low - walked) > bar {
                 return (None, (j + 1) * LANES);
