@@ -123,7 +123,8 @@ pub struct IsolationForest {
     pub trees: Vec<Vec<INode>>,
     /// Each tree's sample box.
     pub boxes: Vec<Bbox>,
-    /// The trees laid out for scoring, built on first use (derived from `trees`).
+    /// The trees laid out for scoring (derived from `trees`): built by `fit`, or on first use
+    /// for a deserialized forest.
     #[serde(skip)]
     layout: OnceLock<Layout>,
 }
@@ -498,13 +499,16 @@ impl IsolationForest {
             );
             trees.push(nodes);
         }
+        // The layout is built here, by the fitter (the node's sentinel thread), rather than
+        // by the first admission that scores against the new forest.
+        let layout = OnceLock::from(Layout::new(&trees, &boxes));
         Ok(Self {
             params: params.clone(),
             rows: samples.len(),
             c_psi: c(psi),
             trees,
             boxes,
-            layout: OnceLock::new(),
+            layout,
         })
     }
 
