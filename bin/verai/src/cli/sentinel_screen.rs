@@ -121,6 +121,9 @@ impl Refit {
 /// alternating).
 const APPLY_CHUNK: usize = 16;
 
+/// Longest the sentinel thread polls for the write lock before it queues for it.
+const WRITE_POLL: Duration = Duration::from_millis(5);
+
 /// Longest an account's cached risk waits for a refresh after its features change.
 pub const RISK_REFRESH: Duration = Duration::from_millis(500);
 
@@ -187,8 +190,22 @@ impl ModelScreen {
         self.state.read()
     }
 
+    /// The write lock, polled for while admissions hold the lock rather than queued for at
+    /// once. A queued writer makes parking_lot hold back every new reader until it has had
+    /// its turn, and on a busy node the parked writer may wait a while to be scheduled:
+    /// admissions waited with it. The sentinel thread's own latency does not matter; after
+    /// [`WRITE_POLL`] it queues, so readers cannot starve it.
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write()
+        let started = Instant::now();
+        loop {
+            if let Some(g) = self.state.try_write() {
+                return g;
+            }
+            if started.elapsed() >= WRITE_POLL {
+                return self.state.write();
+            }
+            std::thread::yield_now();
+        }
     }
 
     fn detail(
