@@ -22,6 +22,7 @@ use crate::chain::Chain;
 use alloy_consensus::Transaction as _;
 use alloy_primitives::{Address, B256, Bytes, Signature};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::{
     ops::ControlFlow,
     sync::{
@@ -54,8 +55,10 @@ pub enum ScreenAction {
 pub struct Screening {
     /// The action.
     pub action: ScreenAction,
-    /// The alert's explanation; `None` for `allow` (admission allocates nothing then).
-    pub detail: Option<serde_json::Value>,
+    /// The alert's explanation, as JSON the screen serialized once (stored and streamed as
+    /// the alert's `scores` without being parsed again); `None` for `allow` (admission
+    /// allocates nothing then).
+    pub detail: Option<Box<RawValue>>,
 }
 
 impl Screening {
@@ -164,7 +167,42 @@ pub(crate) struct Pending {
     hold_until: Option<u64>,
     time: u64,
     block: u64,
-    detail: serde_json::Value,
+    detail: Option<Box<RawValue>>,
+}
+
+/// A stored alert, as `verai_getAlerts` and the `verai_alerts` stream serve it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AlertDoc<'a> {
+    id: u64,
+    tx_hash: B256,
+    from: Address,
+    to: Option<Address>,
+    value: alloy_primitives::U256,
+    nonce: u64,
+    action: ScreenAction,
+    hold_until: Option<u64>,
+    time: u64,
+    block_number: u64,
+    scores: Option<&'a RawValue>,
+}
+
+impl Pending {
+    fn doc(&self, id: u64) -> AlertDoc<'_> {
+        AlertDoc {
+            id,
+            tx_hash: self.tx,
+            from: self.from,
+            to: self.to,
+            value: self.value,
+            nonce: self.nonce,
+            action: self.action,
+            hold_until: self.hold_until,
+            time: self.time,
+            block_number: self.block,
+            scores: self.detail.as_deref(),
+        }
+    }
 }
 
 enum Event {
@@ -225,7 +263,7 @@ impl Screen {
             hold_until,
             time: now,
             block,
-            detail: s.detail.unwrap_or(serde_json::Value::Null),
+            detail: s.detail,
         };
         (hold_until, Some(Box::new(pending)))
     }
@@ -461,51 +499,40 @@ const ALERT_BATCH_WINDOW: Duration = Duration::from_millis(50);
 const MAX_ALERT_BATCH: usize = 1024;
 
 fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<Pending>) {
-    let mut docs = Vec::with_capacity(batch.len());
-    let mut parties = Vec::with_capacity(batch.len());
-    for p in batch {
-        let mut addresses = vec![p.from];
-        addresses.extend(p.to.filter(|t| *t != p.from));
-        let doc = serde_json::json!({
-            "txHash": p.tx,
-            "from": p.from,
-            "to": p.to,
-            "value": p.value,
-            "nonce": p.nonce,
-            "action": p.action,
-            "holdUntil": p.hold_until,
-            "time": p.time,
-            "blockNumber": p.block,
-            "scores": p.detail,
-        });
-        parties.push(addresses);
-        docs.push((p.tx, p.action, doc));
-    }
-    // Each document gets its id as it is stored, and is streamed as stored.
-    let entries = docs
-        .iter_mut()
-        .zip(parties)
-        .map(|((_, _, doc), addresses)| {
+    // Each alert is serialized once, with its id, as it is stored; the stream gets a parsed
+    // copy only when someone subscribes.
+    let entries = batch
+        .iter()
+        .map(|p| {
+            let mut addresses = vec![p.from];
+            addresses.extend(p.to.filter(|t| *t != p.from));
             (addresses, move |id: u64| {
-                doc["id"] = id.into();
-                serde_json::to_vec(&*doc).unwrap_or_default()
+                serde_json::to_vec(&p.doc(id)).unwrap_or_default()
             })
         })
         .collect();
     let results = match chain.index.put_alerts(entries) {
         Ok(r) => r,
         Err(e) => {
-            warn!(%e, count = docs.len(), "cannot store sentinel alerts");
+            warn!(%e, count = batch.len(), "cannot store sentinel alerts");
             return;
         }
     };
-    for ((tx, action, doc), result) in docs.into_iter().zip(results) {
+    let streamed = screen.alerts.receiver_count() > 0;
+    for (p, result) in batch.iter().zip(results) {
         match result {
             Ok(id) => {
-                debug!(id, %tx, ?action, "sentinel alert");
-                let _ = screen.alerts.send(doc);
+                debug!(id, tx = %p.tx, action = ?p.action, "sentinel alert");
+                if streamed {
+                    match serde_json::to_value(p.doc(id)) {
+                        Ok(doc) => {
+                            let _ = screen.alerts.send(doc);
+                        }
+                        Err(e) => warn!(%e, tx = %p.tx, "cannot stream a sentinel alert"),
+                    }
+                }
             }
-            Err(e) => warn!(%e, %tx, "cannot store a sentinel alert"),
+            Err(e) => warn!(%e, tx = %p.tx, "cannot store a sentinel alert"),
         }
     }
 }

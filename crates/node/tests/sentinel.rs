@@ -41,7 +41,10 @@ impl TxScreen for ByValue {
         };
         Screening {
             action,
-            detail: Some(json!({ "rule": "value", "modelHash": "0xtest" })),
+            detail: serde_json::value::to_raw_value(
+                &json!({ "rule": "value", "modelHash": "0xtest" }),
+            )
+            .ok(),
         }
     }
     fn finalized(&self, block: &Block, receipts: &[StoredReceipt], _: &dyn AccountReader) {

@@ -27,6 +27,7 @@ use alloy_consensus::Transaction as _;
 use alloy_primitives::{Address, U256};
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::{
     collections::BTreeSet,
     sync::{Arc, OnceLock},
@@ -53,6 +54,50 @@ pub enum Mode {
     Flag,
     /// Alert, and hold transactions whose verdict is hold.
     Hold,
+}
+
+/// An alert's explanation (its `scores`): typed, so it is serialized once, straight to the
+/// bytes the node stores, rather than built as a JSON tree first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Detail<'a> {
+    sender_risk: f64,
+    recipient_risk: Option<f64>,
+    anomaly: Option<f64>,
+    verdict: Action,
+    reasons: Reasons,
+    /// The largest contributions to the parties' fraud margins.
+    top: Vec<Top<'a>>,
+    /// The transaction features beyond the detector's recent history, most novel first.
+    anomaly_features: Vec<Novel>,
+    model_hash: &'a str,
+    model_record: Option<u64>,
+}
+
+/// Which thresholds a verdict crossed.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Reasons {
+    sender_risk: bool,
+    recipient_risk: bool,
+    anomaly: bool,
+}
+
+/// One feature's contribution to a party's fraud margin.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Top<'a> {
+    party: Party,
+    feature: &'a str,
+    log_odds: f64,
+}
+
+/// A transaction feature outside the anomaly detector's history.
+#[derive(Serialize)]
+struct Novel {
+    feature: &'static str,
+    value: f64,
+    novelty: f64,
 }
 
 /// When the anomaly detector is (re)fitted: after `every_blocks` blocks with transactions,
@@ -208,15 +253,16 @@ impl ModelScreen {
         }
     }
 
+    /// The alert's explanation, serialized once (see [`Detail`]).
     fn detail(
         &self,
         s: &State,
         view: &TxView,
         score: &Score,
         v: &verai_sentinel::Verdict,
-    ) -> serde_json::Value {
+    ) -> Option<Box<RawValue>> {
         // The transaction features beyond the detector's recent history, most novel first.
-        let mut novel: Vec<serde_json::Value> = Vec::new();
+        let mut novel = Vec::new();
         if let Some(forest) = s.sentinel.forest() {
             let x = s.store.tx_features(view);
             let why = forest.novelty(&x);
@@ -225,42 +271,41 @@ impl ModelScreen {
             novel = order
                 .into_iter()
                 .take(3)
-                .map(|f| {
-                    serde_json::json!({
-                        "feature": TX_FEATURES[f],
-                        "value": x[f],
-                        "novelty": why[f],
-                    })
+                .map(|f| Novel {
+                    feature: TX_FEATURES[f],
+                    value: x[f],
+                    novelty: why[f],
                 })
                 .collect();
         }
-        let top: Vec<serde_json::Value> = score
+        let top = score
             .top
             .iter()
             .flatten()
-            .map(|c| {
-                serde_json::json!({
-                    "party": match c.party { Party::Sender => "sender", Party::Recipient => "recipient" },
-                    "feature": s.sentinel.feature_name(c.feature),
-                    "logOdds": c.value,
-                })
+            .map(|c| Top {
+                party: c.party,
+                feature: s.sentinel.feature_name(c.feature),
+                log_odds: c.value,
             })
             .collect();
-        serde_json::json!({
-            "senderRisk": score.sender_risk,
-            "recipientRisk": score.recipient_risk,
-            "anomaly": score.anomaly,
-            "verdict": v.action,
-            "reasons": {
-                "senderRisk": v.sender_risk,
-                "recipientRisk": v.recipient_risk,
-                "anomaly": v.anomaly,
+        let detail = Detail {
+            sender_risk: score.sender_risk,
+            recipient_risk: score.recipient_risk,
+            anomaly: score.anomaly,
+            verdict: v.action,
+            reasons: Reasons {
+                sender_risk: v.sender_risk,
+                recipient_risk: v.recipient_risk,
+                anomaly: v.anomaly,
             },
-            "top": top,
-            "anomalyFeatures": novel,
-            "modelHash": self.model_hash,
-            "modelRecord": self.record.get(),
-        })
+            top,
+            anomaly_features: novel,
+            model_hash: &self.model_hash,
+            model_record: self.record.get().copied(),
+        };
+        serde_json::value::to_raw_value(&detail)
+            .inspect_err(|e| warn!(%e, "cannot serialize a sentinel alert"))
+            .ok()
     }
 
     /// Compute the risk of the urgent accounts, and recompute that of the stale ones if
@@ -363,7 +408,7 @@ impl TxScreen for ModelScreen {
         }
         Screening {
             action,
-            detail: Some(self.detail(&s, &view, &score, &verdict)),
+            detail: self.detail(&s, &view, &score, &verdict),
         }
     }
 
