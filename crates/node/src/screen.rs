@@ -156,25 +156,10 @@ pub enum ReleaseError {
     NotAuthorized(Address),
 }
 
-/// An alert waiting for the sentinel thread.
-pub(crate) struct Pending {
-    tx: B256,
-    from: Address,
-    to: Option<Address>,
-    value: alloy_primitives::U256,
-    nonce: u64,
-    action: ScreenAction,
-    hold_until: Option<u64>,
-    time: u64,
-    block: u64,
-    detail: Option<Box<RawValue>>,
-}
-
-/// A stored alert, as `verai_getAlerts` and the `verai_alerts` stream serve it.
+/// An alert waiting for the sentinel thread; stored and served as an [`AlertDoc`].
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AlertDoc<'a> {
-    id: u64,
+pub(crate) struct Pending {
     tx_hash: B256,
     from: Address,
     to: Option<Address>,
@@ -184,25 +169,17 @@ struct AlertDoc<'a> {
     hold_until: Option<u64>,
     time: u64,
     block_number: u64,
-    scores: Option<&'a RawValue>,
+    /// The screen's explanation ([`Screening::detail`]).
+    scores: Option<Box<RawValue>>,
 }
 
-impl Pending {
-    fn doc(&self, id: u64) -> AlertDoc<'_> {
-        AlertDoc {
-            id,
-            tx_hash: self.tx,
-            from: self.from,
-            to: self.to,
-            value: self.value,
-            nonce: self.nonce,
-            action: self.action,
-            hold_until: self.hold_until,
-            time: self.time,
-            block_number: self.block,
-            scores: self.detail.as_deref(),
-        }
-    }
+/// A stored alert, as `verai_getAlerts` and the `verai_alerts` stream serve it: its id and
+/// the alert's fields.
+#[derive(Serialize)]
+struct AlertDoc<'a> {
+    id: u64,
+    #[serde(flatten)]
+    alert: &'a Pending,
 }
 
 enum Event {
@@ -254,7 +231,7 @@ impl Screen {
             ScreenAction::Hold => Some(now.saturating_add(self.config.hold_for.as_secs().max(1))),
         };
         let pending = Pending {
-            tx: tx.hash,
+            tx_hash: tx.hash,
             from: tx.sender,
             to: tx.envelope.to(),
             value: tx.envelope.value(),
@@ -262,8 +239,8 @@ impl Screen {
             action: s.action,
             hold_until,
             time: now,
-            block,
-            detail: s.detail,
+            block_number: block,
+            scores: s.detail,
         };
         (hold_until, Some(Box::new(pending)))
     }
@@ -507,7 +484,7 @@ fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<P
             let mut addresses = vec![p.from];
             addresses.extend(p.to.filter(|t| *t != p.from));
             (addresses, move |id: u64| {
-                serde_json::to_vec(&p.doc(id)).unwrap_or_default()
+                serde_json::to_vec(&AlertDoc { id, alert: p }).unwrap_or_default()
             })
         })
         .collect();
@@ -522,17 +499,17 @@ fn store_alerts<E: StateContext>(chain: &Chain<E>, screen: &Screen, batch: Vec<P
     for (p, result) in batch.iter().zip(results) {
         match result {
             Ok(id) => {
-                debug!(id, tx = %p.tx, action = ?p.action, "sentinel alert");
+                debug!(id, tx = %p.tx_hash, action = ?p.action, "sentinel alert");
                 if streamed {
-                    match serde_json::to_value(p.doc(id)) {
+                    match serde_json::to_value(AlertDoc { id, alert: p }) {
                         Ok(doc) => {
                             let _ = screen.alerts.send(doc);
                         }
-                        Err(e) => warn!(%e, tx = %p.tx, "cannot stream a sentinel alert"),
+                        Err(e) => warn!(%e, tx = %p.tx_hash, "cannot stream a sentinel alert"),
                     }
                 }
             }
-            Err(e) => warn!(%e, tx = %p.tx, "cannot store a sentinel alert"),
+            Err(e) => warn!(%e, tx = %p.tx_hash, "cannot store a sentinel alert"),
         }
     }
 }
