@@ -56,8 +56,7 @@ rpc="http://127.0.0.1:$port"
 node_pid=$!
 trap 'kill $node_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-    curl -s -o /dev/null -X POST -H 'content-type: application/json' \
-        --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" && break
+    "$verai" block latest --rpc "$rpc" > /dev/null 2>&1 && break
     sleep 0.1
 done
 "$verai" model register models/demand_forecast.onnx --name demand --license MIT --rpc "$rpc" --json > "$out/register.json"

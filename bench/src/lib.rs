@@ -232,6 +232,26 @@ pub fn median_interval(sorted: &[f64], level: f64) -> Option<(f64, f64, f64)> {
     best
 }
 
+/// Run a benchmark's `main`: an error is printed for people (each cause once, no source
+/// location; a backtrace only with `RUST_BACKTRACE`), with a failing exit status.
+pub fn report_errors(result: eyre::Result<()>) -> std::process::ExitCode {
+    let Err(e) = result else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if parts.last().is_none_or(|p| !p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    eprintln!("error: {}", parts.join(": "));
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        eprintln!("\n{e:?}");
+    }
+    std::process::ExitCode::FAILURE
+}
+
 #[cfg(test)]
 mod tests {
     use super::median_interval;

@@ -92,25 +92,29 @@ fn tx_env(tx: &RecoveredTx) -> TxEnv {
     }
 }
 
-fn main() -> eyre::Result<()> {
-    let mut senders = 200u64;
-    let mut per_sender = 100u64;
-    let mut block = 800usize;
-    let mut runs = 20usize;
-    let mut it = std::env::args().skip(1);
-    while let Some(f) = it.next() {
-        let v: usize = it
-            .next()
-            .ok_or_else(|| eyre::eyre!("{f} needs a value"))?
-            .parse()?;
-        match f.as_str() {
-            "--senders" => senders = v as u64,
-            "--per-sender" => per_sender = v as u64,
-            "--block" => block = v,
-            "--runs" => runs = v,
-            _ => bail!("unknown flag {f}"),
-        }
-    }
+/// Block execution on Verai's executor against a plain revm loop, same transactions.
+#[derive(clap::Parser)]
+struct Args {
+    /// Accounts sending ERC-20 transfers.
+    #[arg(long, default_value_t = 200)]
+    senders: u64,
+    /// Transfers per sender.
+    #[arg(long, default_value_t = 100)]
+    per_sender: u64,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 800)]
+    block: usize,
+    /// Timed runs of each executor.
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+}
+
+fn main() -> std::process::ExitCode {
+    verai_bench::report_errors(run(<Args as clap::Parser>::parse()))
+}
+
+fn run(a: Args) -> eyre::Result<()> {
+    let (senders, per_sender, block, runs) = (a.senders, a.per_sender, a.block, a.runs);
     let root = verai_bench::repo_root();
     let w = Workload::new(&root, 1337, senders, per_sender)?;
 
@@ -121,7 +125,13 @@ fn main() -> eyre::Result<()> {
         .iter()
         .map(|r| RecoveredTx::decode(r))
         .collect::<Result<_, _>>()?;
-    let out = execute_block(&state, &params(1), setup, Mode::Verify)?;
+    let out = execute_block(
+        &state,
+        &params(1),
+        &verai_modules::native_modules(),
+        setup,
+        Mode::Verify,
+    )?;
     state.apply(&out.changeset);
 
     // The measured transactions, interleaved across senders as a pool would order them.
@@ -150,7 +160,13 @@ fn main() -> eyre::Result<()> {
         let detail = std::env::var("VERAI_BENCH_DETAIL").is_ok();
         let (mut t_root, mut t_apply) = (0f64, 0f64);
         for (i, b) in owned.into_iter().enumerate() {
-            let out = execute_block(&s, &params(2 + i as u64), b, Mode::Verify)?;
+            let out = execute_block(
+                &s,
+                &params(2 + i as u64),
+                &verai_modules::native_modules(),
+                b,
+                Mode::Verify,
+            )?;
             if detail {
                 // How much of execute_block the receipts root is: recompute it, outside the figure.
                 let t = Instant::now();

@@ -22,31 +22,26 @@ use verai_inference::Model;
 use verai_inference_module::{ADDRESS, IInference};
 use verai_primitives::{ChainSpec, RecoveredTx, dev_signers};
 
+/// In-block inference: latency of the shipped models on Verai's engine, and a block of
+/// inferences through the executor.
+#[derive(clap::Parser)]
 struct Args {
+    /// Timed runs per model.
+    #[arg(long, default_value_t = 2000)]
     runs: usize,
+    /// Inferences in the timed block.
+    #[arg(long, default_value_t = 200)]
     block: usize,
+    /// One JSON object on stdout.
+    #[arg(long)]
     json: bool,
+    /// Directory of the models' inputs (written by `bench/inference/run.sh`).
+    #[arg(long, default_value_os_t = repo_root().join("target/bench-inference"))]
     inputs: std::path::PathBuf,
 }
 
 fn parse() -> eyre::Result<Args> {
-    let mut a = Args {
-        runs: 2000,
-        block: 200,
-        json: false,
-        inputs: repo_root().join("target/bench-inference"),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        match k.as_str() {
-            "--runs" => a.runs = it.next().unwrap_or_default().parse()?,
-            "--block" => a.block = it.next().unwrap_or_default().parse()?,
-            "--inputs" => a.inputs = it.next().unwrap_or_default().into(),
-            "--json" => a.json = true,
-            other => eyre::bail!("unknown argument {other}"),
-        }
-    }
-    Ok(a)
+    Ok(<Args as clap::Parser>::parse())
 }
 
 /// Seeded inputs in [-1, 3).
@@ -99,7 +94,11 @@ fn params(number: u64) -> BlockParams {
     }
 }
 
-fn main() -> eyre::Result<()> {
+fn main() -> std::process::ExitCode {
+    verai_bench::report_errors(run())
+}
+
+fn run() -> eyre::Result<()> {
     let a = parse()?;
     std::fs::create_dir_all(&a.inputs)?;
     let mut rows = Vec::new();
@@ -141,7 +140,13 @@ fn main() -> eyre::Result<()> {
             license: "MIT".into(),
             parents: vec![],
         };
-        let out = execute_block(&state, &params(1), [tx(0, reg.abi_encode())?], Mode::Verify)?;
+        let out = execute_block(
+            &state,
+            &params(1),
+            &verai_modules::native_modules(),
+            [tx(0, reg.abi_encode())?],
+            Mode::Verify,
+        )?;
         eyre::ensure!(out.receipts[0].receipt.status(), "registration failed");
         state.apply(&out.changeset);
         let block: Vec<RecoveredTx> = xs
@@ -158,7 +163,13 @@ fn main() -> eyre::Result<()> {
             })
             .collect::<eyre::Result<_>>()?;
         let t = Instant::now();
-        let out = execute_block(&state, &params(2), block, Mode::Verify)?;
+        let out = execute_block(
+            &state,
+            &params(2),
+            &verai_modules::native_modules(),
+            block,
+            Mode::Verify,
+        )?;
         let per_tx = t.elapsed().as_secs_f64() * 1e6 / a.block as f64;
         eyre::ensure!(
             out.receipts.iter().all(|r| r.receipt.status()),

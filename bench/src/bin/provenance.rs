@@ -71,7 +71,13 @@ fn run_blocks(
             batch.extend(pending.next());
         }
         let t = Instant::now();
-        let out = execute_block(&state, &params(blocks), batch, Mode::Verify)?;
+        let out = execute_block(
+            &state,
+            &params(blocks),
+            &verai_modules::native_modules(),
+            batch,
+            Mode::Verify,
+        )?;
         state.apply(&out.changeset);
         secs += t.elapsed().as_secs_f64();
         gas += out.gas_used;
@@ -82,13 +88,24 @@ fn run_blocks(
     Ok((state, blocks, secs, gas))
 }
 
-fn main() -> eyre::Result<()> {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let n = args.first().copied().unwrap_or(100_000);
-    let proof_records = args.get(1).copied().unwrap_or(10_000).min(n);
+/// The provenance registry at scale: registration throughput, query and proof latency.
+#[derive(clap::Parser)]
+struct Args {
+    /// Records to register.
+    #[arg(default_value_t = 100_000)]
+    records: u64,
+    /// Records whose proofs are timed.
+    #[arg(default_value_t = 10_000)]
+    proof_records: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    verai_bench::report_errors(run(<Args as clap::Parser>::parse()))
+}
+
+fn run(a: Args) -> eyre::Result<()> {
+    let n = a.records;
+    let proof_records = a.proof_records.min(n);
     let key = sender_key(0);
     let mut spec = ChainSpec::dev();
     spec.alloc.push(verai_primitives::GenesisAccount {

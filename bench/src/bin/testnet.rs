@@ -13,13 +13,9 @@
 //!
 //! Run: `cargo build --release -p verai && cargo run --release -p verai-bench --bin testnet`.
 
+use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{B256, Bytes, U256};
 use eyre::{WrapErr, bail};
-use jsonrpsee::{
-    core::client::ClientT,
-    http_client::{HttpClient, HttpClientBuilder},
-    rpc_params,
-};
 use std::{
     collections::HashMap,
     path::PathBuf,
@@ -28,58 +24,48 @@ use std::{
     time::{Duration, Instant},
 };
 use verai_bench::{Workload, balance_of_call, cpu_seconds, joined, recipient};
+use verai_client::{Client, api::EthApiClient};
 
+/// Finality latency and sustained throughput of a local testnet of validator processes.
+#[derive(clap::Parser)]
 struct Args {
+    /// Validators.
+    #[arg(long, default_value_t = 4)]
     validators: u16,
+    /// Accounts sending transfers.
+    #[arg(long, default_value_t = 400)]
     senders: u64,
+    /// Transfers per sender.
+    #[arg(long, default_value_t = 50)]
     per_sender: u64,
+    /// Transactions per second in the latency phase.
+    #[arg(long, default_value_t = 500)]
     rate: u64,
+    /// Seconds of the latency phase.
+    #[arg(long, default_value_t = 10)]
     latency_secs: u64,
+    /// Concurrent clients in the throughput phase.
+    #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    batch: usize,
+    /// Transactions per JSON-RPC batch (1: one per request).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    batch: u64,
+    /// The verai binary.
+    #[arg(long, default_value_os_t = default_binary())]
     binary: PathBuf,
 }
 
 use verai_bench::repo_root;
 
-fn parse_args() -> eyre::Result<Args> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+fn default_binary() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let mut a = Args {
-        validators: 4,
-        senders: 400,
-        per_sender: 50,
-        rate: 500,
-        latency_secs: 10,
-        concurrency: 16,
-        batch: 1,
-        binary: target.join("release/verai"),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| eyre::eyre!("{flag} needs a value"));
-        match flag.as_str() {
-            "--validators" => a.validators = value()?.parse()?,
-            "--senders" => a.senders = value()?.parse()?,
-            "--per-sender" => a.per_sender = value()?.parse()?,
-            "--rate" => a.rate = value()?.parse()?,
-            "--latency-secs" => a.latency_secs = value()?.parse()?,
-            "--concurrency" => a.concurrency = value()?.parse()?,
-            "--batch" => a.batch = value()?.parse::<usize>()?.clamp(1, 1_000),
-            "--binary" => a.binary = value()?.into(),
-            other => bail!(
-                "unknown flag {other} (flags: --validators --senders --per-sender --rate --latency-secs --concurrency --batch --binary)"
-            ),
-        }
-    }
-    if !a.binary.exists() {
-        bail!(
-            "{} not found: run `cargo build --release -p verai` first (or pass --binary)",
-            a.binary.display()
-        );
-    }
-    Ok(a)
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("release/verai")
+}
+
+fn parse_args() -> eyre::Result<Args> {
+    Ok(<Args as clap::Parser>::parse())
 }
 
 /// The validator processes, stopped on drop.
@@ -151,19 +137,13 @@ fn start(a: &Args) -> eyre::Result<Testnet> {
     })
 }
 
-fn client(url: &str) -> eyre::Result<HttpClient> {
-    Ok(HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(60))
-        .build(url)?)
+fn client(url: &str) -> eyre::Result<Client> {
+    Ok(Client::connect(url)?)
 }
 
-async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
+async fn wait_ready(c: &Client) -> eyre::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while c
-        .request::<String, _>("eth_chainId", rpc_params![])
-        .await
-        .is_err()
-    {
+    while c.chain_id().await.is_err() {
         if Instant::now() > deadline {
             bail!("a validator did not answer within 60 s");
         }
@@ -182,35 +162,27 @@ struct Sightings {
 type Seen = Arc<Mutex<Sightings>>;
 
 /// Poll node 0 for new blocks and record when each transaction appears.
-async fn watch(c: HttpClient, seen: Seen, stop: Arc<std::sync::atomic::AtomicBool>) {
+async fn watch(c: Client, seen: Seen, stop: Arc<std::sync::atomic::AtomicBool>) {
     let mut next = 1u64;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let latest: U256 = match c.request("eth_blockNumber", rpc_params![]).await {
-            Ok(n) => n,
+        let latest = match c.block_number().await {
+            Ok(n) => n.to::<u64>(),
             Err(_) => continue,
         };
-        let latest = latest.to::<u64>();
         while next <= latest {
-            let block: serde_json::Value = match c
-                .request(
-                    "eth_getBlockByNumber",
-                    rpc_params![format!("{next:#x}"), false],
-                )
+            let block = match c
+                .get_block_by_number(BlockNumberOrTag::Number(next), false)
                 .await
             {
-                Ok(b) => b,
-                Err(_) => break,
+                Ok(Some(b)) => b,
+                _ => break,
             };
             let now = Instant::now();
             let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
-            let txs = block["transactions"]
-                .as_array()
-                .map_or(&[][..], |t| t.as_slice());
+            let txs: Vec<B256> = block.transactions.hashes().collect();
             s.blocks.push((now, txs.len()));
             for h in txs {
-                if let Some(h) = h.as_str().and_then(|h| h.parse().ok()) {
-                    s.at.entry(h).or_insert(now);
-                }
+                s.at.entry(h).or_insert(now);
             }
             next += 1;
         }
@@ -244,20 +216,14 @@ async fn wait_seen(seen: &Seen, hashes: &[B256], timeout: Duration) -> eyre::Res
 }
 
 /// Send transactions in one request: a JSON-RPC batch when there are several.
-async fn send_all(c: &HttpClient, txs: &[Bytes]) -> eyre::Result<Vec<B256>> {
+async fn send_all(c: &Client, txs: &[Bytes]) -> eyre::Result<Vec<B256>> {
     if let [tx] = txs {
-        return Ok(vec![
-            c.request("eth_sendRawTransaction", rpc_params![tx]).await?,
-        ]);
+        return Ok(vec![c.send_raw_transaction(tx.clone()).await?]);
     }
-    let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
-    for tx in txs {
-        batch.insert("eth_sendRawTransaction", rpc_params![tx])?;
-    }
-    let replies = c.batch_request::<B256>(batch).await?;
-    replies
+    c.send_raw_batch(txs)
+        .await?
         .into_iter()
-        .map(|r| r.map_err(|e| eyre::eyre!("eth_sendRawTransaction in a batch: {e}")))
+        .map(|r| r.map_err(|e| eyre::eyre!("a transaction in a batch: {e}")))
         .collect()
 }
 
@@ -267,7 +233,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 #[tokio::main]
-async fn main() -> eyre::Result<()> {
+async fn main() -> std::process::ExitCode {
+    verai_bench::report_errors(run().await)
+}
+
+async fn run() -> eyre::Result<()> {
     let a = parse_args()?;
     let w = Workload::new(&repo_root(), 1337, a.senders, a.per_sender)?;
     // Round-robin over senders, rounds in nonce order: any prefix is sendable.
@@ -295,7 +265,7 @@ async fn main() -> eyre::Result<()> {
         }
     );
     let net = start(&a)?;
-    let clients: Vec<HttpClient> = net
+    let clients: Vec<Client> = net
         .urls
         .iter()
         .map(|u| client(u))
@@ -310,8 +280,8 @@ async fn main() -> eyre::Result<()> {
     // Set-up through node 0.
     let mut setup = Vec::new();
     for tx in &w.setup {
-        let h: B256 = clients[0]
-            .request("eth_sendRawTransaction", rpc_params![tx])
+        let h = clients[0]
+            .send_raw_transaction(tx.clone())
             .await
             .wrap_err("set-up transaction")?;
         setup.push(h);
@@ -329,8 +299,8 @@ async fn main() -> eyre::Result<()> {
         let tx = tx.clone();
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
-            let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
-            Ok::<_, jsonrpsee::core::ClientError>((h, sent))
+            let h = c.send_raw_transaction(tx).await?;
+            Ok::<_, eyre::Report>((h, sent))
         }));
     }
     let mut sent = Vec::new();
@@ -381,7 +351,7 @@ async fn main() -> eyre::Result<()> {
         let batch = a.batch;
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(mine.len());
-            for chunk in mine.chunks(batch) {
+            for chunk in mine.chunks(batch as usize) {
                 out.extend(send_all(&c, chunk).await?);
             }
             Ok::<_, eyre::Report>(out)
@@ -426,14 +396,15 @@ async fn main() -> eyre::Result<()> {
     let _ = watcher.await;
 
     // Every transfer moved one token unit to the recipient, on every validator.
-    let call =
-        serde_json::json!({ "to": w.token, "data": Bytes::from(balance_of_call(recipient())) });
+    let call = alloy_rpc_types_eth::TransactionRequest {
+        to: Some(w.token.into()),
+        input: Bytes::from(balance_of_call(recipient())).into(),
+        ..Default::default()
+    };
     for (k, c) in clients.iter().enumerate() {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let raw: Bytes = c
-                .request("eth_call", rpc_params![call.clone(), "latest"])
-                .await?;
+            let raw = EthApiClient::call(c, call.clone(), None).await?;
             let got = U256::from_be_slice(&raw);
             if got == U256::from(order.len()) {
                 break;

@@ -16,68 +16,59 @@
 
 use alloy_primitives::{B256, Bytes, U256};
 use eyre::{WrapErr, bail};
-use jsonrpsee::{
-    core::client::ClientT,
-    http_client::{HttpClient, HttpClientBuilder},
-    rpc_params,
-};
 use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 use verai_bench::{Workload, balance_of_call, cpu_seconds, joined, median_interval, recipient};
+use verai_client::{
+    Client,
+    api::{EthApiClient, SentinelApiClient},
+};
 
+/// Node throughput against anvil: the same signed ERC-20 transfers sent to each.
+#[derive(clap::Parser)]
 struct Args {
+    /// Accounts sending transfers.
+    #[arg(long, default_value_t = 200)]
     senders: u64,
+    /// Transfers per sender.
+    #[arg(long, default_value_t = 100)]
     per_sender: u64,
+    /// Concurrent client tasks.
+    #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Measure only this peer (`verai`, `anvil`, `verai+sentinel`).
+    #[arg(long)]
     only: Option<String>,
+    /// The verai binary.
+    #[arg(long, default_value_os_t = repo_root().join("target/release/verai"))]
     verai: PathBuf,
+    /// The anvil binary.
+    #[arg(long, default_value_os_t = repo_root().join("tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))]
     anvil: PathBuf,
+    /// Anvil's `--block-time` (default: a block per transaction).
+    #[arg(long)]
     anvil_block_time: Option<String>,
+    /// At most this many unconfirmed transactions per sender (0: no pacing).
+    #[arg(long, default_value_t = 0)]
     window: usize,
+    /// Also measure verai with this sentinel model.
+    #[arg(long)]
     sentinel: Option<PathBuf>,
+    /// The sentinel's policy (`--sentinel-policy` of `verai node`).
+    #[arg(long)]
     sentinel_policy: Option<String>,
-    repeat: usize,
+    /// Repeat the measurement this many times, interleaving the peers.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    repeat: u64,
 }
 
 use verai_bench::repo_root;
 
 fn parse_args() -> eyre::Result<Args> {
-    let root = repo_root();
-    let mut a = Args {
-        senders: 200,
-        per_sender: 100,
-        concurrency: 32,
-        only: None,
-        verai: root.join("target/release/verai"),
-        anvil: root.join("tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
-        anvil_block_time: None,
-        window: 0,
-        sentinel: None,
-        sentinel_policy: None,
-        repeat: 1,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| eyre::eyre!("{flag} needs a value"));
-        match flag.as_str() {
-            "--senders" => a.senders = value()?.parse()?,
-            "--per-sender" => a.per_sender = value()?.parse()?,
-            "--concurrency" => a.concurrency = value()?.parse()?,
-            "--only" => a.only = Some(value()?),
-            "--verai" => a.verai = value()?.into(),
-            "--anvil" => a.anvil = value()?.into(),
-            "--anvil-block-time" => a.anvil_block_time = Some(value()?),
-            "--window" => a.window = value()?.parse()?,
-            "--sentinel" => a.sentinel = Some(value()?.into()),
-            "--sentinel-policy" => a.sentinel_policy = Some(value()?),
-            "--repeat" => a.repeat = value()?.parse::<usize>()?.max(1),
-            other => bail!("unknown flag {other}"),
-        }
-    }
-    Ok(a)
+    Ok(<Args as clap::Parser>::parse())
 }
 
 struct Peer {
@@ -158,19 +149,14 @@ fn start(name: &'static str, a: &Args) -> eyre::Result<Peer> {
     })
 }
 
-fn client(url: &str) -> eyre::Result<HttpClient> {
-    Ok(HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(60))
-        .build(url)?)
+fn client(url: &str) -> eyre::Result<Client> {
+    Ok(Client::connect(url)?)
 }
 
-async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
+async fn wait_ready(c: &Client) -> eyre::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if c.request::<String, _>("eth_chainId", rpc_params![])
-            .await
-            .is_ok()
-        {
+        if c.chain_id().await.is_ok() {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -184,31 +170,26 @@ async fn wait_ready(c: &HttpClient) -> eyre::Result<()> {
 /// polled more often per transaction.
 static RECEIPT_POLLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-async fn wait_receipts(c: &HttpClient, hashes: &[B256], timeout: Duration) -> eyre::Result<()> {
+async fn wait_receipts(c: &Client, hashes: &[B256], timeout: Duration) -> eyre::Result<()> {
     let deadline = Instant::now() + timeout;
     for h in hashes {
         loop {
             RECEIPT_POLLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let r: Option<serde_json::Value> = c
-                .request("eth_getTransactionReceipt", rpc_params![h])
-                .await?;
-            if let Some(r) = r {
-                if r["status"] != "0x1" {
-                    bail!("transaction {h} failed: {r}");
+            if let Some(r) = c.get_transaction_receipt(*h).await? {
+                if !r.status() {
+                    bail!("transaction {h} failed: {r:?}");
                 }
                 break;
             }
             if Instant::now() > deadline {
-                let tx: Option<serde_json::Value> = c
-                    .request("eth_getTransactionByHash", rpc_params![h])
-                    .await?;
-                let block: serde_json::Value = c
-                    .request("eth_getBlockByNumber", rpc_params!["latest", false])
-                    .await?;
+                let tx = c.get_transaction_by_hash(*h).await?;
+                let latest = alloy_eips::BlockNumberOrTag::Latest;
+                let block = c.get_block_by_number(latest, false).await?;
+                let head = block
+                    .as_ref()
+                    .map(|b| (b.header.number, b.header.base_fee_per_gas));
                 bail!(
-                    "no receipt for {h} within {timeout:?}; the node has it as {tx:?}; latest block {} base fee {}",
-                    block["number"],
-                    block["baseFeePerGas"]
+                    "no receipt for {h} within {timeout:?}; the node has it as {tx:?}; latest block and base fee {head:?}"
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -217,13 +198,13 @@ async fn wait_receipts(c: &HttpClient, hashes: &[B256], timeout: Duration) -> ey
     Ok(())
 }
 
-async fn send_all(c: &HttpClient, txs: &[Bytes]) -> eyre::Result<Vec<B256>> {
+async fn send_all(c: &Client, txs: &[Bytes]) -> eyre::Result<Vec<B256>> {
     let mut out = Vec::with_capacity(txs.len());
     for tx in txs {
         out.push(
-            c.request("eth_sendRawTransaction", rpc_params![tx])
+            c.send_raw_transaction(tx.clone())
                 .await
-                .wrap_err("eth_sendRawTransaction")?,
+                .wrap_err("sending a transaction")?,
         );
     }
     Ok(out)
@@ -239,9 +220,8 @@ struct Outcome {
     blocks: u64,
 }
 
-async fn block_number(c: &HttpClient) -> eyre::Result<u64> {
-    let n: U256 = c.request("eth_blockNumber", rpc_params![]).await?;
-    Ok(n.to::<u64>())
+async fn block_number(c: &Client) -> eyre::Result<u64> {
+    Ok(c.block_number().await?.to::<u64>())
 }
 
 async fn measure(
@@ -281,7 +261,7 @@ async fn measure(
                 let mut round = Vec::new();
                 for sender in &mine {
                     if let Some(tx) = sender.get(n) {
-                        let h: B256 = c.request("eth_sendRawTransaction", rpc_params![tx]).await?;
+                        let h = c.send_raw_transaction(tx.clone()).await?;
                         round.push(h);
                         if n + 1 == sender.len() {
                             last.push(h);
@@ -304,9 +284,12 @@ async fn measure(
     let blocks = block_number(&c).await?.saturating_sub(first_block);
 
     // Every transfer moved one token unit to the recipient.
-    let call =
-        serde_json::json!({ "to": w.token, "data": Bytes::from(balance_of_call(recipient())) });
-    let raw: Bytes = c.request("eth_call", rpc_params![call, "latest"]).await?;
+    let call = alloy_rpc_types_eth::TransactionRequest {
+        to: Some(w.token.into()),
+        input: Bytes::from(balance_of_call(recipient())).into(),
+        ..Default::default()
+    };
+    let raw = EthApiClient::call(&c, call, None).await?;
     let got = U256::from_be_slice(&raw);
     if got != U256::from(w.len()) {
         bail!(
@@ -325,7 +308,11 @@ async fn measure(
 }
 
 #[tokio::main]
-async fn main() -> eyre::Result<()> {
+async fn main() -> std::process::ExitCode {
+    verai_bench::report_errors(run().await)
+}
+
+async fn run() -> eyre::Result<()> {
     let a = parse_args()?;
     let w = Workload::new(&repo_root(), 1337, a.senders, a.per_sender)?;
     println!(
@@ -393,15 +380,13 @@ async fn sentinel_cost(a: &Args, w: &Workload) -> eyre::Result<()> {
                 .map(|(s, e)| (e - s) / (w.len() + w.setup.len()) as f64 * 1e6);
             let mut screen = String::new();
             if name == "verai+sentinel" {
-                let s: serde_json::Value = client(&peer.url)?
-                    .request("verai_sentinelStatus", rpc_params![])
-                    .await?;
+                let s = client(&peer.url)?.sentinel_status().await?;
                 screen = format!(
                     ", node screened {} txs, mean {:.1} µs, max {:.1} µs, alerts {}",
-                    s["screened"],
-                    s["meanScreenNanos"].as_f64().unwrap_or(0.0) / 1e3,
-                    s["maxScreenNanos"].as_f64().unwrap_or(0.0) / 1e3,
-                    s["flagged"]
+                    s.screened,
+                    s.mean_screen_nanos as f64 / 1e3,
+                    s.max_screen_nanos as f64 / 1e3,
+                    s.flagged
                 );
                 on.push(o.tps);
                 cpu_on.extend(cpu_per_tx);

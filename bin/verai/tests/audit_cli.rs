@@ -195,7 +195,7 @@ fn fake_rpc(code: &'static str) -> String {
             let mut body = vec![0; len];
             reader.read_exact(&mut body).unwrap();
             let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            assert_eq!(req["method"], "eth_getCode");
+            assert_eq!(req["method"], verai_client::api::wire::GET_CODE);
             let resp =
                 serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": code}).to_string();
             write!(

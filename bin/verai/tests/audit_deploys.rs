@@ -4,9 +4,11 @@
 
 mod common;
 
+use alloy_primitives::{Address, B256};
 use common::Node;
 use sha2::Digest as _;
 use std::time::{Duration, Instant};
+use verai_client::api::{ProvenanceApiClient, VeraiApiClient};
 
 fn deploy(node: &Node, artifact: &str, ctor: &[&str]) -> String {
     let path = common::repo_root().join("contracts/out").join(artifact);
@@ -29,7 +31,8 @@ fn deploy(node: &Node, artifact: &str, ctor: &[&str]) -> String {
 fn audit_of(node: &Node, address: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = node.rpc("verai_getAudit", serde_json::json!([address]));
+        let a: Address = address.parse().unwrap();
+        let r = node.call(|c| async move { c.get_audit(a).await });
         if !r.is_null() || Instant::now() > deadline {
             return r;
         }
@@ -94,7 +97,8 @@ fn deployments_are_audited_and_served() {
     assert_eq!(hash, format!("0x{}", hex::encode(digest)));
     let deadline = Instant::now() + Duration::from_secs(30);
     let record = loop {
-        let r = node.rpc("verai_findRecord", serde_json::json!(["inference", hash]));
+        let h: B256 = hash.parse().unwrap();
+        let r = node.call(|c| async move { c.find_record("inference".into(), h).await });
         if !r.is_null() {
             break r;
         }
@@ -102,7 +106,7 @@ fn deployments_are_audited_and_served() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let model_id = record["parents"][0].as_u64().unwrap();
-    let model = node.rpc("verai_getRecord", serde_json::json!([model_id]));
+    let model = node.call(|c| async move { c.get_record(model_id).await });
     assert_eq!(model["kind"], "model", "{model}");
     let risk =
         std::fs::read(common::repo_root().join("crates/ai/auditor/model/risk.json")).unwrap();
@@ -110,17 +114,15 @@ fn deployments_are_audited_and_served() {
         model["contentHash"],
         format!("0x{}", hex::encode(sha2::Sha256::digest(&risk)))
     );
+    let model_hash: B256 = model["contentHash"].as_str().unwrap().parse().unwrap();
     assert_eq!(
-        node.rpc(
-            "verai_findRecord",
-            serde_json::json!(["model", model["contentHash"]])
-        )["id"],
+        node.call(|c| async move { c.find_record("model".into(), model_hash).await })["id"],
         model_id
     );
     // Every audit is a use of the model.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let usage = node.rpc("verai_getUsage", serde_json::json!([model_id]));
+        let usage = node.call(|c| async move { c.get_usage(model_id, None, None).await });
         if usage["entries"]
             .as_array()
             .unwrap()
@@ -134,8 +136,9 @@ fn deployments_are_audited_and_served() {
     }
 
     // Not a contract, or not deployed: null.
+    let dev1: Address = common::DEV_ADDR_1.parse().unwrap();
     assert!(
-        node.rpc("verai_getAudit", serde_json::json!([common::DEV_ADDR_1]))
+        node.call(|c| async move { c.get_audit(dev1).await })
             .is_null()
     );
 }
@@ -149,8 +152,9 @@ fn off_by_default() {
     }
     let bank = deploy(&node, "AuditDemoBank.json", &[]);
     std::thread::sleep(Duration::from_millis(500));
+    let bank: Address = bank.parse().unwrap();
     assert!(
-        node.rpc("verai_getAudit", serde_json::json!([bank]))
+        node.call(|c| async move { c.get_audit(bank).await })
             .is_null()
     );
 }

@@ -235,7 +235,8 @@ fn cast_erc20_deploy_transfer_and_logs() {
         "address": token,
         "topics": [TRANSFER_TOPIC, null, address_topic(DEV_ADDR_1)],
     });
-    let filtered = node.cast_json(&["rpc", "eth_getLogs", &filter.to_string()]);
+    let get_logs = verai_client::api::wire::GET_LOGS;
+    let filtered = node.cast_json(&["rpc", get_logs, &filter.to_string()]);
     let filtered = filtered.as_array().expect("array of logs");
     assert_eq!(
         filtered.len(),
@@ -252,15 +253,17 @@ fn cast_erc20_deploy_transfer_and_logs() {
         "topics": [TRANSFER_TOPIC, address_topic(DEV_ADDR_1)],
     });
     assert_eq!(
-        node.cast_json(&["rpc", "eth_getLogs", &none.to_string()]),
+        node.cast_json(&["rpc", get_logs, &none.to_string()]),
         serde_json::json!([])
     );
 
-    // The same through the helper's own HTTP client, to cross-check cast.
-    let block = node.rpc(
-        "eth_getBlockByNumber",
-        serde_json::json!([receipt["blockNumber"], false]),
-    );
+    // The same through Verai's typed client, to cross-check cast.
+    let number = quantity(&receipt["blockNumber"]) as u64;
+    let block = node.call(|c| async move {
+        use verai_client::api::EthApiClient;
+        c.get_block_by_number(alloy_eips::BlockNumberOrTag::Number(number), false)
+            .await
+    });
     let txs = block["transactions"]
         .as_array()
         .expect("transaction hashes");

@@ -7,6 +7,10 @@ mod common;
 
 use common::{Node, command_timeout, flip_hex, run_with_timeout, tampering_proxy};
 use std::process::Command;
+use verai_client::{
+    api::{ProvenanceApiClient, wire},
+    types::ListFilter,
+};
 use verai_inference::Model;
 
 fn verai(rpc: &str, args: &[&str]) -> common::Output {
@@ -76,7 +80,11 @@ fn register_call_from_solidity_and_verify() {
         ],
     );
     assert!(e.contains("unsupported operator Softmax"), "{e}");
-    let none = node.rpc("verai_listRecords", serde_json::json!([{"kind": "model"}]));
+    let models = || ListFilter {
+        kind: Some("model".into()),
+        ..Default::default()
+    };
+    let none = node.call(|c| async move { c.list_records(Some(models())).await });
     assert!(none["records"].as_array().unwrap().is_empty());
 
     let reg = ok_json(
@@ -93,7 +101,7 @@ fn register_call_from_solidity_and_verify() {
     );
     let model = reg["modelId"].as_u64().unwrap();
     assert_eq!(reg["inputShape"], serde_json::json!([1, 8]));
-    let rec = node.rpc("verai_getRecord", serde_json::json!([model]));
+    let rec = node.call(|c| async move { c.get_record(model).await });
     assert_eq!(rec["kind"], "model");
     assert_eq!(rec["contentHash"], reg["contentHash"]);
     assert!(rec["uri"].as_str().unwrap().ends_with("#demand"));
@@ -188,7 +196,7 @@ fn register_call_from_solidity_and_verify() {
         shop.to_lowercase()
     );
     // Usage is logged in provenance.
-    let usage = node.rpc("verai_getUsage", serde_json::json!([model]));
+    let usage = node.call(|c| async move { c.get_usage(model, None, None).await });
     assert_eq!(
         usage["entries"]
             .as_array()
@@ -217,7 +225,7 @@ fn register_call_from_solidity_and_verify() {
     // A node that lies: about the logged output, about the record, about the model bytes.
     let addr: std::net::SocketAddr = rpc.trim_start_matches("http://").parse().unwrap();
     let lie_log = tampering_proxy(addr, |method, r| {
-        if method == "eth_getLogs"
+        if method == wire::GET_LOGS
             && let Some(l) = r.as_array_mut().and_then(|a| a.first_mut())
         {
             let d = l["data"].as_str().unwrap().to_owned();
@@ -232,7 +240,7 @@ fn register_call_from_solidity_and_verify() {
     );
     let lie_record = tampering_proxy(addr, |method, r| {
         // getInference returns nine words; the fifth is the output hash.
-        if method == "eth_call" {
+        if method == wire::CALL {
             let s = r.as_str().unwrap_or_default().to_owned();
             if s.len() == 2 + 9 * 64 {
                 *r = flip_hex(&s, 2 + 4 * 64 + 10).into();

@@ -6,7 +6,9 @@
 mod common;
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::BlockNumberOrTag;
 use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::B256;
 use alloy_primitives::{Address, TxKind, U256, hex};
 use alloy_signer::SignerSync;
 use common::{Node, quantity};
@@ -20,6 +22,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use verai_client::api::EthApiClient;
 use verai_primitives::dev_signers;
 
 fn transfer(from: usize, nonce: u64, to: Address) -> String {
@@ -39,17 +42,32 @@ fn transfer(from: usize, nonce: u64, to: Address) -> String {
     hex::encode_prefixed(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())
 }
 
+/// Send over a raw connection: `None` once the node is gone (it is killed mid-stream).
 fn send(addr: SocketAddr, raw: &str) -> Option<String> {
-    let body =
-        json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]});
+    let method = verai_client::api::wire::SEND_RAW_TRANSACTION;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": [raw]});
     let v: Value = serde_json::from_str(&common::rpc_raw(addr, &body.to_string()).ok()?).ok()?;
     v["result"].as_str().map(str::to_string)
+}
+
+fn receipt(node: &Node, hash: &str) -> Value {
+    let h: B256 = hash.parse().unwrap();
+    node.call(|c| async move { c.get_transaction_receipt(h).await })
+}
+
+fn head(node: &Node) -> u64 {
+    quantity(&node.call(|c| async move { c.block_number().await })) as u64
+}
+
+fn block(node: &Node, n: u64) -> Value {
+    let n = BlockNumberOrTag::Number(n);
+    node.call(|c| async move { c.get_block_by_number(n, false).await })
 }
 
 fn wait_receipt(node: &Node, hash: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let r = node.rpc("eth_getTransactionReceipt", json!([hash]));
+        let r = receipt(node, hash);
         if !r.is_null() {
             return r;
         }
@@ -60,21 +78,15 @@ fn wait_receipt(node: &Node, hash: &str) -> Value {
 
 /// Block hashes 0..=latest.
 fn block_hashes(node: &Node) -> Vec<String> {
-    let latest = quantity(&node.rpc("eth_blockNumber", json!([]))) as u64;
-    (0..=latest)
-        .map(|n| {
-            node.rpc("eth_getBlockByNumber", json!([format!("{n:#x}"), false]))["hash"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+    (0..=head(node))
+        .map(|n| block(node, n)["hash"].as_str().unwrap().to_string())
         .collect()
 }
 
 /// Wait until the node has re-applied at least `height` (replay after a restart).
 fn wait_height(node: &Node, height: u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while (quantity(&node.rpc("eth_blockNumber", json!([]))) as u64) < height {
+    while head(node) < height {
         assert!(
             Instant::now() < deadline,
             "node did not reach block {height}\n{}",
@@ -87,7 +99,7 @@ fn wait_height(node: &Node, height: u64) {
 fn balances(node: &Node, addrs: &[Address]) -> Vec<Value> {
     addrs
         .iter()
-        .map(|a| node.rpc("eth_getBalance", json!([a, "latest"])))
+        .map(|&a| node.call(|c| async move { c.get_balance(a, None).await }))
         .collect()
 }
 
@@ -117,7 +129,7 @@ fn sigterm_restart_and_deleted_index_keep_every_block_receipt_and_balance() {
     wait_height(&node, blocks.len() as u64 - 1);
     assert_eq!(block_hashes(&node)[..blocks.len()], blocks[..]);
     for (h, r) in hashes.iter().zip(&receipts) {
-        assert_eq!(&node.rpc("eth_getTransactionReceipt", json!([h])), r);
+        assert_eq!(&receipt(&node, h), r);
     }
     assert_eq!(balances(&node, &to), before);
     // Still live: the next nonce goes through.
@@ -137,7 +149,7 @@ fn sigterm_restart_and_deleted_index_keep_every_block_receipt_and_balance() {
     wait_height(&node, blocks.len() as u64 - 1);
     assert_eq!(block_hashes(&node)[..blocks.len()], blocks[..]);
     for (h, r) in hashes.iter().zip(&receipts) {
-        assert_eq!(&node.rpc("eth_getTransactionReceipt", json!([h])), r);
+        assert_eq!(&receipt(&node, h), r);
     }
     assert_eq!(balances(&node, &to), before);
 }
@@ -177,8 +189,10 @@ fn sigkill_while_transactions_flow_loses_no_finalized_block() {
         .clone()
         .into_iter()
         .filter_map(|h| {
-            node.try_rpc("eth_getTransactionReceipt", json!([h]))
-                .map(|r| (h, r["result"].clone()))
+            let hash: B256 = h.parse().ok()?;
+            node.try_call(|c| async move { c.get_transaction_receipt(hash).await })
+                .ok()
+                .map(|r| (h, r))
         })
         .filter(|(_, r)| !r.is_null())
         .collect();
@@ -195,17 +209,12 @@ fn sigkill_while_transactions_flow_loses_no_finalized_block() {
         finalized_blocks[..]
     );
     for (h, r) in &seen {
-        assert_eq!(
-            &node.rpc("eth_getTransactionReceipt", json!([h])),
-            r,
-            "receipt of {h}"
-        );
+        assert_eq!(&receipt(&node, h), r, "receipt of {h}");
     }
     // No transaction is in two blocks, and the sender's nonce counts exactly its included txs.
-    let latest = quantity(&node.rpc("eth_blockNumber", json!([]))) as u64;
     let mut included = HashSet::new();
-    for n in 1..=latest {
-        let b = node.rpc("eth_getBlockByNumber", json!([format!("{n:#x}"), false]));
+    for n in 1..=head(&node) {
+        let b = block(&node, n);
         for t in b["transactions"].as_array().unwrap() {
             assert!(
                 included.insert(t.as_str().unwrap().to_string()),
@@ -214,7 +223,8 @@ fn sigkill_while_transactions_flow_loses_no_finalized_block() {
         }
     }
     let sender = dev_signers(3)[2].address();
-    let nonce = quantity(&node.rpc("eth_getTransactionCount", json!([sender, "latest"]))) as usize;
+    let nonce = node.call(|c| async move { c.get_transaction_count(sender, None).await });
+    let nonce = quantity(&nonce) as usize;
     assert_eq!(nonce, included.len());
     // Accepted transactions are either included or were still pooled at the crash (the
     // pool is memory only); nothing else is included.

@@ -6,8 +6,14 @@
 
 mod common;
 
+use alloy_primitives::{Address, B256};
+use alloy_rpc_types_eth::Filter;
 use common::{DEV_ADDR_0, Node, command_timeout, flip_hex, rpc_raw, run_with_timeout};
 use std::{net::SocketAddr, path::Path, process::Command};
+use verai_client::{
+    api::{EthApiClient, ProvenanceApiClient, wire},
+    types::ListFilter,
+};
 
 /// Dev account 1's key (public test key): not the owner of anything here.
 const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -63,14 +69,14 @@ enum Tamper {
 /// A JSON-RPC proxy in front of `node` that alters one kind of answer.
 fn tampering_proxy(node: SocketAddr, mode: Tamper) -> String {
     common::tampering_proxy(node, move |method, r| match (mode, method) {
-        (Tamper::Record, "verai_getRecord") => {
+        (Tamper::Record, wire::GET_RECORD) => {
             r["license"] = "CC0-1.0".into();
         }
-        (Tamper::Proof, "verai_getProof") => {
+        (Tamper::Proof, wire::GET_PROOF) => {
             let proof = r["storageProof"][0]["proof"].as_str().unwrap().to_owned();
             r["storageProof"][0]["proof"] = flip_hex(&proof, proof.len() / 2).into();
         }
-        (Tamper::Certificate, "verai_getCertificate") => {
+        (Tamper::Certificate, wire::GET_CERTIFICATE) => {
             let cert = r["certificate"].as_str().unwrap().to_owned();
             // A byte inside the finalization's signature.
             r["certificate"] = flip_hex(&cert, 2 + 2 * 120).into();
@@ -204,7 +210,11 @@ fn register_lineage_usage_and_verify() {
     assert_eq!(one_level["nodes"].as_array().unwrap().len(), 1);
 
     // Lists by kind and by owner.
-    let models = node.rpc("verai_listRecords", serde_json::json!([{"kind": "model"}]));
+    let list = |f: ListFilter| node.call(|c| async move { c.list_records(Some(f)).await });
+    let models = list(ListFilter {
+        kind: Some("model".into()),
+        ..Default::default()
+    });
     let ids: Vec<u64> = models["records"]
         .as_array()
         .unwrap()
@@ -212,15 +222,16 @@ fn register_lineage_usage_and_verify() {
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, vec![m, ft]);
-    let mine = node.rpc(
-        "verai_listRecords",
-        serde_json::json!([{"owner": DEV_ADDR_0, "limit": 2}]),
-    );
+    let mine = list(ListFilter {
+        owner: Some(DEV_ADDR_0.parse().unwrap()),
+        limit: Some(2),
+        ..Default::default()
+    });
     assert_eq!(mine["records"].as_array().unwrap().len(), 2);
-    let nobody = node.rpc(
-        "verai_listRecords",
-        serde_json::json!([{"owner": "0x000000000000000000000000000000000000dEaD"}]),
-    );
+    let nobody = list(ListFilter {
+        owner: Some(Address::repeat_byte(0xde)),
+        ..Default::default()
+    });
     assert!(nobody["records"].as_array().unwrap().is_empty());
 
     // A blob uploaded at registration is served back by its hash.
@@ -237,14 +248,16 @@ fn register_lineage_usage_and_verify() {
     let rec = ok_json(&rpc, &["show", &id_of(&with_blob).to_string()]);
     let hash = rec["contentHash"].as_str().unwrap();
     assert_eq!(rec["uri"], format!("blob:{hash}"));
-    let blob = node.rpc("verai_getBlob", serde_json::json!([hash]));
+    let h: B256 = hash.parse().unwrap();
+    let blob = node.call(|c| async move { c.get_blob(h).await });
     assert_eq!(blob, format!("0x{}", hex::encode(r#"{"lr":0.01}"#)));
 
     // Events are indexed like any contract's.
-    let logs = node.rpc(
-        "eth_getLogs",
-        serde_json::json!([{"fromBlock": "0x0", "address": REGISTRY}]),
-    );
+    let registry: Address = REGISTRY.parse().unwrap();
+    let logs = node.call(|c| async move {
+        c.get_logs(Filter::new().address(registry).from_block(0u64))
+            .await
+    });
     assert_eq!(
         logs.as_array().unwrap().len(),
         6 + 1 + 2,
@@ -299,11 +312,11 @@ fn bad_input_is_refused_and_changes_nothing() {
         ],
     ));
     let count = |node: &Node| {
-        node.rpc("verai_listRecords", serde_json::json!([]))["total"]
+        node.call(|c| async move { c.list_records(None).await })["total"]
             .as_u64()
             .unwrap()
     };
-    let head = |node: &Node| node.rpc("eth_blockNumber", serde_json::json!([]));
+    let head = |node: &Node| node.call(|c| async move { c.block_number().await });
     let (before, height) = (count(&node), head(&node));
     assert_eq!(before, 2);
 
@@ -391,7 +404,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         contributors: vec![],
         parents: vec![],
     });
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": REGISTRY, "data": format!("0x{}", hex::encode(call))}, "latest"]});
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": wire::CALL, "params": [{"to": REGISTRY, "data": format!("0x{}", hex::encode(call))}, "latest"]});
     let answer: serde_json::Value = serde_json::from_str(
         &rpc_raw(
             SocketAddr::from(([127, 0, 0, 1], node.port)),
@@ -408,13 +421,14 @@ fn bad_input_is_refused_and_changes_nothing() {
     );
 
     // Blobs: stored by hash, refused over the limit.
-    let put = node.rpc("verai_putBlob", serde_json::json!(["0x68656c6c6f"]));
+    let put = node.call(|c| async move { c.put_blob(b"hello".to_vec().into()).await });
     assert_eq!(
         put["hash"],
         "0x2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
     );
+    let put_hash: B256 = put["hash"].as_str().unwrap().parse().unwrap();
     assert_eq!(
-        node.rpc("verai_getBlob", serde_json::json!([put["hash"]])),
+        node.call(|c| async move { c.get_blob(put_hash).await }),
         "0x68656c6c6f"
     );
     let big = format!(
@@ -422,7 +436,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         "00".repeat(verai_provenance::blob::DEFAULT_MAX_BLOB_BYTES as usize + 1)
     );
     let body =
-        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "verai_putBlob", "params": [big]});
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": wire::PUT_BLOB, "params": [big]});
     let answer = rpc_raw(
         SocketAddr::from(([127, 0, 0, 1], node.port)),
         &body.to_string(),
@@ -493,7 +507,7 @@ fn solidity_contract_uses_the_registry() {
     assert_eq!(lines[1].trim().to_lowercase(), example.to_lowercase());
     assert_eq!(lines[2].trim(), "1");
     // The same record through RPC: the contract is the owner and creator.
-    let r = node.rpc("verai_getRecord", serde_json::json!([2]));
+    let r = node.call(|c| async move { c.get_record(2).await });
     assert_eq!(r["parents"], serde_json::json!([1]));
     assert_eq!(
         r["owner"].as_str().unwrap().to_lowercase(),

@@ -2,7 +2,7 @@
 //! The model is trained here on the real data set (read in place); the simulator sends
 //! normal users' transfers and a phishing collector's sweep. Checked: alerts raised at
 //! admission are served by `verai_getAlerts` (also by address), streamed by
-//! `eth_subscribe("verai_alerts")` and listed by `verai sentinel alerts`; the false-positive
+//! the `verai_alerts` subscription and listed by `verai sentinel alerts`; the false-positive
 //! rate on normal traffic is printed and bounded; the collector's sweep is flagged or held
 //! before inclusion, its alert served and streamed (or, when every victim's payment was
 //! held and the collector has nothing to sweep, those holds are the alerts checked).
@@ -20,16 +20,19 @@
 
 mod common;
 
+use alloy_primitives::B256;
 use common::Node;
-use jsonrpsee::{
-    core::client::{Subscription, SubscriptionClientT},
-    rpc_params,
-    ws_client::WsClientBuilder,
-};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Digest as _;
 use std::process::Command;
 use std::time::Duration;
+use verai_client::{
+    api::{
+        ALERTS_SUBSCRIPTION, EthApiClient, EthPubSubApiClient, ProvenanceApiClient,
+        SentinelApiClient,
+    },
+    types::AlertFilter,
+};
 
 /// shared/ sits beside the clone, or two levels up from a worktree under wt/.
 fn data() -> Option<std::path::PathBuf> {
@@ -69,7 +72,7 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
     ]);
 
     // Collect the alert stream while the simulator runs.
-    let ws_url = node.rpc_url.replacen("http://", "ws://", 1);
+    let ws_url = node.rpc_url.clone();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let streamed = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -77,13 +80,9 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let ws = WsClientBuilder::default().build(&ws_url).await.unwrap();
-            let mut sub: Subscription<Value> = ws
-                .subscribe(
-                    "eth_subscribe",
-                    rpc_params!["verai_alerts"],
-                    "eth_unsubscribe",
-                )
+            let ws = verai_client::connect_ws(&ws_url).await.unwrap();
+            let mut sub = ws
+                .eth_subscribe(ALERTS_SUBSCRIPTION.into(), None)
                 .await
                 .unwrap();
             let mut got = Vec::new();
@@ -143,7 +142,11 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
         "{report}"
     );
     assert_eq!(normal["held"], 0, "{report}");
-    let page = node.rpc("verai_getAlerts", json!([{ "limit": 1000 }]));
+    let alerts_of = |f: AlertFilter| node.call(|c| async move { c.get_alerts(Some(f)).await });
+    let page = alerts_of(AlertFilter {
+        limit: Some(1000),
+        ..Default::default()
+    });
     let alerts = page["alerts"].as_array().unwrap();
     let same = |a: &Value, b: &Value| {
         a.as_str().map(str::to_lowercase) == b.as_str().map(str::to_lowercase)
@@ -159,7 +162,8 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
         assert_eq!(sweep["held"], held, "{report}");
         assert_eq!(sweep["includedInBlock"].is_null(), held, "{report}");
         // A held sweep is still out of blocks: the chain moved on without it.
-        let r = node.rpc("eth_getTransactionReceipt", json!([sweep["tx"]]));
+        let sweep_tx: B256 = sweep["tx"].as_str().unwrap().parse().unwrap();
+        let r = node.call(|c| async move { c.get_transaction_receipt(sweep_tx).await });
         assert_eq!(r.is_null(), held, "{r}");
         alerts
             .iter()
@@ -191,10 +195,11 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
             .starts_with("0x")
     );
     assert!(stored["blockNumber"].as_u64().is_some());
-    let by_address = node.rpc(
-        "verai_getAlerts",
-        json!([{ "address": from, "limit": 1000 }]),
-    );
+    let by_address = alerts_of(AlertFilter {
+        address: Some(from.parse().unwrap()),
+        limit: Some(1000),
+        ..Default::default()
+    });
     assert!(
         by_address["alerts"]
             .as_array()
@@ -204,15 +209,16 @@ fn simulated_traffic_alerts_are_served_streamed_and_listed() {
     );
 
     // The model is recorded in provenance, its training data as parent.
-    let status = node.rpc("verai_sentinelStatus", json!([]));
+    let status = node.call(|c| async move { c.sentinel_status().await });
     let id = status["screen"]["modelRecord"]
         .as_u64()
         .unwrap_or_else(|| panic!("the model is not recorded: {status}"));
     assert_eq!(stored["scores"]["modelRecord"], id);
-    let model = node.rpc("verai_getRecord", json!([id]));
+    let model = node.call(|c| async move { c.get_record(id).await });
     assert_eq!(model["kind"], "model");
     assert_eq!(model["contentHash"], stored["scores"]["modelHash"]);
-    let parent = node.rpc("verai_getRecord", json!([model["parents"][0]]));
+    let parent_id = model["parents"][0].as_u64().unwrap();
+    let parent = node.call(|c| async move { c.get_record(parent_id).await });
     assert_eq!(parent["kind"], "dataset");
     let csv = std::fs::read(&data).unwrap();
     assert_eq!(

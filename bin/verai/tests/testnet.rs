@@ -9,8 +9,10 @@
 mod common;
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::BlockNumberOrTag;
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, TxKind, U256, hex};
+use alloy_primitives::{B256, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use common::{Node, NodeKind, quantity};
@@ -26,6 +28,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use verai_client::api::{EthApiClient, ProvenanceApiClient, VeraiApiClient, wire};
 use verai_primitives::dev_signers;
 
 const VALIDATORS: u16 = 4;
@@ -78,11 +81,22 @@ fn validator(dir: &Path, k: u16, rpc_port: u16, extra: &[&str]) -> Node {
 }
 
 fn height(node: &Node) -> u64 {
-    quantity(&node.rpc("eth_blockNumber", json!([]))) as u64
+    quantity(&node.call(|c| async move { c.block_number().await })) as u64
 }
 
 fn block(node: &Node, n: u64, full: bool) -> Value {
-    node.rpc("eth_getBlockByNumber", json!([format!("{n:#x}"), full]))
+    let n = BlockNumberOrTag::Number(n);
+    node.call(|c| async move { c.get_block_by_number(n, full).await })
+}
+
+fn receipt(node: &Node, hash: &str) -> Value {
+    let h: B256 = hash.parse().unwrap();
+    node.call(|c| async move { c.get_transaction_receipt(h).await })
+}
+
+fn blob(node: &Node, hash: &str) -> Value {
+    let h: B256 = hash.parse().unwrap();
+    node.call(|c| async move { c.get_blob(h).await })
 }
 
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -160,7 +174,8 @@ fn four_processes_survive_a_sigkill_and_agree() {
             while !stop.load(Ordering::Relaxed) {
                 let a = i % signers.len();
                 i += 1;
-                let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction",
+                // Raw, so that a validator killed mid-stream is only a refused send.
+                let body = json!({"jsonrpc": "2.0", "id": 1, "method": wire::SEND_RAW_TRANSACTION,
                     "params": [transfer(&signers[a], nonces[a])]});
                 if let Ok(text) = common::rpc_raw(entry, &body.to_string()) {
                     let v: Value = serde_json::from_str(&text).unwrap();
@@ -202,11 +217,11 @@ fn four_processes_survive_a_sigkill_and_agree() {
         "receipts for every accepted transaction",
         Duration::from_secs(120),
         || {
-            accepted.iter().rev().take(20).all(|h| {
-                !nodes[0]
-                    .rpc("eth_getTransactionReceipt", json!([h]))
-                    .is_null()
-            })
+            accepted
+                .iter()
+                .rev()
+                .take(20)
+                .all(|h| !receipt(&nodes[0], h).is_null())
         },
     );
     let top = height(&nodes[0]);
@@ -312,25 +327,17 @@ fn four_processes_survive_a_sigkill_and_agree() {
             block(&nodes[0], n, false),
             "follower at {n}"
         );
-        let cert = follower.rpc("verai_getCertificate", json!([format!("{n:#x}")]));
+        let tag = BlockNumberOrTag::Number(n);
+        let cert = follower.call(|c| async move { c.get_certificate(tag).await });
         assert_eq!(cert["blockHash"], block(&nodes[0], n, false)["hash"]);
     }
-    let via_follower = follower.rpc(
-        "eth_sendRawTransaction",
-        json!([transfer(&dev_signers(6)[5], 0)]),
-    );
+    let raw: Bytes = transfer(&dev_signers(6)[5], 0).parse().unwrap();
+    let via_follower = follower.call(|c| async move { c.send_raw_transaction(raw).await });
     let h = via_follower.as_str().unwrap().to_string();
     wait_until(
         "a transaction sent to the follower is finalized",
         Duration::from_secs(60),
-        || {
-            !nodes[0]
-                .rpc("eth_getTransactionReceipt", json!([h]))
-                .is_null()
-                && !follower
-                    .rpc("eth_getTransactionReceipt", json!([h]))
-                    .is_null()
-        },
+        || !receipt(&nodes[0], &h).is_null() && !receipt(&follower, &h).is_null(),
     );
     // A data set uploaded to the follower and registered through it: the follower pushes
     // the blob to its upstream before forwarding the transaction, which the validator admits.
@@ -340,9 +347,10 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let out = register_dataset(fport, &ffile, &["--upload"]);
     assert!(out.status.success(), "{}", out.stderr);
     let record: Value = serde_json::from_str(&out.stdout).unwrap();
-    let fhash = nodes[1].rpc("verai_getRecord", json!([record["id"]]))["contentHash"].clone();
+    let id = record["id"].as_u64().unwrap();
+    let fhash = nodes[1].call(|c| async move { c.get_record(id).await })["contentHash"].clone();
     assert_eq!(
-        nodes[1].rpc("verai_getBlob", json!([fhash])),
+        blob(&nodes[1], fhash.as_str().unwrap()),
         json!(hex::encode_prefixed(&fdata)),
         "the upstream got the blob from the follower"
     );
@@ -354,13 +362,14 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let data = "x,y\n1,2\n3,4\n".repeat(2_000);
     let file = dir.path().join("dataset.csv");
     std::fs::write(&file, &data).unwrap();
-    let put = nodes[3].rpc("verai_putBlob", json!([hex::encode_prefixed(&data)]));
+    let bytes = Bytes::from(data.clone().into_bytes());
+    let put = nodes[3].call(|c| async move { c.put_blob(bytes).await });
     let hash = put["hash"].as_str().unwrap().to_string();
-    assert!(nodes[0].rpc("verai_getBlob", json!([hash])).is_null());
+    assert!(blob(&nodes[0], &hash).is_null());
     let out = register_dataset(rpc, &file, &["--uri", &format!("blob:{hash}")]);
     assert!(out.status.success(), "{}", out.stderr);
     assert_eq!(
-        nodes[0].rpc("verai_getBlob", json!([hash])),
+        blob(&nodes[0], &hash),
         json!(hex::encode_prefixed(&data)),
         "validator 0 fetched the blob from a peer"
     );

@@ -18,6 +18,9 @@ pub enum ConsensusError {
     /// A certificate decoded but does not prove what it was asked to prove.
     #[error("invalid certificate: {0}")]
     InvalidCertificate(&'static str),
+    /// A genesis file is invalid.
+    #[error("genesis file: {0}")]
+    Genesis(String),
     /// A public key could not be parsed.
     #[error("invalid public key: {0}")]
     InvalidPublicKey(String),

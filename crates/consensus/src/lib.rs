@@ -96,6 +96,7 @@ mod block;
 mod certificate;
 mod engine;
 mod error;
+mod genesis;
 pub mod network;
 
 pub use application::{Adapter, Application, MarshalMailbox, finality_proof};
@@ -106,11 +107,12 @@ pub use certificate::{
     Scheme, VerifiedFinality, public_key_from_bytes, validator_set, verify_certificate,
 };
 pub use commonware_consensus::marshal::standard::Inline;
-pub use commonware_cryptography::ed25519::PrivateKey;
+pub use commonware_cryptography::{Signer, ed25519::PrivateKey};
 pub use engine::{
     Channels, ConsensusHandle, Timeouts, Validator, ValidatorConfig, start_validator,
 };
 pub use error::ConsensusError;
+pub use genesis::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES, dev_validator};
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use revm::{
     state::EvmState,
 };
 use std::sync::mpsc;
-use verai_primitives::{AccountState, Changeset, RecoveredTx, StateKey, StoredReceipt};
+use verai_primitives::{AccountState, Changeset, ModuleSet, RecoveredTx, StateKey, StoredReceipt};
 
 /// What to do with a transaction the EVM refuses (bad nonce, too little balance, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,7 @@ const SEAL_BATCH: usize = 64;
 pub fn execute_block<R: StateReader>(
     state: &R,
     params: &BlockParams,
+    modules: &ModuleSet,
     txs: impl IntoIterator<Item = RecoveredTx>,
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
@@ -82,7 +83,7 @@ pub fn execute_block<R: StateReader>(
     // Verifying, every transaction must make a receipt, so their number is known up front.
     let known = (mode == Mode::Verify && upper == Some(lower)).then_some(lower);
     if lower < THREADED_SEAL_MIN {
-        return execute_inline(state, params, txs, mode, known);
+        return execute_inline(state, params, modules, txs, mode, known);
     }
     std::thread::scope(|scope| {
         let (send, recv) = mpsc::channel::<Vec<(Receipt, TxType)>>();
@@ -109,11 +110,11 @@ pub fn execute_block<R: StateReader>(
             });
         let Ok(worker) = worker else {
             // No thread to be had: seal on this one.
-            return execute_inline(state, params, txs, mode, known);
+            return execute_inline(state, params, modules, txs, mode, known);
         };
         let mut batch = Vec::with_capacity(SEAL_BATCH);
         let mut sent = 0;
-        let run = run(state, params, txs, mode, |r, t| {
+        let run = run(state, params, modules, txs, mode, |r, t| {
             batch.push((r, t));
             // Near the end of a block of known size, hand over smaller batches: whatever the
             // sealer still holds when the EVM is done is time the block waits for.
@@ -142,12 +143,13 @@ pub fn execute_block<R: StateReader>(
 fn execute_inline<R: StateReader>(
     state: &R,
     params: &BlockParams,
+    modules: &ModuleSet,
     txs: impl Iterator<Item = RecoveredTx>,
     mode: Mode,
     known: Option<usize>,
 ) -> Result<ExecutedBlock, ExecutionError> {
     let mut sealer = Sealer::new(known);
-    let run = run(state, params, txs, mode, |r, t| sealer.push(r, t))?;
+    let run = run(state, params, modules, txs, mode, |r, t| sealer.push(r, t))?;
     Ok(run.assemble(sealer.finish()))
 }
 
@@ -205,6 +207,7 @@ impl Run {
 fn run<R: StateReader>(
     state: &R,
     params: &BlockParams,
+    modules: &ModuleSet,
     txs: impl Iterator<Item = RecoveredTx>,
     mode: Mode,
     mut seal: impl FnMut(Receipt, TxType),
@@ -217,7 +220,7 @@ fn run<R: StateReader>(
         .with_block(params.block_env())
         .with_cfg(params.cfg_env())
         .build_mainnet()
-        .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC));
+        .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC, modules.clone()));
 
     let cap = txs.size_hint().0;
     let mut out = Run {

@@ -1,7 +1,8 @@
 //! The precompile registry: Ethereum's precompiles plus Verai's native modules.
 //!
-//! [`native_modules`] is the one list of modules every validator runs (it is consensus
-//! configuration: adding a module is a hard fork). [`VeraiPrecompiles`] is the revm
+//! The modules come as a [`ModuleSet`], listed once in the `verai-modules` crate (it is
+//! consensus configuration: adding a module is a hard fork); execution knows no module by
+//! name. [`VeraiPrecompiles`] is the revm
 //! [`PrecompileProvider`] used by block building, verification, `eth_call` and
 //! `eth_estimateGas` alike, so all four see the same modules and charge the same gas.
 //!
@@ -20,25 +21,14 @@ use revm::{
     precompile::{PrecompileHalt, PrecompileOutput},
     primitives::{AddressSet, hardfork::SpecId},
 };
-use std::sync::{Arc, OnceLock};
-use verai_primitives::{Host, ModuleError, NativeModule, module::gas};
-
-/// The native modules of the chain, in address order.
-pub fn native_modules() -> &'static [Arc<dyn NativeModule>] {
-    static MODULES: OnceLock<Vec<Arc<dyn NativeModule>>> = OnceLock::new();
-    MODULES.get_or_init(|| {
-        vec![
-            Arc::new(verai_provenance::Provenance),
-            Arc::new(verai_inference_module::Inference),
-        ]
-    })
-}
+use std::sync::Arc;
+use verai_primitives::{Host, ModuleError, ModuleSet, NativeModule, module::gas};
 
 /// Ethereum precompiles for the spec, then the native modules.
 #[derive(Clone)]
 pub struct VeraiPrecompiles {
     eth: EthPrecompiles,
-    modules: &'static [Arc<dyn NativeModule>],
+    modules: ModuleSet,
     warm: AddressSet,
 }
 
@@ -51,22 +41,21 @@ impl std::fmt::Debug for VeraiPrecompiles {
 }
 
 impl VeraiPrecompiles {
-    /// The registry for `spec` with [`native_modules`].
-    pub fn new(spec: SpecId) -> Self {
+    /// The registry for `spec` with `modules`.
+    pub fn new(spec: SpecId, modules: ModuleSet) -> Self {
         let eth = EthPrecompiles::new(spec);
-        let modules = native_modules();
-        let warm = Self::warm_set(&eth, modules);
+        let warm = Self::warm_set(&eth, &modules);
         Self { eth, modules, warm }
     }
 
-    fn warm_set(eth: &EthPrecompiles, modules: &[Arc<dyn NativeModule>]) -> AddressSet {
+    fn warm_set(eth: &EthPrecompiles, modules: &ModuleSet) -> AddressSet {
         let mut warm = eth.warm_addresses().clone();
         warm.extend(modules.iter().map(|m| m.address()));
         warm
     }
 
     fn module(&self, address: &Address) -> Option<&Arc<dyn NativeModule>> {
-        self.modules.iter().find(|m| m.address() == *address)
+        self.modules.get(address)
     }
 }
 
@@ -80,7 +69,7 @@ where
         // revm calls this before every transaction: rebuild the set only on a new spec.
         let changed = <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.eth, spec);
         if changed {
-            self.warm = Self::warm_set(&self.eth, self.modules);
+            self.warm = Self::warm_set(&self.eth, &self.modules);
         }
         changed
     }

@@ -10,6 +10,7 @@ use revm::{
     },
     database_interface::WrapDatabaseRef,
 };
+use verai_primitives::ModuleSet;
 
 /// A message to simulate, as in an `eth_call` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,15 +46,17 @@ pub struct CallOutcome {
 pub fn call<R: StateReader>(
     state: &R,
     params: &BlockParams,
+    modules: &ModuleSet,
     req: &CallRequest,
 ) -> Result<CallOutcome, ExecutionError> {
     let gas_limit = req.gas.unwrap_or(params.gas_limit).min(params.gas_limit);
-    run(state, params, req, gas_limit)
+    run(state, params, modules, req, gas_limit)
 }
 
 fn run<R: StateReader>(
     state: &R,
     params: &BlockParams,
+    modules: &ModuleSet,
     req: &CallRequest,
     gas_limit: u64,
 ) -> Result<CallOutcome, ExecutionError> {
@@ -68,7 +71,7 @@ fn run<R: StateReader>(
         .with_block(params.block_env())
         .with_cfg(cfg)
         .build_mainnet()
-        .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC));
+        .with_precompiles(crate::VeraiPrecompiles::new(crate::SPEC, modules.clone()));
     let tx = TxEnv {
         tx_type: 0,
         caller: req.from.unwrap_or_default(),
@@ -119,10 +122,11 @@ fn run<R: StateReader>(
 pub fn estimate_gas<R: StateReader>(
     state: &R,
     params: &BlockParams,
+    modules: &ModuleSet,
     req: &CallRequest,
 ) -> Result<Result<u64, CallOutcome>, ExecutionError> {
     let cap = req.gas.unwrap_or(params.gas_limit).min(params.gas_limit);
-    let first = run(state, params, req, cap)?;
+    let first = run(state, params, modules, req, cap)?;
     if !first.success {
         return Ok(Err(first));
     }
@@ -132,12 +136,12 @@ pub fn estimate_gas<R: StateReader>(
     let guess = (first.gas_used * 64 / 63)
         .max(first.gas_used + 2300)
         .min(cap);
-    if run(state, params, req, guess)?.success {
+    if run(state, params, modules, req, guess)?.success {
         hi = guess;
     }
     while lo + 1 < hi {
         let mid = lo + (hi - lo) / 2;
-        if run(state, params, req, mid)?.success {
+        if run(state, params, modules, req, mid)?.success {
             hi = mid;
         } else {
             lo = mid;

@@ -11,6 +11,10 @@ fn genesis() -> MemoryState {
     MemoryState::genesis(&ChainSpec::dev())
 }
 
+fn modules() -> verai_primitives::ModuleSet {
+    verai_primitives::ModuleSet::default()
+}
+
 fn params() -> BlockParams {
     BlockParams {
         chain_id: 1337,
@@ -60,7 +64,7 @@ fn transfer_moves_value_and_charges_gas() {
     let tx = sign(0, 0, TxKind::Call(to), 1000, vec![], 21_000);
     let from = tx.sender;
     let before = account(&state, &Default::default(), from).balance;
-    let out = execute_block(&state, &params(), [tx], Mode::Verify).unwrap();
+    let out = execute_block(&state, &params(), &modules(), [tx], Mode::Verify).unwrap();
     assert_eq!(out.gas_used, 21_000);
     assert_eq!(out.receipts.len(), 1);
     assert_eq!(
@@ -81,11 +85,18 @@ fn invalid_nonce_skipped_in_build_and_fatal_in_verify() {
     let state = genesis();
     let good = sign(0, 0, TxKind::Call(Address::ZERO), 1, vec![], 21_000);
     let bad = sign(1, 5, TxKind::Call(Address::ZERO), 1, vec![], 21_000);
-    let built = execute_block(&state, &params(), [good.clone(), bad.clone()], Mode::Build).unwrap();
+    let built = execute_block(
+        &state,
+        &params(),
+        &modules(),
+        [good.clone(), bad.clone()],
+        Mode::Build,
+    )
+    .unwrap();
     assert_eq!(built.transactions.len(), 1);
     assert_eq!(built.rejected.len(), 1);
     assert_eq!(built.rejected[0].hash, bad.hash);
-    assert!(execute_block(&state, &params(), [good, bad], Mode::Verify).is_err());
+    assert!(execute_block(&state, &params(), &modules(), [good, bad], Mode::Verify).is_err());
 }
 
 #[test]
@@ -108,7 +119,7 @@ fn deploys_contract_and_reads_storage_with_call() {
     init.extend(&runtime);
     let tx = sign(0, 0, TxKind::Create, 0, init, 200_000);
     let sender = tx.sender;
-    let out = execute_block(&genesis(), &params(), [tx], Mode::Verify).unwrap();
+    let out = execute_block(&genesis(), &params(), &modules(), [tx], Mode::Verify).unwrap();
     let created = out.receipts[0].contract_address.expect("created");
     assert_eq!(created, sender.create(0));
     assert!(out.receipts[0].receipt.is_success());
@@ -126,6 +137,7 @@ fn deploys_contract_and_reads_storage_with_call() {
     let res = call(
         &state,
         &params(),
+        &modules(),
         &CallRequest {
             to: Some(created),
             ..Default::default()
@@ -151,7 +163,7 @@ fn legacy_eip155_transaction_executes() {
     };
     let sig = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
     let tx = RecoveredTx::recover(TxEnvelope::from(tx.into_signed(sig))).unwrap();
-    let out = execute_block(&state, &params(), [tx], Mode::Verify).unwrap();
+    let out = execute_block(&state, &params(), &modules(), [tx], Mode::Verify).unwrap();
     assert_eq!(out.receipts[0].effective_gas_price, 2_000_000_000);
 }
 
@@ -169,7 +181,7 @@ fn with_logger() -> (MemoryState, Address, BlockParams) {
     // Init code: store the 9-byte runtime `CALLER PUSH1 1 PUSH1 0 PUSH1 0 LOG2 STOP` and return it.
     let init = hex_bytes("6833600160006000a20060005260096017f3");
     let tx = sign(0, 0, TxKind::Create, 0, init, 200_000);
-    let out = execute_block(&state, &params(), [tx], Mode::Verify).unwrap();
+    let out = execute_block(&state, &params(), &modules(), [tx], Mode::Verify).unwrap();
     state.apply(&out.changeset);
     let mut p = params();
     p.number = 2;
@@ -193,8 +205,8 @@ fn large_blocks_seal_receipts_like_alloy_in_both_modes() {
     let (state, logger, p) = with_logger();
     // Past the size where receipts are sealed on a helper thread, across the 127/128 keys.
     let txs = logger_calls(logger, 300);
-    let verify = execute_block(&state, &p, txs.clone(), Mode::Verify).unwrap();
-    let build = execute_block(&state, &p, txs, Mode::Build).unwrap();
+    let verify = execute_block(&state, &p, &modules(), txs.clone(), Mode::Verify).unwrap();
+    let build = execute_block(&state, &p, &modules(), txs, Mode::Build).unwrap();
     let envelopes: Vec<_> = verify.receipts.iter().map(|r| r.receipt.clone()).collect();
     assert_eq!(verify.receipts.len(), 300);
     assert_eq!(
@@ -224,10 +236,10 @@ fn large_block_with_a_bad_transaction_midway() {
     // A nonce from the future at position 100.
     txs[100] = sign(1, 999, TxKind::Call(logger), 0, vec![], 60_000);
     assert!(matches!(
-        execute_block(&state, &p, txs.clone(), Mode::Verify),
+        execute_block(&state, &p, &modules(), txs.clone(), Mode::Verify),
         Err(verai_execution::ExecutionError::InvalidTransaction { .. })
     ));
-    let built = execute_block(&state, &p, txs, Mode::Build).unwrap();
+    let built = execute_block(&state, &p, &modules(), txs, Mode::Build).unwrap();
     // Signer 1's later transactions are refused too (their nonces now have a gap).
     assert!(built.rejected.iter().all(|r| r.invalid));
     let envelopes: Vec<_> = built.receipts.iter().map(|r| r.receipt.clone()).collect();

@@ -13,6 +13,10 @@ use verai_execution::{
 use verai_primitives::{ChainSpec, RecoveredTx, StateKey, dev_signers};
 use verai_provenance::{ADDRESS, IProvenance, layout};
 
+fn modules() -> verai_primitives::ModuleSet {
+    verai_primitives::ModuleSet::new(vec![std::sync::Arc::new(verai_provenance::Provenance)])
+}
+
 fn params(number: u64) -> BlockParams {
     BlockParams {
         chain_id: 1337,
@@ -66,6 +70,7 @@ fn registry_through_the_executor() {
     let out = execute_block(
         &state,
         &params(1),
+        &modules(),
         [tx(0, register(1, vec![]), 0)],
         Mode::Verify,
     )
@@ -95,7 +100,7 @@ fn registry_through_the_executor() {
         tx(2, register(1, vec![]), 0),
         tx(3, register(3, vec![]), 1),
     ];
-    let out = execute_block(&state, &params(2), bad, Mode::Verify).unwrap();
+    let out = execute_block(&state, &params(2), &modules(), bad, Mode::Verify).unwrap();
     assert!(
         out.receipts
             .iter()
@@ -110,7 +115,7 @@ fn registry_through_the_executor() {
         input: IProvenance::getRecordCall { id: 1 }.abi_encode().into(),
         ..Default::default()
     };
-    let got = call(&state, &params(3), &req).unwrap();
+    let got = call(&state, &params(3), &modules(), &req).unwrap();
     assert!(got.success);
     let r = IProvenance::getRecordCall::abi_decode_returns(&got.output).unwrap();
     assert_eq!((r.id, r.blockNumber, r.timestamp), (1, 1, 101));
@@ -120,10 +125,13 @@ fn registry_through_the_executor() {
         input: register(9, vec![1]).into(),
         ..Default::default()
     };
-    let gas = estimate_gas(&state, &params(3), &req).unwrap().unwrap();
+    let gas = estimate_gas(&state, &params(3), &modules(), &req)
+        .unwrap()
+        .unwrap();
     let out = execute_block(
         &state,
         &params(3),
+        &modules(),
         [{
             let signer = &dev_signers(1)[0];
             let t = TxEip1559 {

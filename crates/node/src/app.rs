@@ -1,30 +1,27 @@
 //! The consensus application: build blocks from the pool, verify proposals by executing them,
 //! apply finalized blocks to storage.
+//!
+//! The block rules themselves (base fee, header fields, what a proposal must satisfy before
+//! and after execution) are pure functions in `verai_execution::rules`; this file is the
+//! I/O around them: the pool, the speculative state, the storage writes.
 
 use crate::{
     NodeError,
     chain::{Chain, Executed},
 };
-use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
-use alloy_eips::eip1559::BaseFeeParams;
-use alloy_primitives::{B64, B256, Bytes, U256};
 use futures::future::Either;
-use std::{
-    collections::BTreeSet,
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use tracing::{debug, error, info, warn};
 use verai_consensus::Application;
-use verai_execution::{BlockParams, ExecutedBlock, Mode, execute_block};
-use verai_primitives::{Block, RecoveredTx, encode_receipts, transactions_root};
-use verai_storage::{IndexedBlock, IndexedLog, StateContext};
-
-/// How far ahead of a validator's clock a proposal's timestamp may be.
-const MAX_CLOCK_DRIFT_MS: u64 = 15_000;
+use verai_execution::{
+    BlockParams, Mode, execute_block,
+    rules::{check_executed, check_header, child_params, header},
+};
+use verai_primitives::{Block, RecoveredTx};
+use verai_storage::{IndexedBlock, StateContext};
 
 /// [`Application`] over the shared [`Chain`].
-pub struct App<E: StateContext> {
+pub(crate) struct App<E: StateContext> {
     pub(crate) chain: Arc<Chain<E>>,
 }
 
@@ -36,63 +33,10 @@ impl<E: StateContext> Clone for App<E> {
     }
 }
 
-/// The expected base fee of the child of `parent` (EIP-1559).
-pub(crate) fn next_base_fee(parent: &Header) -> u64 {
-    parent
-        .next_block_base_fee(BaseFeeParams::ethereum())
-        .unwrap_or(verai_primitives::INITIAL_BASE_FEE)
-}
-
-/// Block parameters for the child of `parent` at `timestamp`.
-pub(crate) fn child_params(
-    chain_id: u64,
-    parent: &Block,
-    timestamp: u64,
-    beneficiary: alloy_primitives::Address,
-) -> BlockParams {
-    BlockParams {
-        chain_id,
-        number: parent.number() + 1,
-        timestamp: timestamp.max(parent.header.timestamp),
-        beneficiary,
-        gas_limit: parent.header.gas_limit,
-        base_fee: next_base_fee(&parent.header),
-        // PREVRANDAO is the parent hash: deterministic, and not a source of randomness.
-        prevrandao: parent.hash(),
-    }
-}
-
-fn header(
-    params: &BlockParams,
-    parent: &Block,
-    result: &ExecutedBlock,
-    state_root: B256,
-) -> Header {
-    Header {
-        parent_hash: parent.hash(),
-        ommers_hash: EMPTY_OMMER_ROOT_HASH,
-        beneficiary: params.beneficiary,
-        state_root,
-        transactions_root: transactions_root(&result.transactions),
-        receipts_root: result.receipts_root,
-        logs_bloom: result.logs_bloom,
-        difficulty: U256::ZERO,
-        number: params.number,
-        gas_limit: params.gas_limit,
-        gas_used: result.gas_used,
-        timestamp: params.timestamp,
-        extra_data: Bytes::new(),
-        mix_hash: params.prevrandao,
-        nonce: B64::ZERO,
-        base_fee_per_gas: Some(params.base_fee),
-        ..Default::default()
-    }
-}
-
 impl<E: StateContext> App<E> {
     /// When the child of `parent` is due regardless of transactions (with a block time).
     fn due_ms(&self, parent: &Block) -> Option<u64> {
-        let bt = self.chain.producer.block_time?;
+        let bt = self.chain.producer().block_time?;
         Some(parent.header.timestamp * 1000 + bt.as_millis() as u64)
     }
 
@@ -103,16 +47,16 @@ impl<E: StateContext> App<E> {
         if due.is_some_and(|d| now_ms >= d) {
             return true;
         }
-        let max_wait = self.chain.producer.max_wait;
+        let max_wait = self.chain.producer().max_wait;
         let until_due = due.map(|d| Duration::from_millis(d - now_ms));
         let wait = until_due.map_or(max_wait, |u| u.min(max_wait));
-        let deadline = self.chain.clock.current() + wait;
+        let deadline = self.chain.clock().current() + wait;
         loop {
-            let notified = self.chain.tx_arrived.notified();
+            let notified = self.chain.tx_arrived().notified();
             if self.has_ready(parent, now_ms).await {
                 return true;
             }
-            let sleep = self.chain.clock.sleep_until(deadline);
+            let sleep = self.chain.clock().sleep_until(deadline);
             futures::pin_mut!(notified, sleep);
             if let Either::Right(_) = futures::future::select(notified, sleep).await {
                 return until_due.is_some_and(|u| u <= max_wait);
@@ -120,55 +64,55 @@ impl<E: StateContext> App<E> {
         }
     }
 
+    fn params(&self, parent: &Block, timestamp_ms: u64) -> BlockParams {
+        let chain = &self.chain;
+        child_params(
+            chain.spec().chain_id,
+            parent,
+            timestamp_ms / 1000,
+            chain.producer().beneficiary,
+        )
+    }
+
     /// Whether the pool holds a transaction executable on top of `parent`. Not just "the
     /// pool is not empty": right after a block, its transactions may still be pooled until it
     /// is finalized, and proposing on them would build nothing and cost an idle back-off.
     async fn has_ready(&self, parent: &Block, now_ms: u64) -> bool {
         let chain = &self.chain;
-        if chain.pool.is_empty() {
+        if chain.pool().is_empty() {
             return false;
         }
-        let _guard = chain.commitment.read().await;
+        let _guard = chain.commitment().read().await;
         let Some(state) = chain.state_after(parent) else {
             // Cannot tell yet; let `build` decide (it logs why it cannot build).
             return true;
         };
-        let params = child_params(
-            chain.spec.chain_id,
-            parent,
-            now_ms / 1000,
-            chain.producer.beneficiary,
-        );
+        let params = self.params(parent, now_ms);
         !chain
-            .pool
+            .pool()
             .best(params.base_fee, params.gas_limit, 1, |a| state.nonce(a))
             .is_empty()
     }
 
     async fn build(&self, parent: &Block, timestamp_ms: u64) -> Result<Option<Block>, NodeError> {
         let chain = &self.chain;
-        let guard = chain.commitment.read().await;
+        let guard = chain.commitment().read().await;
         let Some(state) = chain.state_after(parent) else {
             debug!(parent = %parent.hash(), "cannot build: parent not executed here");
             return Ok(None);
         };
-        let params = child_params(
-            chain.spec.chain_id,
-            parent,
-            timestamp_ms / 1000,
-            chain.producer.beneficiary,
-        );
-        let txs = chain.pool.best(
+        let params = self.params(parent, timestamp_ms);
+        let txs = chain.pool().best(
             params.base_fee,
             params.gas_limit,
-            chain.producer.max_block_txs,
+            chain.producer().max_block_txs,
             |a| state.nonce(a),
         );
         if txs.is_empty() && self.due_ms(parent).is_none_or(|d| timestamp_ms < d) {
             return Ok(None);
         }
-        let result = execute_block(&state, &params, txs, Mode::Build)?;
-        let invalid: Vec<B256> = result
+        let result = execute_block(&state, &params, chain.modules(), txs, Mode::Build)?;
+        let invalid: Vec<_> = result
             .rejected
             .iter()
             .filter(|r| r.invalid)
@@ -179,7 +123,7 @@ impl<E: StateContext> App<E> {
                 count = invalid.len(),
                 "dropping transactions the EVM refused"
             );
-            chain.pool.remove(invalid);
+            chain.pool().remove(invalid);
         }
         let pending = guard
             .speculate(
@@ -202,44 +146,11 @@ impl<E: StateContext> App<E> {
 
     async fn check(&self, parent: &Block, block: &Block) -> Result<(), NodeError> {
         let chain = &self.chain;
-        let h = &block.header;
-        let expected_base_fee = next_base_fee(&parent.header);
-        let bad = |what: &str| {
-            Err(NodeError::InvalidBlock(format!(
-                "{what} (block {})",
-                block.number()
-            )))
-        };
-        if h.gas_limit != parent.header.gas_limit {
-            return bad("gas limit changed");
-        }
-        if h.timestamp < parent.header.timestamp {
-            return bad("timestamp before parent's");
-        }
-        let now_ms = self
-            .chain
-            .clock
-            .current()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        if h.timestamp.saturating_mul(1000) > now_ms + MAX_CLOCK_DRIFT_MS {
-            return bad("timestamp too far in the future");
-        }
-        if h.base_fee_per_gas != Some(expected_base_fee) {
-            return bad("wrong base fee");
-        }
-        if h.ommers_hash != EMPTY_OMMER_ROOT_HASH
-            || !h.difficulty.is_zero()
-            || !h.extra_data.is_empty()
-            || h.mix_hash != parent.hash()
-        {
-            return bad("non-canonical header fields");
-        }
-        if h.transactions_root != transactions_root(&block.transactions) {
-            return bad("wrong transactions root");
-        }
+        let bad =
+            |what: &str| NodeError::InvalidBlock(format!("{what} (block {})", block.number()));
+        check_header(parent, block, chain.now_ms()).map_err(bad)?;
         let txs = recover_all(chain, &block.transactions)?;
-        let guard = chain.commitment.read().await;
+        let guard = chain.commitment().read().await;
         let Some(state) = chain.state_after(parent) else {
             return Err(NodeError::InvalidBlock(format!(
                 "parent {} not executed here",
@@ -247,19 +158,18 @@ impl<E: StateContext> App<E> {
             )));
         };
         // The header's base fee was checked against the parent's above.
-        let params = BlockParams::from_header(chain.spec.chain_id, h);
-        let result = execute_block(&state, &params, txs, Mode::Verify)?;
-        if result.gas_used != h.gas_used {
-            return bad("wrong gas used");
-        }
-        if result.receipts_root != h.receipts_root || result.logs_bloom != h.logs_bloom {
-            return bad("wrong receipts root or logs bloom");
-        }
+        let params = BlockParams::from_header(chain.spec().chain_id, &block.header);
+        let result = execute_block(&state, &params, chain.modules(), txs, Mode::Verify)?;
+        check_executed(block, &result).map_err(bad)?;
         let pending = guard
-            .speculate(state.pending.as_ref(), h.number, result.changeset.clone())
+            .speculate(
+                state.pending.as_ref(),
+                block.number(),
+                result.changeset.clone(),
+            )
             .await?;
-        if pending.root() != h.state_root {
-            return bad("wrong state root");
+        if pending.root() != block.header.state_root {
+            return Err(bad("wrong state root"));
         }
         chain.remember(Executed {
             block: Arc::new(block.clone()),
@@ -274,8 +184,8 @@ impl<E: StateContext> App<E> {
     pub(crate) async fn apply(&self, block: Arc<Block>) -> Result<(), NodeError> {
         let chain = &self.chain;
         let number = block.number();
-        let mut guard = chain.commitment.write().await;
-        let applied = chain.store.height()?.unwrap_or_default();
+        let mut guard = chain.commitment().write().await;
+        let applied = chain.store().height()?.unwrap_or_default();
         if number <= applied {
             return Ok(());
         }
@@ -299,10 +209,11 @@ impl<E: StateContext> App<E> {
                         let state = chain.state_after(&chain.head()).ok_or_else(|| {
                             NodeError::Inconsistent("finalized head has no state".into())
                         })?;
-                        let params = BlockParams::from_header(chain.spec.chain_id, &block.header);
+                        let params = BlockParams::from_header(chain.spec().chain_id, &block.header);
                         Arc::new(execute_block(
                             &state,
                             &params,
+                            chain.modules(),
                             recover_all(chain, &block.transactions)?,
                             Mode::Verify,
                         )?)
@@ -320,45 +231,22 @@ impl<E: StateContext> App<E> {
                 result
             }
         };
-        let receipts = encode_receipts(&result.receipts);
-        let tx_hashes: Vec<B256> = block.transactions.iter().map(|t| *t.tx_hash()).collect();
-        let mut logs = Vec::new();
-        let mut log_index = 0u32;
-        for (i, r) in result.receipts.iter().enumerate() {
-            for l in r.receipt.logs() {
-                logs.push(IndexedLog {
-                    tx_index: i as u32,
-                    log_index,
-                    address: l.address,
-                    topics: l.topics().to_vec(),
-                });
-                log_index += 1;
-            }
-        }
         let encoded = block.encode();
-        chain.index.index_block(&IndexedBlock {
+        chain.index().index_block(&IndexedBlock {
             number,
             hash: block.hash(),
             block: &encoded,
-            receipts: &receipts,
-            tx_hashes: &tx_hashes,
-            logs: &logs,
+            receipts: &result.receipts,
         })?;
-        chain.store.apply(number, &result.changeset)?;
+        chain.store().apply(number, &result.changeset)?;
         drop(guard);
 
-        chain.cache_block(number, block.clone(), Arc::new(result.receipts.clone()));
-        *chain.head.lock().unwrap_or_else(|p| p.into_inner()) = block.clone();
-        chain.latest.store(number, Ordering::Release);
-        chain.forget_up_to(number);
+        chain.advance_head(block.clone(), Arc::new(result.receipts.clone()));
         let senders: BTreeSet<_> = result.receipts.iter().map(|r| r.from).collect();
-        chain.pool.prune(senders, |a| {
+        chain.pool().prune(senders, |a| {
             chain.account(a).map(|acc| acc.nonce).unwrap_or_default()
         });
-        let _ = chain.blocks.send(number);
-        if let Some(screen) = chain.screen.get() {
-            screen.wake();
-        }
+        chain.announce_finalized(number);
         info!(number, hash = %block.hash(), txs = block.transactions.len(), gas = block.header.gas_used, "finalized");
         Ok(())
     }
@@ -371,7 +259,7 @@ fn recover_all<E: StateContext>(
     txs: &[verai_primitives::TxEnvelope],
 ) -> Result<Vec<RecoveredTx>, NodeError> {
     txs.iter()
-        .map(|t| match chain.pool.get(t.tx_hash()) {
+        .map(|t| match chain.pool().get(t.tx_hash()) {
             Some(pooled) => Ok((*pooled).clone()),
             None => {
                 RecoveredTx::recover(t.clone()).map_err(|e| NodeError::InvalidBlock(e.to_string()))
@@ -382,7 +270,7 @@ fn recover_all<E: StateContext>(
 
 impl<E: StateContext> Application for App<E> {
     fn genesis(&self) -> Block {
-        (*self.chain.genesis).clone()
+        (**self.chain.genesis()).clone()
     }
 
     fn last_applied_height(&self) -> u64 {
@@ -390,15 +278,13 @@ impl<E: StateContext> Application for App<E> {
     }
 
     async fn propose(&self, parent: &Block, timestamp_ms: u64) -> Option<Block> {
-        if self.chain.halted.load(Ordering::Acquire)
-            || !self.wait_for_work(parent, timestamp_ms).await
-        {
+        if self.chain.halted() || !self.wait_for_work(parent, timestamp_ms).await {
             return None;
         }
         // Under load, let transactions gather until the minimum interval since this node's
         // last block has passed (at once after an idle spell).
         if let Some(at) = self.chain.next_build_at() {
-            self.chain.clock.sleep_until(at).await;
+            self.chain.clock().sleep_until(at).await;
         }
         match self.build(parent, timestamp_ms).await {
             Ok(Some(b)) => {
@@ -427,12 +313,12 @@ impl<E: StateContext> Application for App<E> {
     }
 
     async fn finalized(&self, block: Arc<Block>, _certificate: Vec<u8>) {
-        if self.chain.halted.load(Ordering::Acquire) {
+        if self.chain.halted() {
             return;
         }
         if let Err(e) = self.apply(block).await {
             error!(%e, "cannot apply a finalized block: halting block application");
-            self.chain.halted.store(true, Ordering::Release);
+            self.chain.halt();
         }
     }
 }

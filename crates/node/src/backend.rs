@@ -1,24 +1,37 @@
 //! The RPC backend over the chain state.
 
-use crate::{NodeError, app::child_params, chain::Chain};
+use crate::{
+    NodeError,
+    chain::Chain,
+    launch::upstream,
+    services::sentinel::{AlertQuery, NodeSentinel, query},
+};
 use alloy_primitives::{Address, B256, Bytes};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use verai_consensus::ConsensusHandle;
-use verai_execution::{BlockParams, StateReader};
+use verai_execution::{BlockParams, ModuleSet, StateReader, rules::child_params};
 use verai_mempool::PoolError;
 use verai_primitives::{Block, RecoveredTx, StateKey, StoredReceipt};
-use verai_rpc::{Backend, BackendError, ProofKey, ProofResponse, StorageProofEntry};
+use verai_rpc::{
+    Backend, BackendError, ProofKey,
+    types::{
+        AlertFilter, AlertPage, AuditDoc, DEFAULT_ALERTS_PAGE, HeldTx, ProofResponse,
+        SentinelStatus, StorageProofEntry,
+    },
+};
 use verai_storage::{LogLocation, LogQuery, StateContext, StorageError};
 
 /// What RPC reads: the chain plus the consensus engine's certificate store (`None` on a
 /// follower, which keeps verified certificates in its index).
-pub struct NodeBackend<E: StateContext> {
+pub(crate) struct NodeBackend<E: StateContext> {
     pub(crate) chain: Arc<Chain<E>>,
     pub(crate) consensus: Option<ConsensusHandle>,
     pub(crate) blobs: Arc<verai_provenance::blob::BlobStore>,
     /// A follower's upstream validator (blobs come from it); `None` on a validator.
     pub(crate) upstream: Option<jsonrpsee::http_client::HttpClient>,
+    /// The sentinel, when this node runs it.
+    pub(crate) sentinel: Option<Arc<NodeSentinel>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> BackendError {
@@ -31,93 +44,58 @@ impl From<NodeError> for BackendError {
     }
 }
 
-/// The finalized state, read by RPC.
-struct Finalized<E: StateContext>(Arc<Chain<E>>);
-
-impl<E: StateContext> StateReader for Finalized<E> {
-    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, verai_execution::ReadError> {
-        self.0
-            .store
-            .get(key)
-            .map_err(|e| verai_execution::ReadError(e.to_string()))
-    }
-    fn block_hash(&self, number: u64) -> Result<Option<B256>, verai_execution::ReadError> {
-        self.0
-            .index
-            .block_hash(number)
-            .map_err(|e| verai_execution::ReadError(e.to_string()))
-    }
-}
-
 impl<E: StateContext> NodeBackend<E> {
-    fn screen(&self) -> Result<&Arc<crate::screen::Screen>, BackendError> {
-        self.chain.screen.get().ok_or_else(verai_rpc::sentinel_off)
+    fn sentinel(&self) -> Result<&Arc<NodeSentinel>, BackendError> {
+        self.sentinel.as_ref().ok_or_else(verai_rpc::sentinel_off)
     }
 }
 
 impl<E: StateContext> Backend for NodeBackend<E> {
-    fn alerts(&self, f: &verai_rpc::AlertFilter) -> Result<verai_rpc::AlertPage, BackendError> {
-        self.screen()?;
-        let q = crate::screen::AlertQuery {
+    fn alerts(&self, f: &AlertFilter) -> Result<AlertPage, BackendError> {
+        self.sentinel()?;
+        let q = AlertQuery {
             address: f.address,
             from_block: f.from_block,
             to_block: f.to_block,
             from_time: f.from_time,
             to_time: f.to_time,
             after: f.cursor.unwrap_or(0),
-            limit: f.limit.unwrap_or(verai_rpc::DEFAULT_ALERTS_PAGE),
+            limit: f.limit.unwrap_or(DEFAULT_ALERTS_PAGE),
         };
-        let (alerts, next_cursor) = crate::screen::query(&self.chain, &q)?;
-        Ok(verai_rpc::AlertPage {
+        let (alerts, next_cursor) = query(&self.chain, &q)?;
+        Ok(AlertPage {
             alerts,
             next_cursor,
         })
     }
 
     fn subscribe_alerts(&self) -> Option<broadcast::Receiver<serde_json::Value>> {
-        self.chain.screen.get().map(|s| s.subscribe())
+        self.sentinel.as_ref().map(|s| s.subscribe())
     }
 
-    fn held(&self) -> Result<Vec<verai_rpc::HeldTx>, BackendError> {
-        self.screen()?;
+    fn held(&self) -> Result<Vec<HeldTx>, BackendError> {
+        self.sentinel()?;
         Ok(self
             .chain
-            .pool
+            .pool()
             .held()
             .into_iter()
-            .map(|(hash, until)| verai_rpc::HeldTx { hash, until })
+            .map(|(hash, until)| HeldTx { hash, until })
             .collect())
     }
 
     fn release_held(&self, tx: B256, drop: bool, signature: &Bytes) -> Result<bool, BackendError> {
-        let screen = self.screen()?;
-        let by = screen
-            .authorize(self.chain.spec.chain_id, &tx, drop, signature)
-            .map_err(|e| BackendError::Refused(e.to_string()))?;
-        let was_held = if drop {
-            let held = self.chain.pool.release(&tx);
-            if held {
-                self.chain.pool.remove([tx]);
-            }
-            held
-        } else {
-            let held = self.chain.pool.release(&tx);
-            self.chain.tx_arrived.notify_waiters();
-            held
-        };
-        if was_held {
-            screen.note_release(drop);
-            tracing::info!(%tx, %by, drop, "hold ended by a release key");
-        }
-        Ok(was_held)
+        self.sentinel()?
+            .release(&self.chain, tx, drop, signature)
+            .map_err(|e| BackendError::Refused(e.to_string()))
     }
 
-    fn sentinel_status(&self) -> Result<serde_json::Value, BackendError> {
-        Ok(self.screen()?.status())
+    fn sentinel_status(&self) -> Result<SentinelStatus, BackendError> {
+        Ok(self.sentinel()?.status())
     }
 
-    fn audit(&self, address: &Address) -> Result<Option<serde_json::Value>, BackendError> {
-        let Some(bytes) = self.chain.index.audit(address).map_err(internal)? else {
+    fn audit(&self, address: &Address) -> Result<Option<AuditDoc>, BackendError> {
+        let Some(bytes) = self.chain.index().audit(address).map_err(internal)? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes).map(Some).map_err(internal)
@@ -128,7 +106,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn chain_id(&self) -> u64 {
-        self.chain.spec.chain_id
+        self.chain.spec().chain_id
     }
 
     fn latest(&self) -> u64 {
@@ -143,7 +121,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn block_number(&self, hash: &B256) -> Result<Option<u64>, BackendError> {
-        self.chain.index.block_number(hash).map_err(internal)
+        self.chain.index().block_number(hash).map_err(internal)
     }
 
     fn receipts(&self, number: u64) -> Result<Option<Arc<Vec<StoredReceipt>>>, BackendError> {
@@ -154,7 +132,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn tx_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, BackendError> {
-        match self.chain.index.tx_location(hash).map_err(internal)? {
+        match self.chain.index().tx_location(hash).map_err(internal)? {
             Some((n, i)) if n <= self.chain.latest() => Ok(Some((n, i))),
             _ => Ok(None),
         }
@@ -165,7 +143,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
         query: &LogQuery,
         limit: usize,
     ) -> Result<Option<Vec<LogLocation>>, BackendError> {
-        match self.chain.index.query_logs(query, limit) {
+        match self.chain.index().query_logs(query, limit) {
             Ok(r) => Ok(r),
             Err(StorageError::TooManyResults(n)) => {
                 Err(BackendError::LimitExceeded(format!("more than {n} logs")))
@@ -175,22 +153,26 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn state(&self) -> Arc<dyn StateReader> {
-        Arc::new(Finalized(self.chain.clone()))
+        Arc::new(self.chain.finalized_state())
+    }
+
+    fn modules(&self) -> &ModuleSet {
+        self.chain.modules()
     }
 
     fn next_block_params(&self) -> BlockParams {
         let head = self.chain.head();
         child_params(
-            self.chain.spec.chain_id,
+            self.chain.spec().chain_id,
             &head,
             head.header.timestamp,
-            self.chain.producer.beneficiary,
+            self.chain.producer().beneficiary,
         )
     }
 
     async fn prepare(&self, tx: &RecoveredTx) -> Result<(), BackendError> {
         if let Some(upstream) = &self.upstream {
-            return crate::follow::blobs_from_upstream(upstream, &self.blobs, tx)
+            return upstream::fetch_blobs(upstream, &self.blobs, tx)
                 .await
                 .map_err(BackendError::Refused);
         }
@@ -205,24 +187,24 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn pooled(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {
-        self.chain.pool.get(hash)
+        self.chain.pool().get(hash)
     }
 
     fn pending_nonce(&self, address: &Address, state_nonce: u64) -> u64 {
-        self.chain.pool.pending_nonce(address, state_nonce)
+        self.chain.pool().pending_nonce(address, state_nonce)
     }
 
     fn subscribe_blocks(&self) -> broadcast::Receiver<u64> {
-        self.chain.blocks.subscribe()
+        self.chain.subscribe_finalized()
     }
 
     fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
-        self.chain.pool.subscribe()
+        self.chain.pool().subscribe()
     }
 
     async fn prove(&self, keys: Vec<ProofKey>) -> Result<ProofResponse, BackendError> {
         // The read lock keeps QMDB, the index and the store at one height while we prove.
-        let guard = self.chain.commitment.read().await;
+        let guard = self.chain.commitment().read().await;
         let height = guard.height().unwrap_or_default();
         if height != self.chain.latest() {
             return Err(BackendError::Unavailable(
@@ -232,7 +214,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
         let root = guard.root().map_err(internal)?;
         let block_hash = self
             .chain
-            .index
+            .index()
             .block_hash(height)
             .map_err(internal)?
             .unwrap_or_default();
@@ -281,7 +263,7 @@ impl<E: StateContext> Backend for NodeBackend<E> {
             // A follower serves the certificates it fetched and verified.
             None => Ok(self
                 .chain
-                .index
+                .index()
                 .certificate(number)
                 .map_err(internal)?
                 .map(Bytes::from)),

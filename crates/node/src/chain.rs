@@ -1,22 +1,30 @@
-//! The node's shared chain state: storage handles, the pool, executed-but-unfinalized blocks.
+//! The node's shared chain state: storage handles, the pool, executed-but-unfinalized blocks,
+//! the finalized head and the channel that announces it.
 //!
 //! Locking: `commitment` is an async read-write lock. Finalization takes it for writing
 //! across the QMDB commit, the index write and the state-store write, so that a reader
 //! holding it for reading (execution on a parent, proofs) sees the three at the same height.
+//!
+//! The chain knows no service: those that follow finalized blocks (the sentinel, deploy
+//! audits) subscribe to [`Chain::subscribe_finalized`]; the one hook on the admission path
+//! is an [`AdmissionScreen`] (the sentinel installs one).
 
-use crate::{NodeError, blobs::BlobFetchError};
+use crate::{
+    NodeError,
+    net::blobs::{BlobExchange, BlobFetchError},
+};
 use alloy_consensus::Transaction as _;
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, MutexGuard, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 use tokio::sync::{Notify, RwLock, broadcast};
-use verai_execution::{ExecutedBlock, ReadError, StateReader};
+use verai_execution::{ExecutedBlock, ModuleSet, ReadError, StateReader, rules::next_base_fee};
 use verai_mempool::{Mempool, PoolError};
 use verai_primitives::{
     AccountState, Block, ChainSpec, RecoveredTx, StateKey, StoredReceipt, decode_receipts,
@@ -63,33 +71,71 @@ impl Default for ProducerConfig {
     }
 }
 
+/// What admission does with a transaction, as an [`AdmissionScreen`] decides.
+pub(crate) struct Admission {
+    /// Pool it held (kept out of this node's proposals) until this time (seconds).
+    pub hold_until: Option<u64>,
+    /// Run once it is pooled (an alert to raise); a refused transaction raises nothing.
+    pub on_pooled: Option<Box<dyn FnOnce() + Send>>,
+}
+
+/// A screen on the admission path (the sentinel): called for every transaction before it is
+/// pooled, with no node lock held.
+pub(crate) trait AdmissionScreen: Send + Sync + 'static {
+    /// Screen `tx` at `now` (seconds), against the next block's `base_fee` and the
+    /// finalized height `block`, the sender holding `balance`.
+    fn admit(
+        &self,
+        tx: &RecoveredTx,
+        now: u64,
+        base_fee: u64,
+        block: u64,
+        balance: U256,
+    ) -> Admission;
+}
+
 /// Everything the application, RPC and start-up share.
-pub struct Chain<E: StateContext> {
-    pub(crate) spec: ChainSpec,
-    pub(crate) genesis: Arc<Block>,
-    pub(crate) producer: ProducerConfig,
-    pub(crate) commitment: RwLock<Commitment<E>>,
-    pub(crate) store: StateStore,
-    pub(crate) index: Index,
-    pub(crate) pool: Mempool,
-    pub(crate) executed: Mutex<HashMap<B256, Executed>>,
-    pub(crate) latest: AtomicU64,
-    pub(crate) head: Mutex<Arc<Block>>,
-    pub(crate) blocks: broadcast::Sender<u64>,
-    pub(crate) tx_arrived: Notify,
+pub(crate) struct Chain<E: StateContext> {
+    spec: ChainSpec,
+    genesis: Arc<Block>,
+    producer: ProducerConfig,
+    modules: ModuleSet,
+    commitment: RwLock<Commitment<E>>,
+    store: StateStore,
+    index: Index,
+    pool: Mempool,
+    executed: Mutex<HashMap<B256, Executed>>,
+    latest: AtomicU64,
+    head: Mutex<Arc<Block>>,
+    finalized: broadcast::Sender<u64>,
+    tx_arrived: Notify,
     /// When this node last built a block (runtime clock), for [`ProducerConfig::min_interval`].
-    pub(crate) last_built: Mutex<Option<std::time::SystemTime>>,
-    pub(crate) halted: AtomicBool,
-    pub(crate) cache: Mutex<BlockCache>,
+    last_built: Mutex<Option<SystemTime>>,
+    halted: AtomicBool,
+    cache: Mutex<BlockCache>,
     /// The runtime context, for its clock (deterministic in simulations).
-    pub(crate) clock: E,
+    clock: E,
     /// Transactions accepted from clients, waiting to be gossiped to peers.
-    pub(crate) outbox: Mutex<Vec<alloy_primitives::Bytes>>,
-    pub(crate) outbox_ready: Notify,
-    /// The sentinel, when this node screens admissions (set once at start-up).
-    pub(crate) screen: OnceLock<Arc<crate::screen::Screen>>,
+    outbox: Mutex<Vec<Bytes>>,
+    outbox_ready: Notify,
+    /// The sentinel's screen, when this node screens admissions (set once at start-up).
+    admission: OnceLock<Arc<dyn AdmissionScreen>>,
     /// The blob exchange with peers (validators; set once at start-up).
-    pub(crate) blobs: OnceLock<Arc<crate::blobs::BlobExchange>>,
+    blobs: OnceLock<Arc<BlobExchange>>,
+}
+
+/// What [`Chain::new`] takes: the storage opened, its finalized head, the settings.
+pub(crate) struct ChainParts<E: StateContext> {
+    pub spec: ChainSpec,
+    pub genesis: Block,
+    pub head: Block,
+    pub producer: ProducerConfig,
+    pub modules: ModuleSet,
+    pub commitment: Commitment<E>,
+    pub store: StateStore,
+    pub index: Index,
+    pub pool: Mempool,
+    pub clock: E,
 }
 
 /// A finalized block with its receipts.
@@ -97,7 +143,7 @@ pub(crate) type BlockWithReceipts = (Arc<Block>, Arc<Vec<StoredReceipt>>);
 
 /// Decoded recent blocks and receipts, so that receipt polling does not decode every time.
 #[derive(Default)]
-pub(crate) struct BlockCache {
+struct BlockCache {
     entries: HashMap<u64, BlockWithReceipts>,
 }
 
@@ -109,6 +155,125 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<E: StateContext> Chain<E> {
+    pub(crate) fn new(p: ChainParts<E>) -> Self {
+        let (finalized, _) = broadcast::channel(1024);
+        Self {
+            spec: p.spec,
+            genesis: Arc::new(p.genesis),
+            producer: p.producer,
+            modules: p.modules,
+            commitment: RwLock::new(p.commitment),
+            store: p.store,
+            index: p.index,
+            pool: p.pool,
+            executed: Mutex::new(HashMap::new()),
+            latest: AtomicU64::new(p.head.number()),
+            head: Mutex::new(Arc::new(p.head)),
+            finalized,
+            tx_arrived: Notify::new(),
+            last_built: Mutex::new(None),
+            halted: AtomicBool::new(false),
+            cache: Mutex::new(BlockCache::default()),
+            clock: p.clock,
+            outbox: Mutex::new(Vec::new()),
+            outbox_ready: Notify::new(),
+            admission: OnceLock::new(),
+            blobs: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+    pub(crate) fn genesis(&self) -> &Arc<Block> {
+        &self.genesis
+    }
+    pub(crate) fn producer(&self) -> &ProducerConfig {
+        &self.producer
+    }
+    pub(crate) fn modules(&self) -> &ModuleSet {
+        &self.modules
+    }
+    pub(crate) fn commitment(&self) -> &RwLock<Commitment<E>> {
+        &self.commitment
+    }
+    pub(crate) fn store(&self) -> &StateStore {
+        &self.store
+    }
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+    pub(crate) fn pool(&self) -> &Mempool {
+        &self.pool
+    }
+    /// The runtime context (its clock is virtual in simulations).
+    pub(crate) fn clock(&self) -> &E {
+        &self.clock
+    }
+
+    /// Seconds since the epoch on the chain's clock.
+    pub(crate) fn now_secs(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    /// Milliseconds since the epoch on the chain's clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock
+            .current()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// Install the admission screen; false if one is installed already.
+    pub(crate) fn set_admission(&self, screen: Arc<dyn AdmissionScreen>) -> bool {
+        self.admission.set(screen).is_ok()
+    }
+
+    /// Install the blob exchange; false if one is installed already.
+    pub(crate) fn set_blobs(&self, exchange: Arc<BlobExchange>) -> bool {
+        self.blobs.set(exchange).is_ok()
+    }
+
+    /// The blob exchange, on a validator.
+    pub(crate) fn blob_exchange(&self) -> Option<&Arc<BlobExchange>> {
+        self.blobs.get()
+    }
+
+    /// Heights of newly finalized blocks, in order, as they are applied.
+    pub(crate) fn subscribe_finalized(&self) -> broadcast::Receiver<u64> {
+        self.finalized.subscribe()
+    }
+
+    /// Woken when transactions may be ready for a block.
+    pub(crate) fn tx_arrived(&self) -> &Notify {
+        &self.tx_arrived
+    }
+
+    /// Wake the producer: transactions may be ready.
+    pub(crate) fn notify_tx(&self) {
+        self.tx_arrived.notify_waiters();
+    }
+
+    /// Woken when client transactions wait to be gossiped.
+    pub(crate) fn outbox_ready(&self) -> &Notify {
+        &self.outbox_ready
+    }
+
+    /// The client transactions waiting to be gossiped, emptied.
+    pub(crate) fn take_outbox(&self) -> Vec<Bytes> {
+        std::mem::take(&mut *lock(&self.outbox))
+    }
+
+    /// True once a finalized block failed to apply (the node stops applying blocks).
+    pub(crate) fn halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
+    /// Stop applying finalized blocks (after one failed to apply).
+    pub(crate) fn halt(&self) {
+        self.halted.store(true, Ordering::Release);
+    }
+
     /// Admit a transaction from a client: into the pool, then queued for gossip.
     pub(crate) fn submit_local(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
         use alloy_eips::eip2718::Encodable2718 as _;
@@ -132,7 +297,7 @@ impl<E: StateContext> Chain<E> {
     }
 
     /// Make sure the blobs `tx` names are here, fetching them from peers (see
-    /// [`crate::blobs`]); a node without a blob exchange (a follower) checks nothing here.
+    /// [`crate::net::blobs`]); a node without a blob exchange (a follower) checks nothing.
     pub(crate) async fn fetch_blobs(&self, tx: &RecoveredTx) -> Result<(), BlobFetchError> {
         let Some(ex) = self.blobs.get() else {
             return Ok(());
@@ -145,30 +310,29 @@ impl<E: StateContext> Chain<E> {
     }
 
     /// Admit a transaction into the pool against the finalized state and wake the producer.
-    /// With the sentinel on, the transaction is screened first (no node lock held): a hold
-    /// pools it held, and an alert is queued once it is pooled (a refused transaction raises
-    /// none).
+    /// With an admission screen, the transaction is screened first (no node lock held): a
+    /// hold pools it held, and an alert is raised once it is pooled.
     pub(crate) fn admit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
         let account = self.account(&tx.sender).unwrap_or_default();
-        let base_fee = crate::app::next_base_fee(&self.head().header);
-        let Some(screen) = self.screen.get() else {
+        let base_fee = next_base_fee(&self.head().header);
+        let Some(screen) = self.admission.get() else {
             let hash = self.pool.add(tx, &account, base_fee)?;
-            self.tx_arrived.notify_waiters();
+            self.notify_tx();
             return Ok(hash);
         };
-        let (hold_until, alert) = screen.screen(
+        let a = screen.admit(
             &tx,
-            crate::screen::now_secs(self),
+            self.now_secs(),
             base_fee,
             self.latest(),
             account.balance,
         );
-        let hash = self.pool.add_held(tx, &account, base_fee, hold_until)?;
-        if let Some(alert) = alert {
-            screen.raise(alert);
+        let hash = self.pool.add_held(tx, &account, base_fee, a.hold_until)?;
+        if let Some(raise) = a.on_pooled {
+            raise();
         }
-        if hold_until.is_none() {
-            self.tx_arrived.notify_waiters();
+        if a.hold_until.is_none() {
+            self.notify_tx();
         }
         Ok(hash)
     }
@@ -181,9 +345,24 @@ impl<E: StateContext> Chain<E> {
         lock(&self.head).clone()
     }
 
+    /// Record `block` (applied to storage) as the finalized head: cache it and forget
+    /// executed blocks at or below it (they are final or orphaned).
+    pub(crate) fn advance_head(&self, block: Arc<Block>, receipts: Arc<Vec<StoredReceipt>>) {
+        let number = block.number();
+        self.cache_block(number, block.clone(), receipts);
+        *lock(&self.head) = block;
+        self.latest.store(number, Ordering::Release);
+        lock(&self.executed).retain(|_, e| e.block.number() > number);
+    }
+
+    /// Tell subscribers that block `number` is final and applied.
+    pub(crate) fn announce_finalized(&self, number: u64) {
+        let _ = self.finalized.send(number);
+    }
+
     /// When this node may build its next block ([`ProducerConfig::min_interval`] after its
     /// last one); `None` when it may build now.
-    pub(crate) fn next_build_at(&self) -> Option<std::time::SystemTime> {
+    pub(crate) fn next_build_at(&self) -> Option<SystemTime> {
         let min = self.producer.min_interval;
         let at = (*lock(&self.last_built))? + min;
         (!min.is_zero() && at > self.clock.current()).then_some(at)
@@ -200,11 +379,6 @@ impl<E: StateContext> Chain<E> {
 
     pub(crate) fn remember(&self, e: Executed) {
         lock(&self.executed).insert(e.block.hash(), e);
-    }
-
-    /// Forget executed blocks at or below the finalized height (they are final or orphaned).
-    pub(crate) fn forget_up_to(&self, height: u64) {
-        lock(&self.executed).retain(|_, e| e.block.number() > height);
     }
 
     pub(crate) fn account(&self, address: &Address) -> Result<AccountState, NodeError> {
@@ -233,12 +407,7 @@ impl<E: StateContext> Chain<E> {
         Ok(Some(entry))
     }
 
-    pub(crate) fn cache_block(
-        &self,
-        number: u64,
-        block: Arc<Block>,
-        receipts: Arc<Vec<StoredReceipt>>,
-    ) {
+    fn cache_block(&self, number: u64, block: Arc<Block>, receipts: Arc<Vec<StoredReceipt>>) {
         let mut c = lock(&self.cache);
         c.entries.insert(number, (block, receipts));
         let latest = self.latest().max(number);
@@ -264,6 +433,26 @@ impl<E: StateContext> Chain<E> {
             tip: parent.number(),
             tip_hash: parent.hash(),
         })
+    }
+
+    /// The latest finalized state, for RPC and services.
+    pub(crate) fn finalized_state(self: &Arc<Self>) -> FinalizedState<E> {
+        FinalizedState(self.clone())
+    }
+}
+
+/// The latest finalized state (the state store).
+pub(crate) struct FinalizedState<E: StateContext>(Arc<Chain<E>>);
+
+impl<E: StateContext> StateReader for FinalizedState<E> {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ReadError> {
+        self.0.store.get(key).map_err(|e| ReadError(e.to_string()))
+    }
+    fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
+        self.0
+            .index
+            .block_hash(number)
+            .map_err(|e| ReadError(e.to_string()))
     }
 }
 

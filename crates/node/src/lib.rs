@@ -1,12 +1,18 @@
 //! The Verai node: wiring of storage, execution, pool, consensus and RPC, start-up and
 //! shutdown.
 //!
-//! [`start_core`] runs a validator on any p2p network (the simulated one in tests): it
-//! opens the chain state, agrees on genesis with the other validators ([`peers`]), then
-//! starts consensus and mempool gossip. [`run`] wraps it for production with the
-//! authenticated p2p network and JSON-RPC. State is QMDB plus the redb index, genesis is
-//! written on first start, and consensus (simplex + marshal) drives [`app::App`]. The dev
-//! chain is a one-validator network: no code path skips consensus.
+//! Three groups of files:
+//! - **the chain and the consensus application**: [`chain`](crate::chain) holds the shared
+//!   state (storage handles, pool, executed blocks, the finalized head and its channel);
+//!   `app` builds blocks, verifies proposals and applies finalized blocks (the rules are
+//!   `verai_execution::rules`); `backend` serves RPC from it.
+//! - **services** beside the chain, which never affect what is finalized: the sentinel's
+//!   host (screening at admission, alerts, holds), deploy audits and the registrar that
+//!   records the node's own AI in provenance. They follow the chain's finalized channel.
+//! - **launch**: opening storage and recovery (`open`), a validator on any p2p network
+//!   ([`start_core`], the simulated one in tests), a production validator ([`run`]) and
+//!   follower ([`follow`]), a whole process ([`process`]); and the node's p2p protocols
+//!   ([`net`]: genesis handshake, mempool gossip, blob exchange).
 //!
 //! Recovery invariant: on disk, `store height <= index height <= QMDB height` and each block
 //! is written in that reverse order (QMDB, index, store). After a crash the node reports the
@@ -15,30 +21,30 @@
 //! is deleted and rebuilt from genesis by the same re-delivery.
 
 mod app;
-mod audit;
 mod backend;
-pub mod blobs;
 mod chain;
-mod config;
-mod core;
 mod error;
-mod follow;
-mod genesis;
-mod open;
-pub mod peers;
-mod run;
-mod screen;
+mod launch;
+pub mod net;
+mod services;
 
-pub use audit::DeployAuditor;
 pub use chain::ProducerConfig;
-pub use config::{NodeConfig, ValidatorKeys};
-pub use core::{Core, CoreConfig, NodeNetwork, start_core};
 pub use error::NodeError;
-pub use follow::{FollowConfig, RunningFollower, follow};
-pub use genesis::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES};
-pub use open::{ChainConfig, INDEX_FILE, genesis_block, genesis_changes};
-pub use run::{RunningNode, run};
-pub use screen::{
-    AccountReader, OnExpiry, ReleaseError, ScreenAction, ScreenConfig, Screening, TxScreen,
-    release_message,
+pub use launch::{
+    config::{NodeConfig, ValidatorKeys},
+    core::{Core, CoreConfig, NodeNetwork, start_core},
+    follow::{FollowConfig, RunningFollower, follow},
+    open::{BLOB_DIR, ChainConfig, INDEX_FILE, genesis_block, genesis_changes},
+    process,
+    run::{RunningNode, run},
+    testnet,
 };
+pub use net::{blobs, peers};
+pub use services::{
+    audit::{DeployAuditor, DeployAudits},
+    registrar::OwnModel,
+    sentinel::{ReleaseError, release_message},
+};
+pub use verai_consensus::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES};
+/// The sentinel's interface, as the node calls it.
+pub use verai_primitives::sentinel;

@@ -31,7 +31,7 @@ fn account_and_storage_proofs_verify_and_tampering_fails() {
             let contract: Address = serde_json::from_value(r["contractAddress"].clone()).unwrap();
 
             let resp = ok(addr, "verai_getProof", json!([contract, ["0x0", "0x1"]]));
-            let proof: verai_rpc::ProofResponse = serde_json::from_value(resp).unwrap();
+            let proof: verai_rpc::types::ProofResponse = serde_json::from_value(resp).unwrap();
             // The root is the state root of the block the node names.
             let block = ok(
                 addr,
@@ -132,7 +132,7 @@ fn account_and_storage_proofs_verify_and_tampering_fails() {
             let dev: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
                 .parse()
                 .unwrap();
-            let p: verai_rpc::ProofResponse =
+            let p: verai_rpc::types::ProofResponse =
                 serde_json::from_value(ok(addr, "verai_getProof", json!([dev]))).unwrap();
             let acc = p.account.clone().unwrap();
             let bal = ok(addr, "eth_getBalance", json!([dev, "latest"]));

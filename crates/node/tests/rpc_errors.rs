@@ -12,8 +12,15 @@ fn bad_input_is_refused_with_eip1474_codes() {
     with_node(dir.path(), |addr| async move {
         tokio::task::spawn_blocking(move || {
             let to = Some(alloy_primitives::Address::repeat_byte(0x11));
+            // Every wire name clients use in batches and tests is a served method: an unknown
+            // one would be -32601.
+            for name in verai_rpc::api::wire::ALL {
+                let r = call(addr, name, json!([{ "bad": [] }, "nonsense", 7]));
+                assert_ne!(r["error"]["code"], -32601, "{name} is not served: {r}");
+            }
             // Malformed RLP.
-            let (code, msg) = err_code(addr, "eth_sendRawTransaction", json!(["0x02f8deadbeef"]));
+            let name = verai_rpc::api::wire::SEND_RAW_TRANSACTION;
+            let (code, msg) = err_code(addr, name, json!(["0x02f8deadbeef"]));
             assert_eq!(code, -32602, "{msg}");
             // Bad signature: flip a byte inside the signature's r value.
             let mut raw = signed(0, 0, to, 1, vec![], 21_000).to_vec();

@@ -21,7 +21,8 @@ use std::sync::{
 use std::time::{Duration, Instant};
 use support::*;
 use verai_node::{
-    AccountReader, OnExpiry, ScreenAction, ScreenConfig, Screening, TxScreen, release_message,
+    release_message,
+    sentinel::{AccountReader, OnExpiry, ScreenAction, Screening, SentinelConfig, TxScreen},
 };
 use verai_primitives::{Block, RecoveredTx, StoredReceipt, dev_signers};
 
@@ -91,7 +92,7 @@ fn alerts_holds_and_releases() {
         txs_seen: AtomicU64::new(0),
     });
     let release_key = dev_signers(10)[9].address();
-    let config = ScreenConfig {
+    let config = SentinelConfig {
         screen: screen.clone(),
         hold_for: Duration::from_secs(10),
         on_expiry: OnExpiry::Drop,

@@ -10,6 +10,7 @@ mod error;
 mod genesis;
 pub mod module;
 mod receipt;
+pub mod sentinel;
 mod state;
 mod tx;
 
@@ -21,7 +22,7 @@ pub use genesis::{
     ChainSpec, DEV_CHAIN_ID, DEV_MNEMONIC, DEV_OPERATOR_INDEX, GenesisAccount, dev_operator,
     dev_signers,
 };
-pub use module::{Host, ModuleError, NativeModule, module_address, with_module};
+pub use module::{Host, ModuleError, ModuleSet, NativeModule, module_address, with_module};
 pub use receipt::{StoredReceipt, decode_receipts, encode_receipts, logs_bloom, receipts_root};
 pub use state::{AccountState, Changeset, KECCAK_EMPTY, StateKey};
 pub use tx::{RecoveredTx, transactions_root};

@@ -117,6 +117,67 @@ pub trait NativeModule: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Run one call with ABI-encoded `input`; returns ABI-encoded output.
     fn call(&self, host: &mut dyn Host, input: &[u8]) -> Result<Bytes, ModuleError>;
+    /// A sentence for this module's revert data; `None` when `data` is not one of its
+    /// errors. Clients use it to say why a call was refused.
+    fn explain(&self, _data: &[u8]) -> Option<String> {
+        None
+    }
+}
+
+/// The native modules a chain runs, in address order. Which modules exist, and at which
+/// addresses, is consensus configuration: every validator must run the same set.
+#[derive(Clone, Default)]
+pub struct ModuleSet(std::sync::Arc<[std::sync::Arc<dyn NativeModule>]>);
+
+impl ModuleSet {
+    /// A set of modules, sorted by address.
+    ///
+    /// # Panics
+    /// If two modules share an address: a set like that is a programming error.
+    pub fn new(mut modules: Vec<std::sync::Arc<dyn NativeModule>>) -> Self {
+        modules.sort_by_key(|m| m.address());
+        assert!(
+            modules.windows(2).all(|w| w[0].address() != w[1].address()),
+            "two native modules at one address"
+        );
+        Self(modules.into())
+    }
+
+    /// The module at `address`.
+    pub fn get(&self, address: &Address) -> Option<&std::sync::Arc<dyn NativeModule>> {
+        self.0
+            .binary_search_by_key(address, |m| m.address())
+            .ok()
+            .map(|i| &self.0[i])
+    }
+
+    /// The modules, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &std::sync::Arc<dyn NativeModule>> {
+        self.0.iter()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first module's sentence for `data` (see [`NativeModule::explain`]).
+    pub fn explain(&self, data: &[u8]) -> Option<String> {
+        self.0.iter().find_map(|m| m.explain(data))
+    }
+}
+
+impl std::fmt::Debug for ModuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|m| (m.name(), m.address())))
+            .finish()
+    }
 }
 
 #[cfg(test)]

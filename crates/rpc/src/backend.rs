@@ -1,12 +1,14 @@
 //! What RPC needs from the node. The node implements it over its storage, pool and engine.
 
-use crate::types::ProofResponse;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use std::{future::Future, sync::Arc};
 use tokio::sync::broadcast;
 use verai_execution::{BlockParams, StateReader};
 use verai_mempool::PoolError;
 use verai_primitives::{Block, RecoveredTx, StoredReceipt};
+use verai_rpc_api::types::{
+    AlertFilter, AlertPage, AuditDoc, HeldTx, ProofResponse, SentinelStatus,
+};
 use verai_storage::{LogLocation, LogQuery};
 
 /// A failure inside the node while serving a read.
@@ -68,6 +70,8 @@ pub trait Backend: Send + Sync + 'static {
     fn state(&self) -> Arc<dyn StateReader>;
     /// Parameters of the next block, for `eth_call`, `eth_estimateGas` and fee suggestions.
     fn next_block_params(&self) -> BlockParams;
+    /// The chain's native modules, for `eth_call` and `eth_estimateGas`.
+    fn modules(&self) -> &verai_execution::ModuleSet;
     /// Before [`submit`](Self::submit): get what the transaction needs beside it (the blobs
     /// a provenance record names, from peers), or refuse it.
     fn prepare(
@@ -93,12 +97,12 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = Result<ProofResponse, BackendError>> + Send;
     /// The stored audit report (JSON) of the contract at `address`, when the node audits
     /// deployments.
-    fn audit(&self, _address: &Address) -> Result<Option<serde_json::Value>, BackendError> {
+    fn audit(&self, _address: &Address) -> Result<Option<AuditDoc>, BackendError> {
         Ok(None)
     }
 
     /// Stored sentinel alerts matching a filter (`limit` set by the caller).
-    fn alerts(&self, _filter: &crate::AlertFilter) -> Result<crate::AlertPage, BackendError> {
+    fn alerts(&self, _filter: &AlertFilter) -> Result<AlertPage, BackendError> {
         Err(sentinel_off())
     }
     /// New sentinel alerts as they are stored; `None` when the sentinel is off.
@@ -106,7 +110,7 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
     /// Transactions held out of this node's proposals.
-    fn held(&self) -> Result<Vec<crate::HeldTx>, BackendError> {
+    fn held(&self) -> Result<Vec<HeldTx>, BackendError> {
         Err(sentinel_off())
     }
     /// End a hold after checking the release signature; whether it was held.
@@ -119,7 +123,7 @@ pub trait Backend: Send + Sync + 'static {
         Err(sentinel_off())
     }
     /// The sentinel's counters and description.
-    fn sentinel_status(&self) -> Result<serde_json::Value, BackendError> {
+    fn sentinel_status(&self) -> Result<SentinelStatus, BackendError> {
         Err(sentinel_off())
     }
 

@@ -11,10 +11,11 @@ use alloy_rpc_types_eth::{
     Block as RpcBlock, FeeHistory, Filter, FilterBlockOption, Log as RpcLog, SyncStatus,
     Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
 };
-use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use jsonrpsee::core::RpcResult;
 use std::sync::Arc;
 use verai_execution::{CallOutcome, CallRequest, StateReader, call, estimate_gas};
 use verai_primitives::{AccountState, RecoveredTx, StateKey};
+use verai_rpc_api::{EthApiServer, NetApiServer, Web3ApiServer};
 use verai_storage::{LogLocation, LogQuery, TOPIC_POSITIONS};
 
 /// Most blocks one `eth_getLogs` may scan.
@@ -27,83 +28,6 @@ pub const MAX_LOGS: usize = 20_000;
 pub const MAX_FEE_HISTORY: u64 = 1024;
 /// The priority fee suggested to clients (1 gwei, as anvil).
 pub const SUGGESTED_TIP: u128 = 1_000_000_000;
-
-#[rpc(server, namespace = "web3")]
-pub trait Web3Api {
-    #[method(name = "clientVersion")]
-    fn client_version(&self) -> RpcResult<String>;
-}
-
-#[rpc(server, namespace = "net")]
-pub trait NetApi {
-    #[method(name = "version")]
-    fn version(&self) -> RpcResult<String>;
-    #[method(name = "listening")]
-    fn listening(&self) -> RpcResult<bool>;
-}
-
-#[rpc(server, namespace = "eth")]
-pub trait EthApi {
-    #[method(name = "chainId")]
-    fn chain_id(&self) -> RpcResult<U64>;
-    #[method(name = "blockNumber")]
-    fn block_number(&self) -> RpcResult<U64>;
-    #[method(name = "syncing")]
-    fn syncing(&self) -> RpcResult<SyncStatus>;
-    #[method(name = "accounts")]
-    fn accounts(&self) -> RpcResult<Vec<Address>>;
-    #[method(name = "getBalance")]
-    fn get_balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256>;
-    #[method(name = "getTransactionCount")]
-    fn get_transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
-    #[method(name = "getCode")]
-    fn get_code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
-    #[method(name = "getStorageAt")]
-    fn get_storage_at(
-        &self,
-        address: Address,
-        slot: U256,
-        block: Option<BlockId>,
-    ) -> RpcResult<B256>;
-    #[method(name = "call")]
-    fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
-    #[method(name = "estimateGas")]
-    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
-    #[method(name = "gasPrice")]
-    fn gas_price(&self) -> RpcResult<U256>;
-    #[method(name = "maxPriorityFeePerGas")]
-    fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
-    #[method(name = "feeHistory")]
-    fn fee_history(
-        &self,
-        count: U64,
-        newest: BlockNumberOrTag,
-        percentiles: Option<Vec<f64>>,
-    ) -> RpcResult<FeeHistory>;
-    #[method(name = "sendRawTransaction")]
-    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
-    #[method(name = "getTransactionByHash")]
-    fn get_transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>>;
-    #[method(name = "getTransactionReceipt")]
-    fn get_transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
-    #[method(name = "getBlockByNumber")]
-    fn get_block_by_number(
-        &self,
-        block: BlockNumberOrTag,
-        full: bool,
-    ) -> RpcResult<Option<RpcBlock>>;
-    #[method(name = "getBlockByHash")]
-    fn get_block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>>;
-    #[method(name = "getBlockTransactionCountByNumber")]
-    fn get_block_transaction_count_by_number(
-        &self,
-        block: BlockNumberOrTag,
-    ) -> RpcResult<Option<U64>>;
-    #[method(name = "getBlockTransactionCountByHash")]
-    fn get_block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
-    #[method(name = "getLogs")]
-    fn get_logs(&self, filter: Filter) -> RpcResult<Vec<RpcLog>>;
-}
 
 /// Implementation of the three namespaces over a [`Backend`].
 pub struct Eth<B> {
@@ -253,8 +177,13 @@ impl<B: Backend> EthApiServer for Eth<B> {
     fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
         let state = self.state_at(block)?;
         let req = self.call_request(&request)?;
-        let out = call(&state, &self.backend.next_block_params(), &req)
-            .map_err(|e| err(INVALID_INPUT, e.to_string()))?;
+        let out = call(
+            &state,
+            &self.backend.next_block_params(),
+            self.backend.modules(),
+            &req,
+        )
+        .map_err(|e| err(INVALID_INPUT, e.to_string()))?;
         if out.success {
             Ok(out.output)
         } else {
@@ -265,8 +194,13 @@ impl<B: Backend> EthApiServer for Eth<B> {
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
         let state = self.state_at(block)?;
         let req = self.call_request(&request)?;
-        match estimate_gas(&state, &self.backend.next_block_params(), &req)
-            .map_err(|e| err(INVALID_INPUT, e.to_string()))?
+        match estimate_gas(
+            &state,
+            &self.backend.next_block_params(),
+            self.backend.modules(),
+            &req,
+        )
+        .map_err(|e| err(INVALID_INPUT, e.to_string()))?
         {
             Ok(gas) => Ok(U64::from(gas)),
             Err(out) => Err(failure(&out)),

@@ -1,6 +1,7 @@
-//! Ethereum JSON-RPC for Verai (jsonrpsee), over HTTP and WebSocket on one port.
+//! The JSON-RPC server of Verai (jsonrpsee), over HTTP and WebSocket on one port.
 //!
 //! RPC is an edge: it reads through [`Backend`] and writes only by submitting transactions.
+//! The methods are declared once in `verai-rpc-api`; this crate implements them.
 //! Namespaces: `web3_`, `net_`, `eth_` (what `cast`, ethers and viem use) and `verai_`
 //! (state proofs, finalization certificates, provenance queries and blobs, deploy audits,
 //! sentinel alerts). Errors follow EIP-1474; see [`error`].
@@ -13,13 +14,9 @@ mod provenance;
 mod pubsub;
 mod sentinel;
 mod server;
-mod types;
 mod verai;
 
 pub use backend::{Backend, BackendError, ProofKey, ProvenValue, sentinel_off};
-pub use provenance::{BlobReceipt, Lineage, ListFilter, MAX_LIST, MAX_WALK, RecordList, UsageLog};
-pub use sentinel::{
-    AlertFilter, AlertPage, DEFAULT_ALERTS_PAGE, HeldTx, MAX_ALERTS_PAGE, SentinelApiServer,
-};
-pub use server::{RpcConfig, start};
-pub use types::{CertificateResponse, ProofResponse, StorageProofEntry};
+pub use server::{RpcConfig, module, start};
+/// The interfaces this crate serves, and their wire types.
+pub use verai_rpc_api::{self as api, types};

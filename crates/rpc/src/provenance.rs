@@ -8,120 +8,21 @@ use crate::{
     Backend,
     error::{INTERNAL, LIMIT_EXCEEDED, NOT_FOUND, err, invalid_params},
 };
-use alloy_primitives::{Address, B256, Bytes, U256};
-use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
-use serde::{Deserialize, Serialize};
+use alloy_primitives::{B256, Bytes, U256};
+use jsonrpsee::{core::RpcResult, types::ErrorObjectOwned};
 use std::sync::Arc;
 use verai_execution::StateReader;
 use verai_primitives::{ModuleError, StateKey};
 use verai_provenance::{
-    ADDRESS, Kind, LineageNode, RecordView, UsageView,
+    ADDRESS, Kind, RecordView, UsageView,
     blob::BlobError,
     layout,
     read::{self, Direction, Slots},
 };
-
-/// Most ids or entries one list request returns.
-pub const MAX_LIST: u64 = 1000;
-/// Most records one lineage walk returns.
-pub const MAX_WALK: usize = 10_000;
-
-/// Filter of `verai_listRecords`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListFilter {
-    /// Records currently owned by this account.
-    pub owner: Option<Address>,
-    /// Records of this kind (`dataset`, `model`, `training-run`, `inference`).
-    pub kind: Option<String>,
-    /// Skip this many index entries.
-    pub offset: Option<u64>,
-    /// At most this many (≤ [`MAX_LIST`]).
-    pub limit: Option<u64>,
-}
-
-/// `verai_listRecords` result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordList {
-    /// Entries in the index searched (all records when unfiltered).
-    pub total: u64,
-    /// The records.
-    pub records: Vec<RecordView>,
-}
-
-/// `verai_getLineage` result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Lineage {
-    /// Where the walk started.
-    pub root: RecordView,
-    /// `ancestors` or `descendants`.
-    pub direction: String,
-    /// Records reached, breadth first, with their depth and own edges.
-    pub nodes: Vec<LineageNode>,
-    /// The root's own edges in this direction.
-    pub edges: Vec<u64>,
-    /// Whether `limit` cut the walk short.
-    pub truncated: bool,
-}
-
-/// `verai_getUsage` result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UsageLog {
-    /// Uses logged in total.
-    pub count: u64,
-    /// The requested entries.
-    pub entries: Vec<UsageView>,
-}
-
-/// `verai_putBlob` result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlobReceipt {
-    /// SHA-256 of the bytes: the blob's name.
-    pub hash: B256,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-#[rpc(server, namespace = "verai")]
-pub trait ProvenanceApi {
-    /// A provenance record by id, `null` if none.
-    #[method(name = "getRecord")]
-    async fn get_record(&self, id: u64) -> RpcResult<Option<RecordView>>;
-    /// The record of a kind (`dataset`, `model`, `training`, `inference`) with a content
-    /// hash, `null` if none (records are unique by kind and hash).
-    #[method(name = "findRecord")]
-    async fn find_record(&self, kind: String, content_hash: B256) -> RpcResult<Option<RecordView>>;
-    /// Records by owner or kind (or all), in id order.
-    #[method(name = "listRecords")]
-    async fn list_records(&self, filter: Option<ListFilter>) -> RpcResult<RecordList>;
-    /// Ancestors or descendants of a record, breadth first.
-    #[method(name = "getLineage")]
-    async fn get_lineage(
-        &self,
-        id: u64,
-        direction: Option<String>,
-        max_depth: Option<u32>,
-        limit: Option<usize>,
-    ) -> RpcResult<Lineage>;
-    /// The usage log of a model.
-    #[method(name = "getUsage")]
-    async fn get_usage(
-        &self,
-        id: u64,
-        offset: Option<u64>,
-        limit: Option<u64>,
-    ) -> RpcResult<UsageLog>;
-    /// Store a blob (content-addressed by SHA-256) beside the node's storage.
-    #[method(name = "putBlob")]
-    async fn put_blob(&self, data: Bytes) -> RpcResult<BlobReceipt>;
-    /// A stored blob, `null` if absent.
-    #[method(name = "getBlob")]
-    async fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>>;
-}
+use verai_rpc_api::{
+    ProvenanceApiServer,
+    types::{BlobReceipt, Lineage, ListFilter, MAX_LIST, MAX_WALK, RecordList, UsageLog},
+};
 
 /// Implementation over a [`Backend`].
 pub struct ProvenanceRpc<B> {

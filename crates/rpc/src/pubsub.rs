@@ -8,29 +8,15 @@ use alloy_rpc_types_eth::{
     Filter, FilterBlockOption,
     pubsub::{Params, SubscriptionKind},
 };
-use jsonrpsee::{
-    PendingSubscriptionSink, SubscriptionMessage, core::SubscriptionResult, proc_macros::rpc,
-};
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage, core::SubscriptionResult};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
-
-#[rpc(server, namespace = "eth")]
-pub trait EthPubSubApi {
-    #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
-    async fn subscribe(
-        &self,
-        kind: String,
-        params: Option<serde_json::Value>,
-    ) -> SubscriptionResult;
-}
+use verai_rpc_api::{ALERTS_SUBSCRIPTION as ALERTS, EthPubSubApiServer};
 
 /// Implementation over a [`Backend`].
 pub struct PubSub<B> {
     pub(crate) backend: Arc<B>,
 }
-
-/// The sentinel's subscription name.
-pub const ALERTS: &str = "verai_alerts";
 
 /// Params of a `verai_alerts` subscription.
 #[derive(serde::Deserialize)]
@@ -100,7 +86,7 @@ fn msg<T: serde::Serialize>(v: &T) -> Option<SubscriptionMessage> {
 
 #[jsonrpsee::core::async_trait]
 impl<B: Backend> EthPubSubApiServer for PubSub<B> {
-    async fn subscribe(
+    async fn eth_subscribe(
         &self,
         pending: PendingSubscriptionSink,
         kind: String,

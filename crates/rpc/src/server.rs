@@ -1,18 +1,18 @@
 //! Starting the HTTP + WebSocket server.
 
 use crate::{
-    Backend,
-    eth::{Eth, EthApiServer, NetApiServer, Web3ApiServer},
-    provenance::{ProvenanceApiServer, ProvenanceRpc},
-    pubsub::{EthPubSubApiServer, PubSub},
-    sentinel::{SentinelApiServer, SentinelRpc},
-    verai::{DebugApiServer, Verai, VeraiApiServer},
+    Backend, eth::Eth, provenance::ProvenanceRpc, pubsub::PubSub, sentinel::SentinelRpc,
+    verai::Verai,
 };
 use jsonrpsee::{
     RpcModule,
     server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
 };
 use std::{net::SocketAddr, sync::Arc};
+use verai_rpc_api::{
+    DebugApiServer, EthApiServer, EthPubSubApiServer, NetApiServer, ProvenanceApiServer,
+    SentinelApiServer, VeraiApiServer, Web3ApiServer,
+};
 
 /// Server limits and identity.
 #[derive(Debug, Clone)]

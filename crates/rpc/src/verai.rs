@@ -2,45 +2,17 @@
 //! (what a follower syncs from).
 
 use crate::{
-    Backend, CertificateResponse, ProofKey, ProofResponse,
+    Backend, ProofKey,
     error::{NOT_FOUND, err, invalid_params},
 };
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{Address, Bytes, U256};
-use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use jsonrpsee::core::RpcResult;
 use std::sync::Arc;
-
-/// Most storage slots one `verai_getProof` may prove.
-pub const MAX_PROOF_KEYS: usize = 256;
-
-#[rpc(server, namespace = "verai")]
-pub trait VeraiApi {
-    /// Prove an account and some of its storage slots against the latest finalized state root.
-    #[method(name = "getProof")]
-    async fn get_proof(
-        &self,
-        address: Address,
-        slots: Option<Vec<U256>>,
-    ) -> RpcResult<ProofResponse>;
-    /// The finalization certificate of a block.
-    #[method(name = "getCertificate")]
-    async fn get_certificate(
-        &self,
-        block: BlockNumberOrTag,
-    ) -> RpcResult<Option<CertificateResponse>>;
-    /// The auditor's report on a deployed contract (`verai node --audit-deploys`): risk
-    /// level, findings by bytecode offset, the block that deployed it; `null` if none.
-    #[method(name = "getAudit")]
-    async fn get_audit(&self, address: Address) -> RpcResult<Option<serde_json::Value>>;
-}
-
-/// Raw blocks, as geth and reth serve them.
-#[rpc(server, namespace = "debug")]
-pub trait DebugApi {
-    /// The RLP encoding of a finalized block (header and transactions), `null` if unknown.
-    #[method(name = "getRawBlock")]
-    async fn get_raw_block(&self, block: BlockNumberOrTag) -> RpcResult<Option<Bytes>>;
-}
+use verai_rpc_api::{
+    DebugApiServer, MAX_PROOF_KEYS, VeraiApiServer,
+    types::{AuditDoc, CertificateResponse, ProofResponse},
+};
 
 #[jsonrpsee::core::async_trait]
 impl<B: Backend> DebugApiServer for Verai<B> {
@@ -81,7 +53,7 @@ impl<B: Backend> VeraiApiServer for Verai<B> {
         Ok(self.backend.prove(keys).await?)
     }
 
-    async fn get_audit(&self, address: Address) -> RpcResult<Option<serde_json::Value>> {
+    async fn get_audit(&self, address: Address) -> RpcResult<Option<AuditDoc>> {
         Ok(self.backend.audit(&address)?)
     }
 

@@ -1,7 +1,8 @@
 //! The RPC index in redb: blocks, hashes, transactions, receipts and logs of finalized blocks.
 //!
-//! Derived data, rebuildable by re-indexing finalized blocks in order. Block and receipt bytes
-//! are opaque here (the caller owns their encoding). Tables:
+//! Derived data, rebuildable by re-indexing finalized blocks in order. Block bytes are opaque
+//! here (the caller owns their encoding); receipts arrive decoded, and the index stores them
+//! encoded and flattens their logs into the log tables itself. Tables:
 //! - `blocks`: number -> block bytes; `block_hashes`: number -> hash; `block_numbers`:
 //!   hash -> number;
 //! - `txs`: tx hash -> (block number, index in block);
@@ -26,6 +27,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
 };
+use verai_primitives::{StoredReceipt, encode_receipts};
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_HASHES: TableDefinition<u64, &[u8]> = TableDefinition::new("block_hashes");
@@ -76,20 +78,36 @@ impl LogLocation {
     }
 }
 
-/// The index entries of one log, extracted by the caller from the receipts.
+/// The index entries of one log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexedLog {
+struct IndexedLog<'a> {
     /// Index of the transaction in the block.
-    pub tx_index: u32,
+    tx_index: u32,
     /// Index of the log in the block.
-    pub log_index: u32,
+    log_index: u32,
     /// Emitting contract.
-    pub address: Address,
+    address: Address,
     /// Topics, first one first (only the first [`TOPIC_POSITIONS`] are indexed).
-    pub topics: Vec<B256>,
+    topics: &'a [B256],
 }
 
-/// One finalized block to index. Bytes are stored as given.
+/// The logs of a block's receipts in block order, with their block-wide log index.
+fn block_logs(receipts: &[StoredReceipt]) -> impl Iterator<Item = IndexedLog<'_>> {
+    receipts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.receipt.logs().iter().map(move |l| (i, l)))
+        .enumerate()
+        .map(|(log_index, (tx_index, l))| IndexedLog {
+            tx_index: tx_index as u32,
+            log_index: log_index as u32,
+            address: l.address,
+            topics: l.topics(),
+        })
+}
+
+/// One finalized block to index: the encoded block as stored, and its receipts (their
+/// transaction hashes and logs are indexed; they are stored encoded).
 #[derive(Debug, Clone, Copy)]
 pub struct IndexedBlock<'a> {
     /// Block number.
@@ -98,12 +116,8 @@ pub struct IndexedBlock<'a> {
     pub hash: B256,
     /// The encoded block.
     pub block: &'a [u8],
-    /// The block's encoded receipts.
-    pub receipts: &'a [u8],
-    /// Transaction hashes in block order.
-    pub tx_hashes: &'a [B256],
-    /// The block's logs.
-    pub logs: &'a [IndexedLog],
+    /// The block's receipts, in transaction order.
+    pub receipts: &'a [StoredReceipt],
 }
 
 /// An `eth_getLogs`-style filter over the index: logs in `from..=to` whose address is one of
@@ -192,7 +206,7 @@ impl Index {
         tx.open_table(META)?;
         tx.open_table(CERTIFICATES)?;
         tx.open_table(AUDITS)?;
-        crate::alerts::create_tables(&tx)?;
+        crate::sentinel::create_tables(&tx)?;
         tx.commit()?;
         Ok(Self {
             alerts_db: db.clone(),
@@ -269,16 +283,17 @@ impl Index {
                 .insert(b.number, b.hash.as_slice())?;
             tx.open_table(BLOCK_NUMBERS)?
                 .insert(b.hash.as_slice(), b.number)?;
-            tx.open_table(RECEIPTS)?.insert(b.number, b.receipts)?;
+            tx.open_table(RECEIPTS)?
+                .insert(b.number, encode_receipts(b.receipts).as_slice())?;
             let mut txs = tx.open_table(TXS)?;
-            for (i, h) in b.tx_hashes.iter().enumerate() {
+            for (i, r) in b.receipts.iter().enumerate() {
                 let i = u32::try_from(i)
                     .map_err(|_| StorageError::Corrupt("too many transactions".into()))?;
-                txs.insert(h.as_slice(), (b.number, i))?;
+                txs.insert(r.tx_hash.as_slice(), (b.number, i))?;
             }
             let mut by_address = tx.open_table(LOGS_BY_ADDRESS)?;
             let mut by_topic = tx.open_table(LOGS_BY_TOPIC)?;
-            for log in b.logs {
+            for log in block_logs(b.receipts) {
                 let loc = LogLocation {
                     block: b.number,
                     tx_index: log.tx_index,

@@ -17,20 +17,20 @@
 //! Crash order: the node commits QMDB first, then the state store, then the index. On start,
 //! `store.height() <= commitment.height()` and the node replays the blocks in between.
 
-mod alerts;
 mod commitment;
 mod error;
 mod index;
 mod key;
 mod proof;
+mod sentinel;
 mod state_store;
 
-pub use alerts::{MAX_ALERT_BYTES, MAX_ALERT_SCAN};
 pub use commitment::{Commitment, PendingState, StateContext, StateDb};
 pub use error::{Result, StorageError};
-pub use index::{Index, IndexedBlock, IndexedLog, LogLocation, LogQuery, TOPIC_POSITIONS};
+pub use index::{Index, IndexedBlock, LogLocation, LogQuery, TOPIC_POSITIONS};
 pub use key::{QKEY_LEN, qkey};
 pub use proof::{MAX_PROOF_BYTES, MAX_PROOF_DIGESTS, ProofError, StateProof, verify_state_proof};
+pub use sentinel::{MAX_ALERT_BYTES, MAX_ALERT_SCAN};
 pub use state_store::{StateSnapshot, StateStore};
 
 /// Largest state value (contract code is the largest kind): 256 KiB.

@@ -7,7 +7,7 @@ use alloy_primitives::{Address, B256, U256};
 use commonware_runtime::{
     Runner as _, Spawner as _, Supervisor as _, deterministic, tokio as cw_tokio,
 };
-use verai_primitives::{AccountState, Changeset, StateKey};
+use verai_primitives::{AccountState, Changeset, StateKey, StoredReceipt};
 
 fn acct(n: u8) -> StateKey {
     StateKey::Account(Address::repeat_byte(n))
@@ -456,6 +456,28 @@ fn state_store_rebuilds_from_qmdb() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn log(address: Address, topics: Vec<B256>) -> alloy_primitives::Log {
+    alloy_primitives::Log::new_unchecked(address, topics, Default::default())
+}
+
+fn receipt(tx_hash: B256, logs: Vec<alloy_primitives::Log>) -> StoredReceipt {
+    use alloy_consensus::{Receipt, ReceiptEnvelope, ReceiptWithBloom};
+    let receipt = Receipt {
+        status: true.into(),
+        cumulative_gas_used: 21_000,
+        logs,
+    };
+    StoredReceipt {
+        receipt: ReceiptEnvelope::Eip1559(ReceiptWithBloom::new(receipt, Default::default())),
+        tx_hash,
+        from: Address::ZERO,
+        to: None,
+        contract_address: None,
+        gas_used: 21_000,
+        effective_gas_price: 0,
+    }
+}
+
 #[test]
 fn index_blocks_and_logs() {
     let dir = temp_dir("index");
@@ -465,31 +487,20 @@ fn index_blocks_and_logs() {
     let idx = Index::open(&path).unwrap();
     for n in 0..50u64 {
         let hash = B256::from(U256::from(n + 1000));
-        let txs = [
-            B256::from(U256::from(n * 10 + 1)),
-            B256::from(U256::from(n * 10 + 2)),
-        ];
-        let mut logs = vec![IndexedLog {
-            tx_index: 0,
-            log_index: 0,
-            address: a1,
-            topics: vec![t1],
-        }];
+        let mut logs = vec![vec![log(a1, vec![t1])], vec![]];
         if n % 5 == 0 {
-            logs.push(IndexedLog {
-                tx_index: 1,
-                log_index: 1,
-                address: a2,
-                topics: vec![t1, t2],
-            });
+            logs[1].push(log(a2, vec![t1, t2]));
         }
+        let receipts: Vec<StoredReceipt> = logs
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| receipt(B256::from(U256::from(n * 10 + 1 + i as u64)), l))
+            .collect();
         let b = IndexedBlock {
             number: n,
             hash,
             block: &n.to_be_bytes(),
-            receipts: &[n as u8; 3],
-            tx_hashes: &txs,
-            logs: &logs,
+            receipts: &receipts,
         };
         idx.index_block(&b).unwrap();
         // Re-indexing the same block is a no-op; another hash is refused.
@@ -507,8 +518,6 @@ fn index_blocks_and_logs() {
         hash: B256::ZERO,
         block: &[],
         receipts: &[],
-        tx_hashes: &[],
-        logs: &[],
     };
     assert!(matches!(
         idx.index_block(&gap),
@@ -535,7 +544,9 @@ fn index_blocks_and_logs() {
         idx.tx_location(&B256::from(U256::from(72))).unwrap(),
         Some((7, 1))
     );
-    assert_eq!(idx.receipts(7).unwrap(), Some(vec![7; 3]));
+    let stored = verai_primitives::decode_receipts(&idx.receipts(7).unwrap().unwrap()).unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].tx_hash, B256::from(U256::from(72)));
 
     let loc = |block, tx_index, log_index| LogLocation {
         block,

@@ -4,13 +4,13 @@
 //! Exit codes: 0 clean (or below `--fail-on`), 1 a contract's risk reached `--fail-on`,
 //! 2 an input could not be audited (a directory run still audits and reports the rest).
 
-use super::client::{address, call, connect};
+use super::common::address;
 use clap::{Args, ValueEnum};
 use eyre::{WrapErr, bail};
-use jsonrpsee::rpc_params;
 use std::path::{Path, PathBuf};
 use verai_auditor::report::{self, Outcome};
 use verai_auditor::{Confidence, MAX_SOURCE_BYTES, Severity};
+use verai_client::{Client, api::EthApiClient};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -63,9 +63,7 @@ pub enum Conf {
 
 pub fn run(a: AuditArgs) -> eyre::Result<()> {
     let mut outcomes = match (&a.path, &a.address) {
-        (_, Some(addr)) => vec![super::client::block_on_value(fetch_and_audit(
-            addr, &a.rpc,
-        ))?],
+        (_, Some(addr)) => vec![super::common::block_on(fetch_and_audit(addr, &a.rpc))?],
         (Some(p), None) if p.is_dir() => audit_dir(p)?,
         (Some(p), None) => vec![audit_file(p)],
         (None, None) => bail!("give a file, a directory or --address"),
@@ -153,11 +151,8 @@ fn audit_dir(dir: &Path) -> eyre::Result<Vec<Outcome>> {
 
 async fn fetch_and_audit(addr: &str, rpc: &str) -> eyre::Result<Outcome> {
     let a = address(addr)?;
-    let client = connect(rpc)?;
-    let code: String = call(&client, rpc, "eth_getCode", rpc_params![a, "latest"]).await?;
-    let result = verai_auditor::decode_hex_code(&code)
-        .and_then(|c| verai_auditor::audit_bytecode(&c))
-        .map_err(|e| e.to_string());
+    let code = Client::connect(rpc)?.get_code(a, None).await?;
+    let result = verai_auditor::audit_bytecode(&code).map_err(|e| e.to_string());
     Ok(Outcome {
         path: format!("{a}"),
         result,

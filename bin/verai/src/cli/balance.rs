@@ -1,9 +1,8 @@
 //! `verai balance ADDR`.
 
-use super::client::{RpcArgs, address, call, connect, format_ether};
-use alloy_primitives::U256;
+use super::common::{RpcArgs, address, format_ether};
 use clap::Args;
-use jsonrpsee::rpc_params;
+use verai_client::api::EthApiClient;
 
 /// Arguments of `verai balance`.
 #[derive(Debug, Args)]
@@ -16,21 +15,10 @@ pub struct BalanceArgs {
 
 pub async fn run(a: BalanceArgs) -> eyre::Result<()> {
     let addr = address(&a.address)?;
-    let client = connect(&a.rpc.rpc)?;
-    let wei: U256 = call(
-        &client,
-        &a.rpc.rpc,
-        "eth_getBalance",
-        rpc_params![addr, "latest"],
-    )
-    .await?;
-    if a.rpc.json {
-        println!(
-            "{}",
-            serde_json::json!({ "address": addr, "wei": wei.to_string(), "ether": format_ether(wei) })
-        );
-    } else {
-        println!("{} VAI ({wei} wei)", format_ether(wei));
-    }
+    let wei = a.rpc.client()?.get_balance(addr, None).await?;
+    a.rpc.print(
+        serde_json::json!({ "address": addr, "wei": wei.to_string(), "ether": format_ether(wei) }),
+        || format!("{} VAI ({wei} wei)", format_ether(wei)),
+    );
     Ok(())
 }

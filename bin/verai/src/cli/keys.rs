@@ -49,7 +49,7 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
                 .wrap_err_with(|| format!("creating {}", dir.display()))?;
             let signer = PrivateKeySigner::random();
             let path = dir.join(format!("{}.key", signer.address()));
-            write_private(
+            verai_node::testnet::write_private(
                 &path,
                 &format!("0x{}\n", alloy_primitives::hex::encode(signer.to_bytes())),
             )?;
@@ -102,22 +102,4 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(unix)]
-pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .wrap_err_with(|| format!("creating {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> eyre::Result<()> {
-    std::fs::write(path, contents).wrap_err_with(|| format!("writing {}", path.display()))
 }

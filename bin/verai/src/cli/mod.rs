@@ -4,24 +4,20 @@ mod audit;
 mod audit_train;
 mod balance;
 mod block;
-mod client;
+mod common;
 mod infer;
 mod keys;
 mod model;
 mod node;
-mod node_registrar;
 mod node_sentinel;
 mod oracle;
-mod proof;
 mod provenance;
 mod send;
 mod sentinel;
 mod sentinel_alerts;
 mod sentinel_release;
-mod sentinel_screen;
 mod sentinel_simulate;
 mod testnet;
-mod validators;
 
 use clap::{Parser, Subcommand};
 
@@ -75,16 +71,27 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
         Command::Node(a) => node::run(a),
         Command::Keys(c) => keys::run(c),
-        Command::Send(a) => client::block_on(send::run(a)),
-        Command::Balance(a) => client::block_on(balance::run(a)),
-        Command::Block(a) => client::block_on(block::run(a)),
+        Command::Send(a) => common::block_on(send::run(a)),
+        Command::Balance(a) => common::block_on(balance::run(a)),
+        Command::Block(a) => common::block_on(block::run(a)),
         Command::Testnet(c) => testnet::run(c),
         Command::Audit(a) => audit::run(a),
         Command::AuditTrain(a) => audit_train::run(a),
         Command::Sentinel(c) => sentinel::run(c),
-        Command::Provenance(c) => client::block_on(provenance::run(c)),
-        Command::Model(c) => client::block_on(model::run(c)),
-        Command::Infer(a) => client::block_on(infer::run(a)),
-        Command::Oracle(c) => client::block_on(oracle::run(c)),
+        Command::Provenance(c) => common::block_on(provenance::run(c)),
+        Command::Model(c) => common::block_on(model::run(c)),
+        Command::Infer(a) => common::block_on(infer::run(a)),
+        Command::Oracle(c) => common::block_on(oracle::run(c)),
     }
+}
+
+/// Log to stderr, at `info` unless `RUST_LOG` says otherwise.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

@@ -1,13 +1,13 @@
 //! `verai model register FILE`: check an ONNX model, store it on chain through the
-//! inference module, and record it in the provenance registry.
+//! inference module, and record it in the provenance registry; `verai model show ID`.
 
-use super::client::{RpcArgs, SignerArgs, TransactError, call, chain_id, connect, transact};
-use alloy_primitives::{B256, Bytes};
-use alloy_sol_types::{SolCall, SolEvent};
+use super::common::{RpcArgs, TxArgs};
+use alloy_primitives::B256;
+use alloy_sol_types::SolCall;
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
-use jsonrpsee::{core::client::ClientT, http_client::HttpClient, rpc_params};
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
+use verai_client::{Tx, api::ProvenanceApiClient, receipt_events};
 use verai_inference_module::{ADDRESS, IInference};
 
 /// `verai model ...`
@@ -33,12 +33,7 @@ pub struct RegisterArgs {
     #[arg(long = "trained-on")]
     trained_on: Vec<u64>,
     #[command(flatten)]
-    signer: SignerArgs,
-    #[command(flatten)]
-    rpc: RpcArgs,
-    /// Seconds to wait for inclusion.
-    #[arg(long, default_value_t = 60)]
-    timeout: u64,
+    tx: TxArgs,
 }
 
 #[derive(Debug, Args)]
@@ -53,40 +48,14 @@ pub async fn run(c: ModelCommand) -> eyre::Result<()> {
     match c {
         ModelCommand::Register(a) => register(a).await,
         ModelCommand::Show(a) => {
-            let client = connect(&a.rpc.rpc)?;
-            let m = get_model(&client, &a.rpc.rpc, a.id).await?;
-            if a.rpc.json {
-                println!("{}", model_json(&m));
-            } else {
-                print_model(&m);
-            }
+            let client = a.rpc.client()?;
+            let m = client
+                .view(ADDRESS, &IInference::getModelCall { modelId: a.id })
+                .await?;
+            a.rpc.print(model_json(&m), || model_text(&m));
             Ok(())
         }
     }
-}
-
-/// `eth_call` a view of the inference module and decode its answer.
-pub async fn view<C: SolCall>(client: &HttpClient, rpc: &str, c: C) -> eyre::Result<C::Return> {
-    let req = serde_json::json!({ "to": ADDRESS, "data": Bytes::from(c.abi_encode()) });
-    let out: Result<Bytes, _> = client
-        .request::<Bytes, _>("eth_call", rpc_params![req, "latest"])
-        .await;
-    match out {
-        Ok(b) => C::abi_decode_returns(&b).map_err(|e| eyre!("bad answer from {rpc}: {e}")),
-        Err(jsonrpsee::core::ClientError::Call(e)) => {
-            let why = e
-                .data()
-                .and_then(|d| serde_json::from_str::<Bytes>(d.get()).ok())
-                .and_then(|d| verai_inference_module::explain(&d))
-                .unwrap_or_else(|| e.message().to_string());
-            bail!("{why}")
-        }
-        Err(e) => Err(eyre!("eth_call on {rpc}: {e}")),
-    }
-}
-
-pub async fn get_model(client: &HttpClient, rpc: &str, id: u64) -> eyre::Result<IInference::Model> {
-    view(client, rpc, IInference::getModelCall { modelId: id }).await
 }
 
 fn model_json(m: &IInference::Model) -> serde_json::Value {
@@ -101,14 +70,11 @@ fn model_json(m: &IInference::Model) -> serde_json::Value {
     })
 }
 
-fn print_model(m: &IInference::Model) {
-    println!("model {}", m.modelId);
-    println!("  content hash  {}", m.contentHash);
-    println!("  size          {} bytes", m.size);
-    println!("  input shape   {:?}", m.inputShape);
-    println!("  output shape  {:?}", m.outputShape);
-    println!("  operations    {} per inference", m.ops);
-    println!("  gas per call  {} (plus the audit record)", m.gasPerCall);
+fn model_text(m: &IInference::Model) -> String {
+    format!(
+        "model {}\n  content hash  {}\n  size          {} bytes\n  input shape   {:?}\n  output shape  {:?}\n  operations    {} per inference\n  gas per call  {} (plus the audit record)",
+        m.modelId, m.contentHash, m.size, m.inputShape, m.outputShape, m.ops, m.gasPerCall
+    )
 }
 
 async fn register(a: RegisterArgs) -> eyre::Result<()> {
@@ -117,86 +83,37 @@ async fn register(a: RegisterArgs) -> eyre::Result<()> {
     let local = verai_inference::Model::load(&bytes)
         .map_err(|e| eyre!("{} refused: {e}", a.file.display()))?;
     let hash = B256::from(local.hash());
-    let rpc = &a.rpc.rpc;
-    let client = connect(rpc)?;
+    let w = a.tx.wallet().await?;
     // Also keep the file in the node's blob store, so `blob:<hash>` resolves there.
-    let stored: verai_rpc::BlobReceipt = call(
-        &client,
-        rpc,
-        "verai_putBlob",
-        rpc_params![Bytes::from(bytes.clone())],
-    )
-    .await?;
+    let stored = w.client.put_blob(bytes.clone().into()).await?;
     if stored.hash != hash {
         bail!("the node stored the file as {}, not {hash}", stored.hash);
     }
-    let chain = chain_id(&client, rpc).await?;
-    let signer = a.signer.signer(chain)?;
-    let input = IInference::registerModelCall {
+    let call = IInference::registerModelCall {
         onnx: bytes.into(),
         uri: format!("blob:{hash}#{}", a.name),
         license: a.license,
         parents: a.trained_on,
-    }
-    .abi_encode();
-    let receipt = match transact(
-        &client,
-        rpc,
-        &signer,
-        chain,
-        ADDRESS,
-        input.into(),
-        Duration::from_secs(a.timeout),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(TransactError::Reverted { message, data }) => {
-            let why = data
-                .as_deref()
-                .and_then(|d| verai_inference_module::explain(d))
-                .unwrap_or(message);
-            bail!("refused by the chain: {why}")
-        }
-        Err(TransactError::Other(e)) => return Err(e),
     };
-    let id = receipt_logs(&receipt)
-        .into_iter()
-        .find_map(|(topics, data)| {
-            (topics.first() == Some(&IInference::ModelRegistered::SIGNATURE_HASH))
-                .then(|| IInference::ModelRegistered::decode_raw_log(topics, &data).ok())
-                .flatten()
-        })
+    let receipt = w.send(Tx::call(ADDRESS, call.abi_encode())).await?;
+    let id = receipt_events::<IInference::ModelRegistered>(&receipt)
+        .first()
         .map(|e| e.modelId)
         .ok_or_else(|| eyre!("the receipt has no ModelRegistered event"))?;
-    let m = get_model(&client, rpc, id).await?;
-    if a.rpc.json {
-        let mut v = model_json(&m);
-        v["transaction"] = receipt["transactionHash"].clone();
-        v["name"] = a.name.into();
-        println!("{v}");
-    } else {
-        println!("registered {} as model {id}", a.file.display());
-        print_model(&m);
-    }
+    let m = w
+        .client
+        .view(ADDRESS, &IInference::getModelCall { modelId: id })
+        .await?;
+    let mut json = model_json(&m);
+    json["id"] = id.into();
+    json["transaction"] = serde_json::to_value(receipt.transaction_hash)?;
+    json["name"] = a.name.clone().into();
+    a.tx.rpc.print(json, || {
+        format!(
+            "registered {} as model {id}\n{}",
+            a.file.display(),
+            model_text(&m)
+        )
+    });
     Ok(())
-}
-
-/// (topics, data) of each log in a JSON receipt.
-pub fn receipt_logs(receipt: &serde_json::Value) -> Vec<(Vec<B256>, Vec<u8>)> {
-    receipt["logs"]
-        .as_array()
-        .map(|logs| logs.iter().filter_map(json_log).collect())
-        .unwrap_or_default()
-}
-
-/// (topics, data) of one JSON log.
-pub fn json_log(l: &serde_json::Value) -> Option<(Vec<B256>, Vec<u8>)> {
-    let topics = l["topics"]
-        .as_array()?
-        .iter()
-        .map(|t| t.as_str()?.parse::<B256>().ok())
-        .collect::<Option<Vec<_>>>()?;
-    let data = l["data"].as_str()?.parse::<Bytes>().ok()?;
-    Some((topics, data.to_vec()))
 }

@@ -1,20 +1,19 @@
 //! `verai provenance`: register datasets, models and training runs; query lineage and
 //! usage; verify a record against the validators without trusting the node.
 
-mod content;
-mod verify;
-
-use super::client::{
-    RpcArgs, SignerArgs, TransactError, address, call, chain_id, connect, transact,
-};
-use alloy_primitives::{B256, Bytes, U256};
-use alloy_sol_types::{SolCall, SolEvent};
+use super::common::{RpcArgs, TxArgs, address};
+use alloy_primitives::{B256, Bytes};
+use alloy_sol_types::SolCall;
 use clap::{Args, Subcommand, ValueEnum};
 use eyre::{WrapErr, bail, eyre};
-use jsonrpsee::{http_client::HttpClient, rpc_params};
-use std::{path::PathBuf, time::Duration};
+use std::{io::Write as _, path::PathBuf};
+use verai_client::{
+    Client, Tx,
+    api::ProvenanceApiClient,
+    content::{hash_file, hash_path},
+    receipt_events, verify,
+};
 use verai_provenance::{ADDRESS, IProvenance, Kind, RecordView};
-use verai_rpc::{CertificateResponse, Lineage, ProofResponse, UsageLog};
 
 /// `verai provenance ...`
 #[derive(Debug, Subcommand)]
@@ -41,16 +40,8 @@ pub enum ProvenanceCommand {
     Verify(VerifyArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct Common {
-    #[command(flatten)]
-    signer: SignerArgs,
-    #[command(flatten)]
-    rpc: RpcArgs,
-    /// Seconds to wait for inclusion.
-    #[arg(long, default_value_t = 60)]
-    timeout: u64,
-}
+/// Signing options and `--timeout`.
+type Common = TxArgs;
 
 #[derive(Debug, Args)]
 pub struct RegisterDataset {
@@ -197,14 +188,8 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
     use ProvenanceCommand as P;
     match c {
         P::RegisterDataset(a) => {
-            let (hash, size) = content::hash_path(&a.path)?;
-            let mut uri = a.uri;
-            if a.upload {
-                upload(&a.common.rpc.rpc, &a.path, hash).await?;
-                if uri.is_empty() {
-                    uri = format!("blob:{}", B256::from(hash));
-                }
-            }
+            let (hash, size) = hash_path(&a.path, &mut progress())?;
+            let uri = upload(&a.common, a.upload, &a.path, hash, a.uri).await?;
             let call = IProvenance::registerCall {
                 kind: Kind::Dataset as u8,
                 contentHash: hash.into(),
@@ -213,17 +198,11 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
                 contributors: contributors(&a.contributors)?,
                 parents: a.parents,
             };
-            register(&a.common, call.abi_encode().into(), size).await
+            register(&a.common, call.abi_encode(), size).await
         }
         P::RegisterModel(a) => {
-            let (hash, size) = content::hash_file(&a.file, true)?;
-            let mut uri = a.uri;
-            if a.upload {
-                upload(&a.common.rpc.rpc, &a.file, hash).await?;
-                if uri.is_empty() {
-                    uri = format!("blob:{}", B256::from(hash));
-                }
-            }
+            let (hash, size) = hash_file(&a.file, &mut progress())?;
+            let uri = upload(&a.common, a.upload, &a.file, hash, a.uri).await?;
             let call = IProvenance::registerCall {
                 kind: Kind::Model as u8,
                 contentHash: hash.into(),
@@ -232,10 +211,10 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
                 contributors: contributors(&a.contributors)?,
                 parents: a.trained_on,
             };
-            register(&a.common, call.abi_encode().into(), size).await
+            register(&a.common, call.abi_encode(), size).await
         }
         P::RecordTraining(a) => {
-            let (hash, size) = content::hash_file(&a.params, false)?;
+            let (hash, size) = hash_file(&a.params, &mut |_, _| {})?;
             let call = IProvenance::recordTrainingCall {
                 paramsHash: hash.into(),
                 uri: a.uri,
@@ -243,19 +222,20 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
                 inputs: a.inputs,
                 output: a.output,
             };
-            register(&a.common, call.abi_encode().into(), size).await
+            register(&a.common, call.abi_encode(), size).await
         }
         P::RecordUsage(a) => {
             let call = IProvenance::recordUsageCall {
                 modelId: a.id,
                 r#ref: a.reference,
             };
-            let r = send(&a.common, call.abi_encode().into()).await?;
-            done(
-                &a.common.rpc,
-                serde_json::json!({ "id": a.id, "block": r.1 }),
-                || format!("usage of record {} logged in block {}", a.id, r.1),
-            )
+            let block = send(&a.common, call.abi_encode()).await?.1;
+            a.common
+                .rpc
+                .print(serde_json::json!({ "id": a.id, "block": block }), || {
+                    format!("usage of record {} logged in block {block}", a.id)
+                });
+            Ok(())
         }
         P::Transfer(a) => {
             let to = address(&a.to)?;
@@ -263,68 +243,93 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
                 id: a.id,
                 newOwner: to,
             };
-            let r = send(&a.common, call.abi_encode().into()).await?;
-            done(
-                &a.common.rpc,
-                serde_json::json!({ "id": a.id, "owner": to, "block": r.1 }),
-                || format!("record {} transferred to {to} in block {}", a.id, r.1),
-            )
+            let block = send(&a.common, call.abi_encode()).await?.1;
+            a.common.rpc.print(
+                serde_json::json!({ "id": a.id, "owner": to, "block": block }),
+                || format!("record {} transferred to {to} in block {block}", a.id),
+            );
+            Ok(())
         }
         P::Deprecate(a) => {
             let call = IProvenance::deprecateCall { id: a.id };
-            let r = send(&a.common, call.abi_encode().into()).await?;
-            done(
-                &a.common.rpc,
-                serde_json::json!({ "id": a.id, "block": r.1 }),
-                || format!("record {} deprecated in block {}", a.id, r.1),
-            )
+            let block = send(&a.common, call.abi_encode()).await?.1;
+            a.common
+                .rpc
+                .print(serde_json::json!({ "id": a.id, "block": block }), || {
+                    format!("record {} deprecated in block {block}", a.id)
+                });
+            Ok(())
         }
         P::Show(a) => {
-            let (client, rpc) = (connect(&a.common.rpc.rpc)?, &a.common.rpc.rpc);
-            let r = get_record(&client, rpc, a.id).await?;
-            if a.common.rpc.json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                print_record(&r);
-            }
+            let r = get_record(&a.common.rpc.client()?, a.id).await?;
+            a.common
+                .rpc
+                .print(serde_json::to_value(&r)?, || record_text(&r));
             Ok(())
         }
         P::Lineage(a) => lineage(a).await,
         P::Usage(a) => {
-            let (client, rpc) = (connect(&a.common.rpc.rpc)?, &a.common.rpc.rpc);
-            let u: UsageLog =
-                call(&client, rpc, "verai_getUsage", rpc_params![a.id, 0, 1000]).await?;
-            if a.common.rpc.json {
-                println!("{}", serde_json::to_string(&u)?);
-            } else {
-                println!("record {}: {} use(s)", a.id, u.count);
+            let client = a.common.rpc.client()?;
+            let u = client.get_usage(a.id, Some(0), Some(1000)).await?;
+            a.common.rpc.print(serde_json::to_value(&u)?, || {
+                let mut out = format!("record {}: {} use(s)", a.id, u.count);
                 for e in &u.entries {
-                    println!(
-                        "  #{} by {} in block {} (ref {})",
+                    out += &format!(
+                        "\n  #{} by {} in block {} (ref {})",
                         e.index, e.user, e.block_number, e.reference
                     );
                 }
-            }
+                out
+            });
             Ok(())
         }
         P::Verify(a) => verify_cmd(a).await,
     }
 }
 
-/// Store a file in the node's blob store and check the node names it by the same hash.
-async fn upload(rpc: &str, path: &std::path::Path, hash: [u8; 32]) -> eyre::Result<()> {
+/// A progress line on stderr while hashing large files (at least 32 MiB) on a terminal.
+fn progress() -> impl FnMut(u64, u64) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let mut shown = u64::MAX;
+    move |done, total| {
+        if !tty || total < 32 << 20 {
+            return;
+        }
+        let pct = done.saturating_mul(100) / total;
+        if pct != shown {
+            shown = pct;
+            let bar = "#".repeat((pct / 4) as usize);
+            eprint!(
+                "\rhashing [{bar:<25}] {pct:>3}% {} / {} MiB",
+                done >> 20,
+                total >> 20
+            );
+            if done >= total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+/// With `--upload`, store the file in the node's blob store (checking the node names it by
+/// the same hash); the record's URI, `blob:<sha256>` unless one was given.
+async fn upload(
+    c: &Common,
+    upload: bool,
+    path: &std::path::Path,
+    hash: [u8; 32],
+    uri: String,
+) -> eyre::Result<String> {
+    if !upload {
+        return Ok(uri);
+    }
     if !path.is_file() {
         bail!("--upload takes a file, not a directory");
     }
     let bytes = std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?;
-    let client = connect(rpc)?;
-    let r: verai_rpc::BlobReceipt = call(
-        &client,
-        rpc,
-        "verai_putBlob",
-        rpc_params![Bytes::from(bytes)],
-    )
-    .await?;
+    let r = c.rpc.client()?.put_blob(Bytes::from(bytes)).await?;
     if r.hash != B256::from(hash) {
         bail!(
             "the node stored the blob as {}, not {}",
@@ -332,7 +337,11 @@ async fn upload(rpc: &str, path: &std::path::Path, hash: [u8; 32]) -> eyre::Resu
             B256::from(hash)
         );
     }
-    Ok(())
+    Ok(if uri.is_empty() {
+        format!("blob:{}", B256::from(hash))
+    } else {
+        uri
+    })
 }
 
 /// Parse `ADDRESS:BPS` contributors.
@@ -352,163 +361,105 @@ fn contributors(v: &[String]) -> eyre::Result<Vec<IProvenance::Contributor>> {
         .collect()
 }
 
-/// Send a call to the registry; returns (receipt, block number). A predicted revert is
-/// reported with the registry's reason.
-async fn send(c: &Common, input: Bytes) -> eyre::Result<(serde_json::Value, u64)> {
-    let rpc = &c.rpc.rpc;
-    let client = connect(rpc)?;
-    let chain = chain_id(&client, rpc).await?;
-    let signer = c.signer.signer(chain)?;
-    match transact(
-        &client,
-        rpc,
-        &signer,
-        chain,
-        ADDRESS,
-        input,
-        Duration::from_secs(c.timeout),
-    )
-    .await
-    {
-        Ok(r) => {
-            let block = r
-                .get("blockNumber")
-                .and_then(|b| b.as_str())
-                .and_then(|b| u64::from_str_radix(b.trim_start_matches("0x"), 16).ok())
-                .unwrap_or_default();
-            Ok((r, block))
-        }
-        Err(TransactError::Reverted { message, data }) => {
-            let why = data
-                .as_deref()
-                .and_then(|d| verai_provenance::explain(d))
-                .unwrap_or(message);
-            bail!("refused by the provenance registry: {why}")
-        }
-        Err(TransactError::Other(e)) => Err(e),
-    }
+/// Send a call to the registry; returns the receipt and its block.
+async fn send(
+    c: &Common,
+    input: Vec<u8>,
+) -> eyre::Result<(alloy_rpc_types_eth::TransactionReceipt, u64)> {
+    let r = c.wallet().await?.send(Tx::call(ADDRESS, input)).await?;
+    let block = r.block_number.unwrap_or_default();
+    Ok((r, block))
 }
 
 /// Send a registering call and print the new record's id.
-async fn register(c: &Common, input: Bytes, size: u64) -> eyre::Result<()> {
+async fn register(c: &Common, input: Vec<u8>, size: u64) -> eyre::Result<()> {
     let (receipt, block) = send(c, input).await?;
-    let logs = receipt
-        .get("logs")
-        .and_then(|l| l.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let mut ids = Vec::new();
-    for l in &logs {
-        let topics: Vec<B256> =
-            serde_json::from_value(l.get("topics").cloned().unwrap_or_default())
-                .unwrap_or_default();
-        if topics.first() == Some(&IProvenance::RecordRegistered::SIGNATURE_HASH)
-            && let Some(t) = topics.get(1)
-        {
-            ids.push(U256::from_be_bytes(t.0).saturating_to::<u64>());
-        }
-    }
-    let id = *ids
+    let id = receipt_events::<IProvenance::RecordRegistered>(&receipt)
         .first()
+        .map(|e| e.id)
         .ok_or_else(|| eyre!("no RecordRegistered event in the receipt"))?;
-    let tx = receipt.get("transactionHash").cloned().unwrap_or_default();
-    done(
-        &c.rpc,
+    let tx = receipt.transaction_hash;
+    c.rpc.print(
         serde_json::json!({ "id": id, "block": block, "transactionHash": tx, "bytesHashed": size }),
         || format!("registered record {id} in block {block}"),
-    )
-}
-
-fn done(rpc: &RpcArgs, json: serde_json::Value, text: impl FnOnce() -> String) -> eyre::Result<()> {
-    if rpc.json {
-        println!("{json}");
-    } else {
-        println!("{}", text());
-    }
+    );
     Ok(())
 }
 
-async fn get_record(client: &HttpClient, rpc: &str, id: u64) -> eyre::Result<RecordView> {
-    let r: Option<RecordView> = call(client, rpc, "verai_getRecord", rpc_params![id]).await?;
-    r.ok_or_else(|| eyre!("no record {id} on {rpc}"))
+async fn get_record(client: &Client, id: u64) -> eyre::Result<RecordView> {
+    client
+        .get_record(id)
+        .await?
+        .ok_or_else(|| eyre!("no record {id} on {}", client.url()))
 }
 
-fn print_record(r: &RecordView) {
-    println!(
-        "record {} ({}){}",
+fn record_text(r: &RecordView) -> String {
+    let mut out = format!(
+        "record {} ({}){}\n  content hash  {}\n  uri           {}\n  licence       {}\n  owner         {}\n  creator       {}",
         r.id,
         r.kind,
-        if r.deprecated { " [deprecated]" } else { "" }
+        if r.deprecated { " [deprecated]" } else { "" },
+        r.content_hash,
+        r.uri,
+        r.license,
+        r.owner,
+        r.creator
     );
-    println!("  content hash  {}", r.content_hash);
-    println!("  uri           {}", r.uri);
-    println!("  licence       {}", r.license);
-    println!("  owner         {}", r.owner);
-    println!("  creator       {}", r.creator);
     for c in &r.contributors {
-        println!("  contributor   {} {} bps", c.account, c.share_bps);
+        out += &format!("\n  contributor   {} {} bps", c.account, c.share_bps);
     }
-    println!("  parents       {:?}", r.parents);
+    out += &format!("\n  parents       {:?}", r.parents);
     if !r.links.is_empty() {
-        println!("  produced by   {:?}", r.links);
+        out += &format!("\n  produced by   {:?}", r.links);
     }
-    println!(
-        "  block         {} (timestamp {})",
+    out += &format!(
+        "\n  block         {} (timestamp {})",
         r.block_number, r.timestamp
     );
+    out
 }
 
 async fn lineage(a: LineageArgs) -> eyre::Result<()> {
-    let (client, rpc) = (connect(&a.rpc.rpc)?, &a.rpc.rpc);
+    let client = a.rpc.client()?;
     let dir = if a.descendants {
         "descendants"
     } else {
         "ancestors"
     };
-    let l: Lineage = call(
-        &client,
-        rpc,
-        "verai_getLineage",
-        rpc_params![a.id, dir, a.depth, a.limit],
-    )
-    .await?;
+    let l = client
+        .get_lineage(a.id, Some(dir.into()), Some(a.depth), Some(a.limit))
+        .await?;
     let format = if a.rpc.json { Format::Json } else { a.format };
+    let edges: Vec<(u64, Vec<u64>)> = std::iter::once((l.root.id, l.edges.clone()))
+        .chain(l.nodes.iter().map(|n| (n.id, n.edges.clone())))
+        .collect();
     match format {
         Format::Json => println!("{}", serde_json::to_string(&l)?),
         Format::Dot => {
             println!("digraph lineage {{");
             println!("  \"{}\" [shape=box];", l.root.id);
-            let mut edges = vec![(l.root.id, l.edges.clone())];
-            edges.extend(l.nodes.iter().map(|n| (n.id, n.edges.clone())));
-            for (id, es) in edges {
+            for (id, es) in &edges {
                 for e in es {
                     // Edges point from source to derived record.
-                    let (from, to) = if a.descendants { (id, e) } else { (e, id) };
+                    let (from, to) = if a.descendants { (*id, *e) } else { (*e, *id) };
                     println!("  \"{from}\" -> \"{to}\";");
                 }
             }
             println!("}}");
         }
         Format::Tree => {
-            let edges: std::collections::HashMap<u64, Vec<u64>> =
-                std::iter::once((l.root.id, l.edges.clone()))
-                    .chain(l.nodes.iter().map(|n| (n.id, n.edges.clone())))
-                    .collect();
+            let edges: std::collections::HashMap<u64, Vec<u64>> = edges.into_iter().collect();
             let mut kinds = std::collections::HashMap::new();
             for n in std::iter::once(l.root.id).chain(l.nodes.iter().map(|n| n.id)) {
-                if let Ok(r) = get_record(&client, rpc, n).await {
+                if let Ok(r) = get_record(&client, n).await {
                     kinds.insert(n, format!("{} {}", r.kind, short(&r.content_hash)));
                 }
             }
-            println!(
-                "{} {}",
-                l.root.id,
-                kinds.get(&l.root.id).cloned().unwrap_or_default()
-            );
+            let label = |id: &u64| kinds.get(id).cloned().unwrap_or_default();
+            println!("{} {}", l.root.id, label(&l.root.id));
             let mut stack = vec![(l.root.id, 0usize, vec![l.root.id])];
             while let Some((id, depth, path)) = stack.pop() {
-                let kids = edges.get(&id).cloned().unwrap_or_default();
-                for k in kids.iter().rev() {
+                for k in edges.get(&id).into_iter().flatten().rev() {
                     if path.contains(k) || depth as u32 >= a.depth {
                         continue;
                     }
@@ -517,12 +468,7 @@ async fn lineage(a: LineageArgs) -> eyre::Result<()> {
                     stack.push((*k, depth + 1, p));
                 }
                 if depth > 0 {
-                    println!(
-                        "{}└─ {} {}",
-                        "   ".repeat(depth - 1),
-                        id,
-                        kinds.get(&id).cloned().unwrap_or_default()
-                    );
+                    println!("{}└─ {} {}", "   ".repeat(depth - 1), id, label(&id));
                 }
             }
             if l.truncated {
@@ -539,10 +485,9 @@ fn short(h: &B256) -> String {
 }
 
 async fn verify_cmd(a: VerifyArgs) -> eyre::Result<()> {
-    let (client, rpc) = (connect(&a.rpc.rpc)?, &a.rpc.rpc);
-    let chain = chain_id(&client, rpc).await?;
+    let client = a.rpc.client()?;
     let validators = if a.validators.is_empty() {
-        super::validators::load(a.genesis.as_deref(), chain)?
+        verify::validators(a.genesis.as_deref(), client.chain_id().await?)?
     } else {
         a.validators
             .iter()
@@ -553,35 +498,19 @@ async fn verify_cmd(a: VerifyArgs) -> eyre::Result<()> {
             })
             .collect::<eyre::Result<Vec<_>>>()?
     };
-    let record = get_record(&client, rpc, a.id).await?;
-    let slots = verify::slots(a.id).to_vec();
-    let proof: ProofResponse =
-        call(&client, rpc, "verai_getProof", rpc_params![ADDRESS, slots]).await?;
-    let cert: Option<CertificateResponse> = call(
-        &client,
-        rpc,
-        "verai_getCertificate",
-        rpc_params![format!("{:#x}", proof.block_number)],
-    )
-    .await?;
-    let cert =
-        cert.ok_or_else(|| eyre!("{rpc} has no certificate for block {}", proof.block_number))?;
-    let report = verify::verify(&record, &proof, &cert.certificate, &validators)
-        .map_err(|e| eyre!("verification of record {} FAILED: {e}", a.id))?;
-    if a.rpc.json {
-        println!(
-            "{}",
-            serde_json::json!({ "id": a.id, "verified": true, "report": report })
-        );
-    } else {
-        println!(
-            "record {} verified against block {}:",
-            a.id, report.block_number
-        );
-        for c in &report.checks {
-            println!("  ✓ {c}");
-        }
-        println!("  ({} proof bytes)", report.proof_bytes);
-    }
+    let (_, report) = verify::provenance::fetch_and_verify(&client, a.id, &validators).await?;
+    a.rpc.print(
+        serde_json::json!({ "id": a.id, "verified": true, "report": report }),
+        || {
+            let mut out = format!(
+                "record {} verified against block {}:",
+                a.id, report.block_number
+            );
+            for c in &report.checks {
+                out += &format!("\n  ✓ {c}");
+            }
+            out + &format!("\n  ({} proof bytes)", report.proof_bytes)
+        },
+    );
     Ok(())
 }

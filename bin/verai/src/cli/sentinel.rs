@@ -78,9 +78,9 @@ pub fn run(c: SentinelCommand) -> eyre::Result<()> {
     match c {
         SentinelCommand::Train(a) => run_train(a),
         SentinelCommand::Eval(a) => run_eval(a),
-        SentinelCommand::Alerts(a) => super::client::block_on(super::sentinel_alerts::run(a)),
-        SentinelCommand::Release(a) => super::client::block_on(super::sentinel_release::run(a)),
-        SentinelCommand::Simulate(a) => super::client::block_on(super::sentinel_simulate::run(a)),
+        SentinelCommand::Alerts(a) => super::common::block_on(super::sentinel_alerts::run(a)),
+        SentinelCommand::Release(a) => super::common::block_on(super::sentinel_release::run(a)),
+        SentinelCommand::Simulate(a) => super::common::block_on(super::sentinel_simulate::run(a)),
     }
 }
 

@@ -1,16 +1,16 @@
-//! `verai sentinel alerts`: a node's sentinel alerts, oldest first, page by page through
-//! `verai_getAlerts`; with `--follow`, then the `verai_alerts` stream over WebSocket.
+//! `verai sentinel alerts`: a node's sentinel alerts, oldest first, page by page; with
+//! `--follow`, then the alert stream over WebSocket.
 
-use super::client::{RpcArgs, call, connect};
+use super::common::RpcArgs;
 use alloy_primitives::Address;
 use clap::Args;
 use eyre::WrapErr;
-use jsonrpsee::{
-    core::client::{Subscription, SubscriptionClientT},
-    rpc_params,
-    ws_client::WsClientBuilder,
-};
 use serde_json::{Value, json};
+use verai_client::{
+    api::{ALERTS_SUBSCRIPTION, EthPubSubApiClient, SentinelApiClient},
+    connect_ws,
+    types::{Alert, AlertAction, AlertFilter, MAX_ALERTS_PAGE},
+};
 
 /// `verai sentinel alerts`.
 #[derive(Debug, Args)]
@@ -41,84 +41,78 @@ pub struct AlertsArgs {
 }
 
 /// One line per alert.
-pub fn line(a: &Value) -> String {
+pub fn line(a: &Alert) -> String {
+    let s = a.scores_json();
     let f = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{x:.3}"));
-    let s = &a["scores"];
-    let top: Vec<String> = s["top"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .map(|c| {
-                    format!(
-                        "{}:{} {:+.2}",
-                        c["party"].as_str().unwrap_or("?"),
-                        c["feature"].as_str().unwrap_or("?"),
-                        c["logOdds"].as_f64().unwrap_or(0.0)
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let novel: Vec<String> = s["anomalyFeatures"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .map(|c| {
-                    format!(
-                        "{}={:.2}",
-                        c["feature"].as_str().unwrap_or("?"),
-                        c["value"].as_f64().unwrap_or(0.0)
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let top = if novel.is_empty() {
-        top
-    } else {
-        let mut t = vec![format!("novel: {}", novel.join(", "))];
-        t.extend(top);
-        t
+    let list = |key: &str, item: &dyn Fn(&Value) -> String| -> Vec<String> {
+        s[key]
+            .as_array()
+            .map(|t| t.iter().map(item).collect())
+            .unwrap_or_default()
+    };
+    let str_of = |v: &Value| v.as_str().unwrap_or("?").to_owned();
+    let mut parts = Vec::new();
+    let novel = list("anomalyFeatures", &|c| {
+        format!(
+            "{}={:.2}",
+            str_of(&c["feature"]),
+            c["value"].as_f64().unwrap_or(0.0)
+        )
+    });
+    if !novel.is_empty() {
+        parts.push(format!("novel: {}", novel.join(", ")));
+    }
+    parts.extend(list("top", &|c| {
+        format!(
+            "{}:{} {:+.2}",
+            str_of(&c["party"]),
+            str_of(&c["feature"]),
+            c["logOdds"].as_f64().unwrap_or(0.0)
+        )
+    }));
+    let action = match a.action {
+        AlertAction::Allow => "allow",
+        AlertAction::Flag => "flag",
+        AlertAction::Hold => "hold",
     };
     format!(
-        "#{} {} block {} tx {} {} -> {} value {} | sender {} recipient {} anomaly {} | {}",
-        a["id"],
-        a["action"].as_str().unwrap_or("?"),
-        a["blockNumber"],
-        a["txHash"].as_str().unwrap_or("?"),
-        a["from"].as_str().unwrap_or("?"),
-        a["to"].as_str().unwrap_or("(create)"),
-        a["value"].as_str().unwrap_or("?"),
+        "#{} {action} block {} tx {} {} -> {} value {} | sender {} recipient {} anomaly {} | {}",
+        a.id,
+        a.block_number,
+        a.tx_hash,
+        a.from,
+        a.to.map_or("(create)".into(), |t| t.to_string()),
+        a.value,
         f(&s["senderRisk"]),
         f(&s["recipientRisk"]),
         f(&s["anomaly"]),
-        top.join(", ")
+        parts.join(", ")
     )
 }
 
 pub async fn run(a: AlertsArgs) -> eyre::Result<()> {
-    let client = connect(&a.rpc.rpc)?;
-    let mut cursor: Option<u64> = None;
+    let client = a.rpc.client()?;
+    let mut cursor = None;
     let mut listed = Vec::new();
     while listed.len() < a.limit {
-        let filter = json!({
-            "address": a.address,
-            "fromBlock": a.from_block,
-            "toBlock": a.to_block,
-            "fromTime": a.from_time,
-            "toTime": a.to_time,
-            "cursor": cursor,
-            "limit": (a.limit - listed.len()).min(verai_rpc::MAX_ALERTS_PAGE),
-        });
-        let page: Value = call(&client, &a.rpc.rpc, "verai_getAlerts", rpc_params![filter]).await?;
-        let alerts = page["alerts"].as_array().cloned().unwrap_or_default();
-        for alert in alerts {
+        let page = client
+            .get_alerts(Some(AlertFilter {
+                address: a.address,
+                from_block: a.from_block,
+                to_block: a.to_block,
+                from_time: a.from_time,
+                to_time: a.to_time,
+                cursor,
+                limit: Some((a.limit - listed.len()).min(MAX_ALERTS_PAGE)),
+            }))
+            .await?;
+        for alert in page.alerts {
             if !a.rpc.json {
                 println!("{}", line(&alert));
             }
             listed.push(alert);
         }
-        match page["nextCursor"].as_u64() {
+        match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
         }
@@ -129,29 +123,19 @@ pub async fn run(a: AlertsArgs) -> eyre::Result<()> {
     if !a.follow {
         return Ok(());
     }
-    let ws_url = a
-        .rpc
-        .rpc
-        .replacen("http://", "ws://", 1)
-        .replacen("https://", "wss://", 1);
-    let ws = WsClientBuilder::default()
-        .build(&ws_url)
+    let ws = connect_ws(&a.rpc.rpc).await?;
+    let params = a.address.map(|addr| json!({ "address": addr }));
+    let mut sub = ws
+        .eth_subscribe(ALERTS_SUBSCRIPTION.into(), params)
         .await
-        .wrap_err_with(|| format!("connecting to {ws_url}"))?;
-    let params = match a.address {
-        Some(addr) => rpc_params!["verai_alerts", json!({ "address": addr })],
-        None => rpc_params!["verai_alerts"],
-    };
-    let mut sub: Subscription<Value> = ws
-        .subscribe("eth_subscribe", params, "eth_unsubscribe")
-        .await
-        .wrap_err("eth_subscribe(verai_alerts)")?;
+        .wrap_err("subscribing to the sentinel's alerts")?;
     loop {
         tokio::select! {
             next = sub.next() => match next {
-                Some(Ok(alert)) => {
+                Some(Ok(v)) => {
+                    let alert: Alert = serde_json::from_value(v).wrap_err("bad alert notification")?;
                     if a.rpc.json {
-                        println!("{alert}");
+                        println!("{}", serde_json::to_string(&alert)?);
                     } else {
                         println!("{}", line(&alert));
                     }

@@ -2,12 +2,11 @@
 //! mode. The key signs (EIP-191) `verai_releaseHeld:<chainId>:<txHash>:<release|drop>`; the
 //! node accepts it only from its configured release keys.
 
-use super::client::{RpcArgs, SignerArgs, call, chain_id, connect};
-use alloy_primitives::B256;
+use super::common::{RpcArgs, SignerArgs};
+use alloy_primitives::{B256, Bytes};
 use alloy_signer::SignerSync;
 use clap::Args;
-use eyre::WrapErr;
-use jsonrpsee::rpc_params;
+use verai_client::api::SentinelApiClient;
 
 /// `verai sentinel release`.
 #[derive(Debug, Args)]
@@ -24,34 +23,27 @@ pub struct ReleaseArgs {
 }
 
 pub async fn run(a: ReleaseArgs) -> eyre::Result<()> {
-    let client = connect(&a.rpc.rpc)?;
-    let chain = chain_id(&client, &a.rpc.rpc).await?;
+    let client = a.rpc.client()?;
+    let chain = client.chain_id().await?;
     let signer = a.signer.signer(chain)?;
     let message = verai_node::release_message(chain, &a.tx, a.drop);
-    let sig = signer
-        .sign_message_sync(message.as_bytes())
-        .wrap_err("signing the release")?;
+    let sig = signer.sign_message_sync(message.as_bytes())?;
     let action = if a.drop { "drop" } else { "release" };
-    let sig_hex = format!("0x{}", hex::encode(sig.as_bytes()));
-    let was_held: bool = call(
-        &client,
-        &a.rpc.rpc,
-        "verai_releaseHeld",
-        rpc_params![a.tx, action, sig_hex],
-    )
-    .await?;
-    if a.rpc.json {
-        println!(
-            "{}",
-            serde_json::json!({ "tx": a.tx, "action": action, "wasHeld": was_held, "by": signer.address() })
-        );
-    } else if was_held {
-        println!("{action}: {} (signed by {})", a.tx, signer.address());
-    } else {
-        println!(
-            "{} was not held (already released, dropped, expired or included)",
-            a.tx
-        );
-    }
+    let was_held = client
+        .release_held(a.tx, action.into(), Bytes::from(sig.as_bytes().to_vec()))
+        .await?;
+    a.rpc.print(
+        serde_json::json!({ "tx": a.tx, "action": action, "wasHeld": was_held, "by": signer.address() }),
+        || {
+            if was_held {
+                format!("{action}: {} (signed by {})", a.tx, signer.address())
+            } else {
+                format!(
+                    "{} was not held (already released, dropped, expired or included)",
+                    a.tx
+                )
+            }
+        },
+    );
     Ok(())
 }

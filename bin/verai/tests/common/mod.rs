@@ -335,10 +335,11 @@ impl Node {
                     self.log_tail()
                 )));
             }
-            if let Ok(body) = rpc_raw(
-                addr,
-                r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#,
-            ) && body.contains("\"result\"")
+            let probe = serde_json::json!({
+                "jsonrpc": "2.0", "id": 1, "method": verai_client::api::wire::CHAIN_ID, "params": []
+            });
+            if let Ok(body) = rpc_raw(addr, &probe.to_string())
+                && body.contains("\"result\"")
             {
                 return Ok(());
             }
@@ -359,20 +360,40 @@ impl Node {
         lines[lines.len().saturating_sub(60)..].join("\n")
     }
 
-    /// One JSON-RPC call over plain HTTP; returns the `result` (panics on an
-    /// RPC error).
-    pub fn rpc(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
-        let req =
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let body = rpc_raw(addr, &req.to_string())
-            .unwrap_or_else(|e| panic!("{method}: {e}\n--- node log ---\n{}", self.log_tail()));
-        let v: serde_json::Value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{method}: response is not JSON ({e}): {body}"));
-        match v.get("result") {
-            Some(r) if v.get("error").is_none() => r.clone(),
-            _ => panic!("{method} failed: {body}"),
+    /// A typed client of this node.
+    pub fn client(&self) -> verai_client::Client {
+        verai_client::Client::connect(&self.rpc_url).expect("a valid URL")
+    }
+
+    /// One typed call (`f` gets a client); its result as the JSON the wire carries.
+    /// Panics on an error, with the node's log.
+    pub fn call<T, E, F, Fut>(&self, f: F) -> serde_json::Value
+    where
+        T: serde::Serialize,
+        E: std::fmt::Display,
+        F: FnOnce(verai_client::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        match self.try_call(f) {
+            Ok(v) => v,
+            Err(e) => panic!("call failed: {e}\n--- node log ---\n{}", self.log_tail()),
         }
+    }
+
+    /// [`Node::call`] returning the error instead of panicking.
+    pub fn try_call<T, E, F, Fut>(&self, f: F) -> Result<serde_json::Value, String>
+    where
+        T: serde::Serialize,
+        E: std::fmt::Display,
+        F: FnOnce(verai_client::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let out = rt.block_on(f(self.client())).map_err(|e| e.to_string())?;
+        Ok(serde_json::to_value(out).expect("results serialize"))
     }
 
     /// Runs `cast SUBCOMMAND --rpc-url URL ARGS...`, asserts success, returns
@@ -456,16 +477,6 @@ impl Node {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-
-    /// One JSON-RPC call; the whole response object (errors included), or `None` if the
-    /// node did not answer.
-    pub fn try_rpc(&self, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
-        let req =
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let body = rpc_raw(addr, &req.to_string()).ok()?;
-        serde_json::from_str(&body).ok()
     }
 
     /// Stops the node: SIGTERM first, so that it shuts down cleanly (an

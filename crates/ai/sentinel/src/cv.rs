@@ -11,10 +11,9 @@
 use crate::dataset::Dataset;
 use crate::error::ModelError;
 use crate::features::ModelFeatures;
-use crate::metrics::{Metrics, evaluate};
+use crate::metrics::evaluate;
 use crate::model::{TrainParams, logit, train};
 use crate::rng::SplitMix64;
-use serde::{Deserialize, Serialize};
 
 /// The fold (0..k) of every row.
 pub fn stratified_folds(labels: &[u8], k: usize, seed: u64) -> Vec<usize> {
@@ -30,22 +29,7 @@ pub fn stratified_folds(labels: &[u8], k: usize, seed: u64) -> Vec<usize> {
     folds
 }
 
-/// Figures of one cross-validation run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvSummary {
-    /// Number of folds.
-    pub folds: usize,
-    /// Seed of the fold assignment.
-    pub seed: u64,
-    /// Metrics over all out-of-fold predictions.
-    pub pooled: Metrics,
-    /// Metrics of each fold.
-    pub per_fold: Vec<Metrics>,
-    /// Mean of the per-fold fraud-class F1.
-    pub f1_mean: f64,
-    /// Standard deviation of the per-fold F1.
-    pub f1_std: f64,
-}
+pub use crate::metrics::CvSummary;
 
 /// Runs stratified k-fold cross-validation of a recipe; `progress(done, total)` is called
 /// after each fold.

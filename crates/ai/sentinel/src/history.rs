@@ -14,8 +14,8 @@
 //! The current second's sample is history at once; it is final when a block of a later
 //! second arrives.
 
+use crate::features::TxFeatures;
 use crate::rng::SplitMix64;
-use crate::store::TxFeatures;
 use std::collections::VecDeque;
 
 /// Rows kept for refitting the anomaly detector.

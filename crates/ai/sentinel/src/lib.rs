@@ -12,7 +12,8 @@
 //!   time;
 //! - [`chain`]: a finalized block and its receipts to the store's input;
 //! - [`anomaly`]: a seeded isolation forest over transaction features;
-//! - [`scorer`]: the [`Sentinel`] scorer and its [`Policy`] (allow / flag / hold).
+//! - [`scorer`]: the [`Sentinel`] scorer and its [`Policy`] (allow / flag / hold);
+//! - [`screen`]: the node's admission screen over all of it, and its settings.
 //!
 //! Everything here is deterministic: the same data, parameters and seed give the same model
 //! file, byte for byte.
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod model;
 pub mod rng;
 pub mod scorer;
+pub mod screen;
 pub mod store;
 
 pub use cv::{CvSummary, cross_validate, stratified_folds};

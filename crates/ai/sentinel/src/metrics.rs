@@ -99,6 +99,23 @@ pub fn roc_auc(scores: &[f64], labels: &[u8]) -> f64 {
     (rank_sum - (pos * (pos + 1)) as f64 / 2.0) / (pos as f64 * neg as f64)
 }
 
+/// Figures of one cross-validation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvSummary {
+    /// Number of folds.
+    pub folds: usize,
+    /// Seed of the fold assignment.
+    pub seed: u64,
+    /// Metrics over all out-of-fold predictions.
+    pub pooled: Metrics,
+    /// Metrics of each fold.
+    pub per_fold: Vec<Metrics>,
+    /// Mean of the per-fold fraud-class F1.
+    pub f1_mean: f64,
+    /// Standard deviation of the per-fold F1.
+    pub f1_std: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,7 +111,7 @@ pub struct ModelMetadata {
     pub params: TrainParams,
     /// Cross-validation run at training time, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cv: Option<crate::cv::CvSummary>,
+    pub cv: Option<crate::metrics::CvSummary>,
     /// What wrote the file.
     pub created_by: String,
 }

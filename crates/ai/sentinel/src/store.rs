@@ -265,37 +265,7 @@ pub struct TxView {
     pub sender_balance: U256,
 }
 
-/// Number of per-transaction anomaly features.
-pub const N_TX: usize = 9;
-
-/// Names of the per-transaction features, in order.
-pub const TX_FEATURES: [&str; N_TX] = [
-    // log2(1 + value) − log2(1 + sender's average sent value), ether
-    "value vs sender history",
-    // sends by the sender in the hour before (kept: the last 32)
-    "sends in last hour",
-    // log2(1 + seconds since the sender's previous send); 0 for a first send
-    "log2 seconds since last send",
-    // 1 when the sender never sent to this recipient (or creates a contract)
-    "new counterparty",
-    // log2(1 + gas price) − log2(1 + median gas price of recent finalized transactions)
-    "gas price vs recent median",
-    // 1 for a call to a contract or a creation
-    "contract interaction",
-    // log2(1 + distinct addresses the sender received from): fan-in, the shape of a
-    // collector (phishing, drainers) that many new addresses pay
-    "sender fan-in",
-    // value / the sender's balance before the transaction, in [0, 1] (0 for an empty
-    // balance): how much of what it holds moves out at once. A sweep or a drain moves ~1;
-    // an exchange or a user with savings moves a small part.
-    "share of balance moved",
-    // (sender fan-in) × (share of balance moved): a collector that many addresses paid
-    // moving what it holds out at once; high only when both are
-    "sweep after fan-in",
-];
-
-/// Per-transaction features.
-pub type TxFeatures = [f64; N_TX];
+pub use crate::features::{N_TX, TX_FEATURES, TxFeatures};
 
 /// `log2(x)` from the float's bits, piecewise linear between powers of two: exact integer
 /// and float operations only, so it is bit-identical everywhere (unlike `ln`). `x >= 1`.

@@ -44,6 +44,10 @@ impl NativeModule for Inference {
         "inference"
     }
 
+    fn explain(&self, data: &[u8]) -> Option<String> {
+        crate::explain(data)
+    }
+
     fn call(&self, host: &mut dyn Host, input: &[u8]) -> Result<Bytes, ModuleError> {
         let call = match IInferenceCalls::abi_decode(input) {
             Ok(c) => c,

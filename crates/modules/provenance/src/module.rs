@@ -31,6 +31,10 @@ impl NativeModule for Provenance {
         "provenance"
     }
 
+    fn explain(&self, data: &[u8]) -> Option<String> {
+        crate::explain(data)
+    }
+
     fn call(&self, host: &mut dyn Host, input: &[u8]) -> Result<Bytes, ModuleError> {
         let call = match IProvenanceCalls::abi_decode(input) {
             Ok(c) => c,

@@ -176,6 +176,7 @@ impl Net {
         let spec = ChainSpec::dev();
         let config = CoreConfig {
             chain: ChainConfig {
+                modules: verai_modules::native_modules(),
                 datadir: self.nodes[i].datadir.clone(),
                 pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
                 spec,

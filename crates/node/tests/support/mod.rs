@@ -31,8 +31,11 @@ where
 }
 
 /// [`with_node`] with the sentinel configured.
-pub fn with_node_sentinel<F, Fut>(dir: &Path, sentinel: Option<verai_node::ScreenConfig>, f: F)
-where
+pub fn with_node_sentinel<F, Fut>(
+    dir: &Path,
+    sentinel: Option<verai_node::sentinel::SentinelConfig>,
+    f: F,
+) where
     F: FnOnce(SocketAddr) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
@@ -42,7 +45,7 @@ where
 /// [`with_node`] with the sentinel and block production configured.
 pub fn with_node_config<F, Fut>(
     dir: &Path,
-    sentinel: Option<verai_node::ScreenConfig>,
+    sentinel: Option<verai_node::sentinel::SentinelConfig>,
     producer: ProducerConfig,
     f: F,
 ) where
@@ -59,6 +62,7 @@ pub fn with_node_config<F, Fut>(
             datadir,
             pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
             spec,
+            modules: verai_modules::native_modules(),
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
             keys: ValidatorKeys {
                 validators: vec![(signer.public_key(), "127.0.0.1:0".parse().unwrap())],
@@ -69,6 +73,8 @@ pub fn with_node_config<F, Fut>(
             timeouts: Timeouts::dev(),
             audit_deploys: None,
             sentinel,
+            sentinel_model: None,
+            operator: None,
         };
         let node = verai_node::run(context, config).await.expect("node starts");
         let addr = node.rpc_addr;

@@ -1,0 +1,268 @@
+//! Wire types of the `verai_` namespace: what the server sends and the client decodes.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use verai_provenance::{LineageNode, RecordView, UsageView};
+
+/// One proven storage slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageProofEntry {
+    /// The slot.
+    pub key: U256,
+    /// The 32-byte word, `None` when unset (zero).
+    pub value: Option<Bytes>,
+    /// Proof of the key's value (or absence) against `stateRoot`.
+    pub proof: Bytes,
+}
+
+/// `verai_getProof` result: an account and slots proven against a finalized block's state root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofResponse {
+    /// Height of the block whose state root the proofs verify against.
+    pub block_number: u64,
+    /// Its hash.
+    pub block_hash: B256,
+    /// Its state root.
+    pub state_root: B256,
+    /// The account.
+    pub address: Address,
+    /// Encoded account state (72 bytes: nonce, balance, code hash), `None` when absent.
+    pub account: Option<Bytes>,
+    /// Proof of the account.
+    pub account_proof: Bytes,
+    /// Proven slots.
+    pub storage_proof: Vec<StorageProofEntry>,
+}
+
+/// `verai_getCertificate` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateResponse {
+    /// Height of the block.
+    pub block_number: u64,
+    /// Its hash.
+    pub block_hash: B256,
+    /// The encoded finalization certificate.
+    pub certificate: Bytes,
+}
+
+/// `verai_getAudit` result: the auditor's report on a contract a finalized block deployed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditDoc {
+    /// The contract.
+    pub address: Address,
+    /// The block that deployed it.
+    pub block_number: u64,
+    /// Keccak-256 of its code.
+    pub code_hash: B256,
+    /// Code size in bytes.
+    pub code_size: usize,
+    /// The auditor's report (risk, findings; `provenance` when the node recorded it).
+    pub report: serde_json::Value,
+}
+
+/// Most alerts one `verai_getAlerts` page returns.
+pub const MAX_ALERTS_PAGE: usize = 1000;
+/// Page size when none is asked for.
+pub const DEFAULT_ALERTS_PAGE: usize = 100;
+
+/// Filters of `verai_getAlerts`, all optional: alerts concerning `address` (as sender or
+/// recipient), raised while the finalized head was in `fromBlock..=toBlock`, at a time (unix
+/// seconds) in `fromTime..=toTime`; ids above `cursor` (the previous page's `nextCursor`),
+/// at most `limit` (≤ 1000, default 100), oldest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertFilter {
+    /// Sender or recipient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    /// First finalized height at admission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_block: Option<u64>,
+    /// Last finalized height at admission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_block: Option<u64>,
+    /// Earliest admission time (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_time: Option<u64>,
+    /// Latest admission time (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_time: Option<u64>,
+    /// Return alerts with ids above this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    /// Page size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// What the sentinel decided about a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertAction {
+    /// Admitted normally (never stored as an alert).
+    Allow,
+    /// Admitted with an alert.
+    Flag,
+    /// Admitted held out of this node's proposals, with an alert.
+    Hold,
+}
+
+/// One stored sentinel alert.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// Id, in storage order.
+    pub id: u64,
+    /// The transaction.
+    pub tx_hash: B256,
+    /// Its sender.
+    pub from: Address,
+    /// Its recipient (`None` for a deployment).
+    pub to: Option<Address>,
+    /// Value in wei.
+    pub value: U256,
+    /// Sender nonce.
+    pub nonce: u64,
+    /// Flag or hold.
+    pub action: AlertAction,
+    /// When a hold ends (unix seconds).
+    pub hold_until: Option<u64>,
+    /// Admission time (unix seconds).
+    pub time: u64,
+    /// The finalized height at admission.
+    pub block_number: u64,
+    /// The screen's explanation: scores, thresholds crossed, top features, model.
+    pub scores: Option<Box<RawValue>>,
+}
+
+impl Alert {
+    /// The explanation as a JSON tree (`null` when there is none).
+    pub fn scores_json(&self) -> serde_json::Value {
+        self.scores
+            .as_ref()
+            .and_then(|s| serde_json::from_str(s.get()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// One page of alerts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertPage {
+    /// The alerts, oldest first.
+    pub alerts: Vec<Alert>,
+    /// Pass as `cursor` for the next page; `null` when the scan reached the end.
+    pub next_cursor: Option<u64>,
+}
+
+/// A held transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldTx {
+    /// Its hash.
+    pub hash: B256,
+    /// When the hold ends (unix seconds).
+    pub until: u64,
+}
+
+/// `verai_sentinelStatus` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentinelStatus {
+    /// Transactions screened.
+    pub screened: u64,
+    /// Alerts raised without a hold.
+    pub flagged: u64,
+    /// Transactions held.
+    pub held: u64,
+    /// Holds released by a release key.
+    pub released: u64,
+    /// Held transactions dropped by a release key.
+    pub dropped: u64,
+    /// Mean time of one screening, in nanoseconds.
+    pub mean_screen_nanos: u64,
+    /// Worst time of one screening.
+    pub max_screen_nanos: u64,
+    /// How long a hold lasts.
+    pub hold_seconds: u64,
+    /// What expiry does to a hold: `drop` or `release`.
+    pub on_expiry: String,
+    /// Addresses whose signature ends a hold.
+    pub release_keys: Vec<Address>,
+    /// The screen's own description: model hash and record, policy, detector state.
+    pub screen: serde_json::Value,
+}
+
+/// Most ids or entries one list request returns.
+pub const MAX_LIST: u64 = 1000;
+/// Most records one lineage walk returns.
+pub const MAX_WALK: usize = 10_000;
+
+/// Filter of `verai_listRecords`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFilter {
+    /// Records currently owned by this account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Address>,
+    /// Records of this kind (`dataset`, `model`, `training-run`, `inference`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Skip this many index entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// At most this many (≤ [`MAX_LIST`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+/// `verai_listRecords` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordList {
+    /// Entries in the index searched (all records when unfiltered).
+    pub total: u64,
+    /// The records.
+    pub records: Vec<RecordView>,
+}
+
+/// `verai_getLineage` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lineage {
+    /// Where the walk started.
+    pub root: RecordView,
+    /// `ancestors` or `descendants`.
+    pub direction: String,
+    /// Records reached, breadth first, with their depth and own edges.
+    pub nodes: Vec<LineageNode>,
+    /// The root's own edges in this direction.
+    pub edges: Vec<u64>,
+    /// Whether `limit` cut the walk short.
+    pub truncated: bool,
+}
+
+/// `verai_getUsage` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageLog {
+    /// Uses logged in total.
+    pub count: u64,
+    /// The requested entries.
+    pub entries: Vec<UsageView>,
+}
+
+/// `verai_putBlob` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobReceipt {
+    /// SHA-256 of the bytes: the blob's name.
+    pub hash: B256,
+    /// Size in bytes.
+    pub size: u64,
+}
