@@ -34,6 +34,16 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 || [ "$
     fi
 fi
 
+# --- Chromium and ChromeDriver (the explorer's browser tests) ------------------
+# Debian's packages; the tests drive them over WebDriver and fail loudly without them.
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+    log "installing chromium and chromium-driver from Debian"
+    sudo_cmd=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # --- npm packages (cast, anvil, ethers, solc-js) ---------------------------
 # `npm ci` installs exactly package-lock.json. It is skipped when the lock
 # file is unchanged since the last install: npm keeps a copy of the resolved

@@ -237,6 +237,7 @@ impl<E: StateContext> App<E> {
             hash: block.hash(),
             block: &encoded,
             receipts: &result.receipts,
+            finalized_ms: chain.now_ms(),
         })?;
         chain.store().apply(number, &result.changeset)?;
         drop(guard);

@@ -152,6 +152,44 @@ impl<E: StateContext> Backend for NodeBackend<E> {
         }
     }
 
+    fn logs_page(
+        &self,
+        query: &LogQuery,
+        after: Option<LogLocation>,
+        limit: usize,
+    ) -> Result<(Vec<LogLocation>, Option<LogLocation>), BackendError> {
+        let mut q = query.clone();
+        q.to = q.to.min(self.chain.latest());
+        self.chain
+            .index()
+            .logs_page(&q, after, limit)
+            .map_err(internal)
+    }
+
+    fn address_txs(
+        &self,
+        address: &Address,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<verai_storage::AddressTx>, BackendError> {
+        // Entries above the applied height may exist after a crash mid-write: skip them.
+        let latest = self.chain.latest();
+        let mut out = self
+            .chain
+            .index()
+            .address_txs(address, before, limit)
+            .map_err(internal)?;
+        out.retain(|t| t.block <= latest);
+        Ok(out)
+    }
+
+    fn finalized_at(&self, number: u64) -> Result<Option<u64>, BackendError> {
+        if number > self.chain.latest() {
+            return Ok(None);
+        }
+        self.chain.index().finalized_at(number).map_err(internal)
+    }
+
     fn state(&self) -> Arc<dyn StateReader> {
         Arc::new(self.chain.finalized_state())
     }
@@ -184,6 +222,10 @@ impl<E: StateContext> Backend for NodeBackend<E> {
 
     fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError> {
         self.chain.submit_local(tx)
+    }
+
+    fn pool_len(&self) -> usize {
+        self.chain.pool().len()
     }
 
     fn pooled(&self, hash: &B256) -> Option<Arc<RecoveredTx>> {

@@ -66,6 +66,33 @@ pub trait Backend: Send + Sync + 'static {
         query: &LogQuery,
         limit: usize,
     ) -> Result<Option<Vec<LogLocation>>, BackendError>;
+    /// One keyset page of the logs matching `query` (which names an address or a topic),
+    /// strictly after `after`, and the cursor of the next page.
+    fn logs_page(
+        &self,
+        _query: &LogQuery,
+        _after: Option<LogLocation>,
+        _limit: usize,
+    ) -> Result<(Vec<LogLocation>, Option<LogLocation>), BackendError> {
+        Err(BackendError::Unavailable(
+            "log pages are not served here".into(),
+        ))
+    }
+    /// Transactions touching an address, newest first, strictly before `before`.
+    fn address_txs(
+        &self,
+        _address: &Address,
+        _before: Option<(u64, u32)>,
+        _limit: usize,
+    ) -> Result<Vec<verai_storage::AddressTx>, BackendError> {
+        Err(BackendError::Unavailable(
+            "address history is not served here".into(),
+        ))
+    }
+    /// When this node applied block `number` as final (unix milliseconds).
+    fn finalized_at(&self, _number: u64) -> Result<Option<u64>, BackendError> {
+        Ok(None)
+    }
     /// The latest finalized state.
     fn state(&self) -> Arc<dyn StateReader>;
     /// Parameters of the next block, for `eth_call`, `eth_estimateGas` and fee suggestions.
@@ -82,6 +109,10 @@ pub trait Backend: Send + Sync + 'static {
     }
     /// Admit a transaction to the pool.
     fn submit(&self, tx: RecoveredTx) -> Result<B256, PoolError>;
+    /// Transactions waiting in the pool.
+    fn pool_len(&self) -> usize {
+        0
+    }
     /// A pooled (not yet finalized) transaction.
     fn pooled(&self, hash: &B256) -> Option<Arc<RecoveredTx>>;
     /// Next nonce counting pooled transactions.

@@ -17,6 +17,10 @@ mod server;
 mod verai;
 
 pub use backend::{Backend, BackendError, ProofKey, ProvenValue, sentinel_off};
-pub use server::{RpcConfig, module, start};
+pub use eth::{Eth, MAX_LOG_RANGE, MAX_LOGS, MAX_UNFILTERED_LOG_RANGE};
+pub use provenance::ProvenanceRpc;
+pub use sentinel::SentinelRpc;
+pub use server::{Handlers, RpcConfig, module, start};
+pub use verai::Verai;
 /// The interfaces this crate serves, and their wire types.
 pub use verai_rpc_api::{self as api, types};

@@ -46,6 +46,39 @@ impl RpcConfig {
     }
 }
 
+/// The method implementations over one backend, for callers in this process that serve the
+/// same data another way (the explorer's pages and GraphQL answer what JSON-RPC answers
+/// because they call these).
+pub struct Handlers<B> {
+    /// `eth_`, `net_`, `web3_`.
+    pub eth: Eth<B>,
+    /// Provenance queries and blobs.
+    pub provenance: ProvenanceRpc<B>,
+    /// The sentinel's methods.
+    pub sentinel: SentinelRpc<B>,
+    /// Proofs, certificates, audits, raw blocks.
+    pub verai: Verai<B>,
+}
+
+impl<B: Backend> Handlers<B> {
+    /// The handlers over `backend`.
+    pub fn new(backend: Arc<B>, client_version: String) -> Self {
+        Self {
+            eth: Eth {
+                backend: backend.clone(),
+                client_version,
+            },
+            provenance: ProvenanceRpc {
+                backend: backend.clone(),
+            },
+            sentinel: SentinelRpc {
+                backend: backend.clone(),
+            },
+            verai: Verai { backend },
+        }
+    }
+}
+
 /// Build the module with every namespace, for the server or for in-process calls in tests.
 pub fn module<B: Backend>(
     backend: Arc<B>,

@@ -58,15 +58,15 @@ pub struct LogLocation {
 }
 
 impl LogLocation {
-    const LEN: usize = 16;
+    pub(crate) const LEN: usize = 16;
 
-    fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.block.to_be_bytes());
         out.extend_from_slice(&self.tx_index.to_be_bytes());
         out.extend_from_slice(&self.log_index.to_be_bytes());
     }
 
-    fn read(b: &[u8]) -> Option<Self> {
+    pub(crate) fn read(b: &[u8]) -> Option<Self> {
         let b: &[u8; Self::LEN] = b.try_into().ok()?;
         let (block, rest) = b.split_at(8);
         let (tx, log) = rest.split_at(4);
@@ -118,6 +118,8 @@ pub struct IndexedBlock<'a> {
     pub block: &'a [u8],
     /// The block's receipts, in transaction order.
     pub receipts: &'a [StoredReceipt],
+    /// When this node applied it as final (unix milliseconds), for the explorer.
+    pub finalized_ms: u64,
 }
 
 /// An `eth_getLogs`-style filter over the index: logs in `from..=to` whose address is one of
@@ -207,6 +209,7 @@ impl Index {
         tx.open_table(CERTIFICATES)?;
         tx.open_table(AUDITS)?;
         crate::sentinel::create_tables(&tx)?;
+        crate::explore::create_tables(&tx)?;
         tx.commit()?;
         Ok(Self {
             alerts_db: db.clone(),
@@ -305,6 +308,7 @@ impl Index {
                     by_topic.insert(k.as_slice(), ())?;
                 }
             }
+            crate::explore::index_block(&tx, b.number, b.receipts, b.finalized_ms)?;
             meta.insert(HEIGHT, b.number)?;
         }
         self.commit_synced(tx)?;

@@ -19,6 +19,7 @@
 
 mod commitment;
 mod error;
+mod explore;
 mod index;
 mod key;
 mod proof;
@@ -27,6 +28,7 @@ mod state_store;
 
 pub use commitment::{Commitment, PendingState, StateContext, StateDb};
 pub use error::{Result, StorageError};
+pub use explore::{AddressTx, MAX_PAGE, role};
 pub use index::{Index, IndexedBlock, LogLocation, LogQuery, TOPIC_POSITIONS};
 pub use key::{QKEY_LEN, qkey};
 pub use proof::{MAX_PROOF_BYTES, MAX_PROOF_DIGESTS, ProofError, StateProof, verify_state_proof};

@@ -501,6 +501,7 @@ fn index_blocks_and_logs() {
             hash,
             block: &n.to_be_bytes(),
             receipts: &receipts,
+            finalized_ms: 1_000 + n,
         };
         idx.index_block(&b).unwrap();
         // Re-indexing the same block is a no-op; another hash is refused.
@@ -518,6 +519,7 @@ fn index_blocks_and_logs() {
         hash: B256::ZERO,
         block: &[],
         receipts: &[],
+        finalized_ms: 0,
     };
     assert!(matches!(
         idx.index_block(&gap),
@@ -597,6 +599,55 @@ fn index_blocks_and_logs() {
     );
     q.topics[1] = vec![t1];
     assert_eq!(idx.query_logs(&q, 100).unwrap(), Some(vec![]));
+
+    // Keyset pages: the same logs as one query, page by page, in chain order.
+    let all_a1 = LogQuery {
+        from: 0,
+        to: 49,
+        addresses: vec![a1],
+        ..Default::default()
+    };
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = idx.logs_page(&all_a1, cursor, 7).unwrap();
+        assert!(page.len() <= 7);
+        paged.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(paged, idx.logs_by_address(&a1, 0, 49, 1000).unwrap());
+    // A topic-driven page checks the other constraints by look-up.
+    let mut both = LogQuery {
+        from: 0,
+        to: 49,
+        addresses: vec![a2],
+        ..Default::default()
+    };
+    both.topics[1] = vec![t2];
+    let (page, next) = idx.logs_page(&both, None, 100).unwrap();
+    assert_eq!(page.len(), 10);
+    assert!(next.is_none());
+    both.topics[1] = vec![t1];
+    assert!(idx.logs_page(&both, None, 100).unwrap().0.is_empty());
+    // A cursor before the range's start starts at the range.
+    let late = LogQuery {
+        from: 40,
+        ..all_a1.clone()
+    };
+    let (page, _) = idx.logs_page(&late, Some(loc(3, 0, 0)), 5).unwrap();
+    assert_eq!(page.first().map(|l| l.block), Some(40));
+    // Transactions by address, newest first, with roles.
+    let first_sender = idx.address_txs(&Address::ZERO, None, 3).unwrap();
+    assert_eq!(first_sender.len(), 3);
+    assert_eq!((first_sender[0].block, first_sender[0].index), (49, 1));
+    let older = idx
+        .address_txs(&Address::ZERO, Some((49, 0)), 1000)
+        .unwrap();
+    assert_eq!(older.len(), 98);
+    assert_eq!(idx.finalized_at(7).unwrap(), Some(1_007));
     drop(idx);
     let _ = std::fs::remove_dir_all(&dir);
 }

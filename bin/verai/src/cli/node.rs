@@ -49,6 +49,12 @@ pub struct NodeArgs {
     /// Prometheus metrics port (0 disables).
     #[arg(long)]
     metrics_port: Option<u16>,
+    /// Port of the explorer and GraphQL (`/graphql`), on the RPC address (default 8546).
+    #[arg(long)]
+    explorer_port: Option<u16>,
+    /// Do not serve the explorer.
+    #[arg(long)]
+    no_explorer: bool,
     /// Produce a block at least every this many seconds, even when empty (default: only
     /// when transactions wait).
     #[arg(long)]
@@ -91,6 +97,7 @@ struct FileConfig {
     rpc_port: Option<u16>,
     p2p_port: Option<u16>,
     metrics_port: Option<u16>,
+    explorer_port: Option<u16>,
     block_time: Option<u64>,
     min_block_interval: Option<u64>,
     genesis: Option<PathBuf>,
@@ -144,6 +151,9 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         0 => None,
         port => Some(SocketAddr::new(rpc_ip, port)),
     };
+    let explorer_port = a.explorer_port.or(file.explorer_port).unwrap_or(8546);
+    let explorer_addr =
+        (!a.no_explorer && explorer_port != 0).then(|| SocketAddr::new(rpc_ip, explorer_port));
     let mut file_sentinel = file.sentinel.unwrap_or_default();
     file_sentinel.model = file_sentinel.model.map(rel);
     let (role, banner) = if let Some(upstream) = a.follow.or(file.follow) {
@@ -157,6 +167,7 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             validators: file.validators()?.into_iter().map(|(k, _)| k).collect(),
             upstream,
             rpc_addr,
+            explorer_addr,
             poll: Duration::from_millis(100),
         });
         (role, banner)
@@ -228,6 +239,7 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             spec: chain.spec,
             modules: chain.modules,
             rpc_addr,
+            explorer_addr,
             keys,
             producer: chain.producer,
             timeouts,
@@ -245,6 +257,9 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             "{banner}, genesis {}, JSON-RPC http://{1} and ws://{1}",
             s.genesis_hash, s.rpc_addr
         );
+        if let Some(e) = s.explorer_addr {
+            println!("explorer http://{e}/ (GraphQL at http://{e}/graphql)");
+        }
     });
     if let Some(dir) = ephemeral {
         let _ = std::fs::remove_dir_all(dir);

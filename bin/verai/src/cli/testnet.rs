@@ -37,6 +37,9 @@ pub struct InitArgs {
     /// Metrics port of validator 0; validator K uses this + K (0 disables metrics).
     #[arg(long, default_value_t = 9100)]
     metrics_port: u16,
+    /// Explorer port of validator 0; validator K uses this + K (0 disables the explorer).
+    #[arg(long, default_value_t = 8700)]
+    explorer_port: u16,
     /// Produce a block at least every this many seconds, even when empty.
     #[arg(long)]
     block_time: Option<u64>,
@@ -60,6 +63,7 @@ pub fn run(c: TestnetCommand) -> eyre::Result<()> {
                 rpc_port: a.rpc_port,
                 p2p_port: a.p2p_port,
                 metrics_port: a.metrics_port,
+                explorer_port: a.explorer_port,
                 block_time: a.block_time,
             })?;
             println!(

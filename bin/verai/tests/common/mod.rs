@@ -278,6 +278,10 @@ impl Node {
             NodeKind::Verai => {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
                 c.args(["node", "--dev", "--metrics-port", "0"]);
+                // The explorer only where a test asks for it (its default port is shared).
+                if !extra.contains(&"--explorer-port") {
+                    c.arg("--no-explorer");
+                }
                 match datadir {
                     Some(d) => c.arg("--datadir").arg(d),
                     None => c.arg("--ephemeral"),
@@ -574,6 +578,49 @@ pub fn rpc_raw(addr: SocketAddr, body: &str) -> Result<String, String> {
         return Ok(dechunk(body));
     }
     Ok(body.to_string())
+}
+
+/// One HTTP/1.1 request over a fresh connection: `(status, body)`; `body` is sent with a
+/// JSON content type when given (a POST), otherwise the request is a GET.
+pub fn http(addr: SocketAddr, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    let timeout = Some(Duration::from_secs(30));
+    stream
+        .set_read_timeout(timeout)
+        .map_err(|e| e.to_string())?;
+    let request = match body {
+        Some(b) => format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+            b.len()
+        ),
+        None => format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    };
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| e.to_string())?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("malformed HTTP response: {response}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, body))
 }
 
 /// Decodes an HTTP/1.1 chunked body (some servers chunk even small answers).

@@ -34,6 +34,8 @@ pub struct NodeConfig {
     pub modules: ModuleSet,
     /// JSON-RPC listen address.
     pub rpc_addr: SocketAddr,
+    /// Where the explorer and GraphQL listen; `None`: off.
+    pub explorer_addr: Option<SocketAddr>,
     /// Validator identity and peers.
     pub keys: ValidatorKeys,
     /// Block production.
@@ -58,6 +60,7 @@ impl std::fmt::Debug for NodeConfig {
         f.debug_struct("NodeConfig")
             .field("datadir", &self.datadir)
             .field("rpc_addr", &self.rpc_addr)
+            .field("explorer_addr", &self.explorer_addr)
             .field("keys", &self.keys)
             .field("producer", &self.producer)
             .field("timeouts", &self.timeouts)

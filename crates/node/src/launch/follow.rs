@@ -41,6 +41,8 @@ pub struct FollowConfig {
     pub upstream: String,
     /// Where this follower serves JSON-RPC.
     pub rpc_addr: SocketAddr,
+    /// Where it serves the explorer; `None`: off.
+    pub explorer_addr: Option<SocketAddr>,
     /// How often to ask the upstream for new blocks once caught up.
     pub poll: Duration,
 }
@@ -49,6 +51,8 @@ pub struct FollowConfig {
 pub struct RunningFollower<E: StateContext> {
     /// Where RPC listens.
     pub rpc_addr: SocketAddr,
+    /// Where the explorer listens, if it does.
+    pub explorer_addr: Option<SocketAddr>,
     /// Stops the RPC server.
     pub rpc: jsonrpsee::server::ServerHandle,
     /// The genesis block hash.
@@ -90,7 +94,8 @@ where
     }
     info!(upstream = %config.upstream, from = chain.latest(), "following");
     context.child("sync").spawn({
-        let (chain, client, validators) = (chain.clone(), client.clone(), config.validators);
+        let (chain, client, validators) =
+            (chain.clone(), client.clone(), config.validators.clone());
         let poll = config.poll;
         move |ctx| async move {
             loop {
@@ -117,10 +122,14 @@ where
         upstream: Some(client),
         sentinel: None,
     });
-    let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
+    let (rpc_addr, rpc) =
+        verai_rpc::start(RpcConfig::new(config.rpc_addr), backend.clone()).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
+    let explorer_addr =
+        super::run::start_explorer(config.explorer_addr, config.validators, backend).await;
     Ok(RunningFollower {
         rpc_addr,
+        explorer_addr,
         rpc,
         genesis_hash: chain.genesis().hash(),
         chain,

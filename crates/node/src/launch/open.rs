@@ -123,6 +123,7 @@ pub(crate) async fn open_chain<E: StateContext + Supervisor>(
             hash: genesis.hash(),
             block: &encoded,
             receipts: &[],
+            finalized_ms: genesis.header.timestamp.saturating_mul(1000),
         })?;
         store.apply(0, &genesis_changes(&config.spec))?;
     }

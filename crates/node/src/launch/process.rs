@@ -26,6 +26,8 @@ pub struct Started {
     pub rpc_addr: SocketAddr,
     /// Where metrics are served, if they are.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the explorer is served, if it is.
+    pub explorer_addr: Option<SocketAddr>,
 }
 
 /// Run a node in a runtime whose storage lives in `datadir/consensus` until Ctrl-C or
@@ -62,6 +64,7 @@ pub fn run_until_signal(
                     genesis_hash: node.genesis_hash,
                     rpc_addr: node.rpc_addr,
                     metrics_addr,
+                    explorer_addr: node.explorer_addr,
                 });
                 wait_for_signal().await;
                 info!("shutting down");
@@ -73,6 +76,7 @@ pub fn run_until_signal(
                     genesis_hash: node.genesis_hash,
                     rpc_addr: node.rpc_addr,
                     metrics_addr,
+                    explorer_addr: node.explorer_addr,
                 });
                 wait_for_signal().await;
                 info!(height = node.latest(), "shutting down");

@@ -33,6 +33,8 @@ pub(crate) const PARTITION: &str = "verai";
 pub struct RunningNode<E: StateContext> {
     /// Where RPC listens.
     pub rpc_addr: SocketAddr,
+    /// Where the explorer listens, if it does.
+    pub explorer_addr: Option<SocketAddr>,
     /// Stops the RPC server.
     pub rpc: jsonrpsee::server::ServerHandle,
     /// Finalized blocks and certificates.
@@ -81,6 +83,7 @@ where
         + Resolver,
 {
     let keys = config.keys;
+    let validator_keys: Vec<_> = keys.validators.iter().map(|(k, _)| k.clone()).collect();
     let network = start_lookup(
         context.child("p2p"),
         keys.signer.clone(),
@@ -153,13 +156,37 @@ where
         upstream: None,
         sentinel,
     });
-    let (rpc_addr, rpc) = verai_rpc::start(RpcConfig::new(config.rpc_addr), backend).await?;
+    let (rpc_addr, rpc) =
+        verai_rpc::start(RpcConfig::new(config.rpc_addr), backend.clone()).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
+    let explorer_addr = start_explorer(config.explorer_addr, validator_keys, backend).await;
     Ok(RunningNode {
         rpc_addr,
+        explorer_addr,
         rpc,
         consensus: core.consensus,
         genesis_hash: chain.genesis().hash(),
         chain,
     })
+}
+
+/// Start the explorer when asked; a port in use disables it with a warning (the node runs
+/// on: the explorer is a convenience, not part of the chain).
+pub(crate) async fn start_explorer<B: verai_rpc::Backend>(
+    addr: Option<SocketAddr>,
+    validators: Vec<verai_consensus::PublicKey>,
+    backend: Arc<B>,
+) -> Option<SocketAddr> {
+    let addr = addr?;
+    let config = verai_explorer::ExplorerConfig { addr, validators };
+    match verai_explorer::start(config, backend).await {
+        Ok(a) => {
+            info!(explorer = %format!("http://{a}/"), "explorer and GraphQL (/graphql) listening");
+            Some(a)
+        }
+        Err(e) => {
+            warn!(%addr, %e, "explorer disabled: cannot listen");
+            None
+        }
+    }
 }

@@ -37,6 +37,8 @@ pub struct InitParams {
     pub p2p_port: u16,
     /// Metrics port of validator 0 (0 disables metrics).
     pub metrics_port: u16,
+    /// Explorer port of validator 0 (0 disables the explorer).
+    pub explorer_port: u16,
     /// Produce a block at least every this many seconds, even when empty.
     pub block_time: Option<u64>,
 }
@@ -62,7 +64,7 @@ pub fn init(p: &InitParams) -> Result<ChainSpec, NodeError> {
         )));
     }
     let last = p.validators - 1;
-    for base in [p.rpc_port, p.p2p_port, p.metrics_port] {
+    for base in [p.rpc_port, p.p2p_port, p.metrics_port, p.explorer_port] {
         if base != 0 && base.checked_add(last).is_none() {
             return Err(config_err(format!("port {base} + {last} overflows")));
         }
@@ -100,14 +102,11 @@ pub fn init(p: &InitParams) -> Result<ChainSpec, NodeError> {
     let json = serde_json::to_vec_pretty(&genesis).map_err(|e| config_err(e.to_string()))?;
     std::fs::write(&genesis_path, json).map_err(io_at(&genesis_path))?;
     for k in 0..p.validators {
-        let metrics = if p.metrics_port == 0 {
-            0
-        } else {
-            p.metrics_port + k
-        };
+        let offset = |base: u16| if base == 0 { 0 } else { base + k };
+        let (metrics, explorer) = (offset(p.metrics_port), offset(p.explorer_port));
         let path = p.dir.join(format!("node-{k}.toml"));
         let mut toml = format!(
-            "# Validator {k}: `verai node --config {}`\ndatadir = \"node-{k}\"\ngenesis = \"genesis.json\"\nvalidator_key = \"keys/validator-{k}.key\"\nrpc_port = {}\np2p_port = {}\nmetrics_port = {metrics}\n",
+            "# Validator {k}: `verai node --config {}`\ndatadir = \"node-{k}\"\ngenesis = \"genesis.json\"\nvalidator_key = \"keys/validator-{k}.key\"\nrpc_port = {}\np2p_port = {}\nmetrics_port = {metrics}\nexplorer_port = {explorer}\n",
             path.display(),
             p.rpc_port + k,
             p.p2p_port + k,
