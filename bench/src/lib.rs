@@ -96,6 +96,14 @@ pub fn repo_root() -> std::path::PathBuf {
         .join("..")
 }
 
+/// The release `verai` binary: under `$CARGO_TARGET_DIR` when set, else `target/`.
+pub fn verai_binary() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("release/verai")
+}
+
 /// Read the token's creation bytecode from the committed artifact.
 pub fn token_bytecode(repo_root: &Path) -> eyre::Result<Vec<u8>> {
     let path = repo_root.join("contracts/out/VeraiToken.json");

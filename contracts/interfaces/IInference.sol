@@ -10,6 +10,11 @@ pragma solidity ^0.8.20;
 /// Numbers: `infer` and `predict` take and return fixed-point values with six decimals
 /// (1.5 is 1500000); `inferRaw` takes and returns little-endian f32 bytes.
 ///
+/// Fees: a model listed per call in the market (0x…0a03) costs exactly its price per
+/// inference, on either path: `infer`/`inferRaw` take it as value, the oracle hub sends it
+/// with `recordOracle`. It is split along the model's lineage by the market; a model with no
+/// per-call listing takes no value.
+///
 /// Gas: a call costs a base fee plus one gas per 32 operations of the model (`Model.ops`),
 /// plus the audit record's writes; registering costs 200 gas per byte of the model (the
 /// price of contract code) plus the provenance record.
@@ -70,11 +75,13 @@ interface IInference {
     /// Run the model and record the inference; fixed-point in and out.
     function infer(uint64 modelId, int256[] calldata input)
         external
+        payable
         returns (int256[] memory output, uint64 inferenceId);
 
     /// Run the model and record the inference; f32 bytes in and out.
     function inferRaw(uint64 modelId, bytes calldata input)
         external
+        payable
         returns (bytes memory output, uint64 inferenceId);
 
     /// Run the model without recording anything (for `eth_call` and view functions).
@@ -84,6 +91,7 @@ interface IInference {
     /// reporter. `modelId` must be a model record in the provenance registry.
     function recordOracle(uint64 modelId, bytes32 inputHash, bytes32 outputHash, address requester)
         external
+        payable
         returns (uint64 inferenceId);
 
     function getModel(uint64 modelId) external view returns (Model memory);

@@ -40,11 +40,25 @@ interface IProvenance {
         bytes32 ref;
     }
 
+    /// Licence terms, stored once under their hash (keccak256 of their ABI encoding). A
+    /// record whose `license` is "terms:0x<hash>" is under these terms; so are the grants a
+    /// market listing sells. There is no default duration: a grant lasts `duration`
+    /// seconds, or forever only when `perpetual` says so.
+    struct LicenseTerms {
+        string spdx;
+        bool commercialUse;
+        bool derivatives;
+        bool attribution;
+        uint64 duration;
+        bool perpetual;
+    }
+
     event RecordRegistered(uint64 indexed id, uint8 indexed kind, address indexed owner, bytes32 contentHash);
     event LineageLinked(uint64 indexed child, uint64 indexed parent);
     event OwnershipTransferred(uint64 indexed id, address indexed from, address indexed to);
     event RecordDeprecated(uint64 indexed id, address indexed by);
     event UsageRecorded(uint64 indexed id, address indexed user, uint64 index, bytes32 ref);
+    event TermsRegistered(bytes32 indexed termsHash, string spdx);
 
     error EmptyHash();
     error InvalidKind(uint8 kind);
@@ -65,12 +79,21 @@ interface IProvenance {
     error AlreadyDeprecated(uint64 id);
     error NotAModel(uint64 id);
     error NotATrainingOutput(uint64 id);
+    error InvalidTerms(string reason);
+    error UnknownTerms(bytes32 termsHash);
+    /// A parent's licence forbids derivative works (an -ND licence, or terms without
+    /// `derivatives`); only the parent's owner may register one.
+    error DerivativesNotAllowed(uint64 parent, string license);
+    /// A parent's licence is non-commercial and the new record's licence is not.
+    error CommercialUseNotAllowed(uint64 parent, string license);
     error ValueNotAccepted();
     error UnknownSelector(bytes4 selector);
 
     /// Register a record owned by the caller. An empty `contributors` list means the caller
     /// holds all 10,000 basis points. Refused: empty hash, unknown or repeated parent, a
-    /// record with the same kind and hash, shares not summing to 10,000, URI over 2048 bytes.
+    /// record with the same kind and hash, shares not summing to 10,000, URI over 2048 bytes,
+    /// a parent whose licence forbids derivatives (unless the caller owns it), a
+    /// non-commercial parent under a licence that is not.
     function register(
         uint8 kind,
         bytes32 contentHash,
@@ -100,7 +123,12 @@ interface IProvenance {
     /// Log one use of a model; returns the entry's index.
     function recordUsage(uint64 modelId, bytes32 ref) external returns (uint64 index);
 
+    /// Store licence terms (idempotent) and return their hash. Refused: an empty or long
+    /// SPDX id, a zero duration that is not perpetual, a perpetual one with a duration.
+    function registerTerms(LicenseTerms calldata terms) external returns (bytes32 termsHash);
+
     function recordCount() external view returns (uint64);
+    function getTerms(bytes32 termsHash) external view returns (LicenseTerms memory);
     function getRecord(uint64 id) external view returns (Record memory);
     function findByHash(uint8 kind, bytes32 contentHash) external view returns (uint64 id);
     function childrenOf(uint64 id) external view returns (uint64[] memory);

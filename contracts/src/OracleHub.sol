@@ -3,6 +3,7 @@ pragma solidity ^0.8.20;
 
 import "interfaces/IInference.sol";
 import "interfaces/IInferenceConsumer.sol";
+import "interfaces/IMarket.sol";
 
 /// @title Oracle quorum for inference jobs too large for a block
 /// @notice Oracles stake a bond and run requested models off chain (`verai oracle run`).
@@ -12,8 +13,14 @@ import "interfaces/IInferenceConsumer.sol";
 /// differs from the final one loses `slashBps` of its bond to the agreeing oracles. A
 /// request not final within `timeoutBlocks` can be refunded. Payments are credited and
 /// withdrawn (pull), so every wei is accounted for in `credit`, bonds and open fees.
+///
+/// A model listed per call in the market costs its price on this path too: a request must
+/// send at least the price (read at request time and held apart from the oracles' fee), and
+/// the hub pays it with `recordOracle` when the result is final. If the price has risen by
+/// then, or the record cannot be written, the held price goes back to the requester.
 contract OracleHub {
     IInference public constant INFERENCE = IInference(0x0000000000000000000000000000000000000a02);
+    IMarket public constant MARKET = IMarket(0x0000000000000000000000000000000000000a03);
 
     uint8 public immutable quorum;
     uint256 public immutable minBond;
@@ -31,6 +38,7 @@ contract OracleHub {
         uint256 fee;
         bytes32 outputHash;
         uint64 recordId;
+        uint256 modelFee;
     }
 
     mapping(address => uint256) public bond;
@@ -61,6 +69,7 @@ contract OracleHub {
     error NotExpired(uint256 id, uint64 deadline);
     error NothingToWithdraw();
     error EmptyInput();
+    error FeeBelowModelPrice(uint256 sent, uint256 price);
 
     constructor(uint8 quorum_, uint256 minBond_, uint64 timeoutBlocks_, uint16 slashBps_) {
         require(quorum_ > 0 && slashBps_ <= 10_000, "bad config");
@@ -85,7 +94,7 @@ contract OracleHub {
     }
 
     /// Ask the oracles to run `modelId` on `input` (little-endian f32 bytes); the value sent
-    /// is the fee. `callback` (may be zero) receives the output.
+    /// is the model's per-call price (if listed) plus the oracles' fee. `callback` (may be zero) receives the output.
     function requestInference(uint64 modelId, bytes calldata input, address callback)
         external
         payable
@@ -109,9 +118,11 @@ contract OracleHub {
     }
 
     function _request(uint64 modelId, bytes32 inputHash, address callback) internal returns (uint256 id) {
+        uint256 price = MARKET.callPrice(modelId);
+        if (msg.value < price) revert FeeBelowModelPrice(msg.value, price);
         id = ++requestCount;
         uint64 deadline = uint64(block.number) + timeoutBlocks;
-        requests[id] = Request(msg.sender, modelId, deadline, 1, inputHash, callback, msg.value, 0, 0);
+        requests[id] = Request(msg.sender, modelId, deadline, 1, inputHash, callback, msg.value - price, 0, 0, price);
         openFees += msg.value;
     }
 
@@ -139,7 +150,7 @@ contract OracleHub {
         Request storage r = requests[id];
         r.status = 2;
         r.outputHash = h;
-        openFees -= r.fee;
+        openFees -= r.fee + r.modelFee;
         address[] storage subs = submitters[id];
         // The fee goes to the agreeing oracles in equal shares; the remainder to the last.
         uint256 share = r.fee / quorum;
@@ -159,7 +170,14 @@ contract OracleHub {
             bytes32 theirs = submitted[id][o];
             if (theirs != h) _slash(id, o, theirs, h);
         }
-        r.recordId = INFERENCE.recordOracle(r.modelId, r.inputHash, h, r.requester);
+        uint256 price = MARKET.callPrice(r.modelId);
+        uint256 paying = price <= r.modelFee ? price : 0;
+        try INFERENCE.recordOracle{value: paying}(r.modelId, r.inputHash, h, r.requester) returns (uint64 rid) {
+            r.recordId = rid;
+            credit[r.requester] += r.modelFee - paying;
+        } catch {
+            credit[r.requester] += r.modelFee;
+        }
         bool ok = true;
         if (r.callback != address(0)) {
             try IInferenceConsumer(r.callback).onInference{gas: CALLBACK_GAS}(id, output) {}
@@ -201,9 +219,9 @@ contract OracleHub {
         if (r.status != 1) revert NotOpen(id);
         if (block.number <= r.deadline) revert NotExpired(id, r.deadline);
         r.status = 3;
-        openFees -= r.fee;
-        credit[r.requester] += r.fee;
-        emit RequestRefunded(id, r.fee);
+        openFees -= r.fee + r.modelFee;
+        credit[r.requester] += r.fee + r.modelFee;
+        emit RequestRefunded(id, r.fee + r.modelFee);
     }
 
     /// Withdraw everything credited to you.

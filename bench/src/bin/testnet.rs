@@ -51,18 +51,11 @@ struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     batch: u64,
     /// The verai binary.
-    #[arg(long, default_value_os_t = default_binary())]
+    #[arg(long, default_value_os_t = verai_bench::verai_binary())]
     binary: PathBuf,
 }
 
 use verai_bench::repo_root;
-
-fn default_binary() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
-        .join("release/verai")
-}
 
 fn parse_args() -> eyre::Result<Args> {
     Ok(<Args as clap::Parser>::parse())

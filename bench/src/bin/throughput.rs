@@ -43,7 +43,7 @@ struct Args {
     #[arg(long)]
     only: Option<String>,
     /// The verai binary.
-    #[arg(long, default_value_os_t = repo_root().join("target/release/verai"))]
+    #[arg(long, default_value_os_t = verai_bench::verai_binary())]
     verai: PathBuf,
     /// The anvil binary.
     #[arg(long, default_value_os_t = repo_root().join("tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))]

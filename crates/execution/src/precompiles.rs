@@ -116,6 +116,10 @@ where
                 Err(ModuleError::OutOfGas) => {
                     PrecompileOutput::halt(PrecompileHalt::OutOfGas, reservoir)
                 }
+                Err(ModuleError::Transfer(e)) => PrecompileOutput::halt(
+                    PrecompileHalt::other(format!("{}: {e}", module.name())),
+                    reservoir,
+                ),
                 Err(ModuleError::StaticWrite) => PrecompileOutput::halt(
                     PrecompileHalt::other(format!(
                         "{}: state change in static call",
@@ -229,6 +233,9 @@ impl<CTX: ContextTr> Host for JournalHost<'_, CTX> {
     fn timestamp(&self) -> u64 {
         self.ctx.block().timestamp().saturating_to()
     }
+    fn chain_id(&self) -> u64 {
+        self.ctx.cfg().chain_id()
+    }
     fn charge(&mut self, gas: u64) -> Result<(), ModuleError> {
         let used = self.gas_used.saturating_add(gas);
         if used > self.gas_limit {
@@ -245,7 +252,8 @@ impl<CTX: ContextTr> Host for JournalHost<'_, CTX> {
         if self.is_static {
             return Err(ModuleError::StaticWrite);
         }
-        self.charge(gas::SSTORE)?;
+        let current = self.read(slot)?;
+        self.charge(gas::sstore(current, value))?;
         self.write(slot, value)
     }
     fn sstore_immutable(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
@@ -257,6 +265,21 @@ impl<CTX: ContextTr> Host for JournalHost<'_, CTX> {
     }
     fn peek(&mut self, slot: U256) -> Result<U256, ModuleError> {
         self.read(slot)
+    }
+    fn transfer(&mut self, to: Address, amount: U256) -> Result<(), ModuleError> {
+        if self.is_static {
+            return Err(ModuleError::StaticWrite);
+        }
+        self.charge(gas::TRANSFER)?;
+        if amount.is_zero() {
+            return Ok(());
+        }
+        self.ensure_loaded()?;
+        match self.ctx.journal_mut().transfer(self.address, to, amount) {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(ModuleError::Transfer(format!("{e:?}"))),
+            Err(e) => Err(ModuleError::Fatal(format!("{e:?}"))),
+        }
     }
     fn switch_account(&mut self, module: Address) -> Address {
         self.account_ready = false;

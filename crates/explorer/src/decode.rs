@@ -45,7 +45,15 @@ pub struct Decoded {
 }
 
 /// The compiled artifacts shipped with the node (`contracts/out`), for decoding.
-const ARTIFACTS: [(&str, &str); 10] = [
+const ARTIFACTS: [(&str, &str); 12] = [
+    (
+        "IMarket",
+        include_str!("../../../contracts/out/IMarket.json"),
+    ),
+    (
+        "InferenceBuyer",
+        include_str!("../../../contracts/out/InferenceBuyer.json"),
+    ),
     (
         "IProvenance",
         include_str!("../../../contracts/out/IProvenance.json"),
@@ -145,6 +153,10 @@ impl Decoder {
                 "IInference" => {
                     d.modules
                         .insert(verai_inference_module::ADDRESS, (name.into(), abi.clone()));
+                }
+                "IMarket" => {
+                    d.modules
+                        .insert(verai_market::ADDRESS, (name.into(), abi.clone()));
                 }
                 _ if !code.is_empty() => {
                     d.verified

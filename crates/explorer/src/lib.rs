@@ -53,6 +53,8 @@ pub fn router<B: Backend>(explorer: Arc<Explorer<B>>) -> Router {
         .route("/records", get(pages::records::<B>))
         .route("/model/{id}", get(pages::model::<B>))
         .route("/sentinel", get(pages::sentinel::<B>))
+        .route("/market", get(pages::market::<B>))
+        .route("/listing/{id}", get(pages::listing::<B>))
         .route("/search", get(pages::search::<B>))
         .route("/api/head", get(pages::head::<B>))
         .route("/static/live.js", get(pages::live_js))

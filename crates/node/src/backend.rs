@@ -199,11 +199,13 @@ impl<E: StateContext> Backend for NodeBackend<E> {
     }
 
     fn next_block_params(&self) -> BlockParams {
+        // The block a transaction sent now lands in is built now: simulate with the
+        // current time (never before the head), as the proposer will.
         let head = self.chain.head();
         child_params(
             self.chain.spec().chain_id,
             &head,
-            head.header.timestamp,
+            self.chain.now_secs(),
             self.chain.producer().beneficiary,
         )
     }

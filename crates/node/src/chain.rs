@@ -144,10 +144,18 @@ pub(crate) type BlockWithReceipts = (Arc<Block>, Arc<Vec<StoredReceipt>>);
 /// Decoded recent blocks and receipts, so that receipt polling does not decode every time.
 #[derive(Default)]
 struct BlockCache {
+    /// The blocks of the tip window (the last [`CACHE_BLOCKS`]).
     entries: HashMap<u64, BlockWithReceipts>,
+    /// Older blocks read recently (an explorer page, a log page), least recent first: a
+    /// block decoded once is not decoded again for the next request that needs it.
+    older: std::collections::VecDeque<(u64, BlockWithReceipts)>,
 }
 
 const CACHE_BLOCKS: u64 = 256;
+/// Older blocks kept after a read.
+const CACHE_OLDER: usize = 32;
+/// Transactions the older blocks may hold together (a bound on their memory).
+const CACHE_OLDER_TXS: usize = 100_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Our critical sections do not leave the maps half-updated, so a poisoned lock is usable.
@@ -393,8 +401,18 @@ impl<E: StateContext> Chain<E> {
         &self,
         number: u64,
     ) -> Result<Option<BlockWithReceipts>, NodeError> {
-        if let Some(e) = lock(&self.cache).entries.get(&number) {
-            return Ok(Some(e.clone()));
+        {
+            let mut c = lock(&self.cache);
+            if let Some(e) = c.entries.get(&number) {
+                return Ok(Some(e.clone()));
+            }
+            if let Some(i) = c.older.iter().position(|(n, _)| *n == number)
+                && let Some(hit) = c.older.remove(i)
+            {
+                let e = hit.1.clone();
+                c.older.push_back(hit);
+                return Ok(Some(e));
+            }
         }
         let (Some(b), Some(r)) = (
             self.index.block_by_number(number)?,
@@ -409,9 +427,19 @@ impl<E: StateContext> Chain<E> {
 
     fn cache_block(&self, number: u64, block: Arc<Block>, receipts: Arc<Vec<StoredReceipt>>) {
         let mut c = lock(&self.cache);
-        c.entries.insert(number, (block, receipts));
         let latest = self.latest().max(number);
-        c.entries.retain(|n, _| *n + CACHE_BLOCKS > latest);
+        if number + CACHE_BLOCKS > latest {
+            c.entries.insert(number, (block, receipts));
+            c.entries.retain(|n, _| *n + CACHE_BLOCKS > latest);
+            return;
+        }
+        c.older.push_back((number, (block, receipts)));
+        let txs = |c: &BlockCache| -> usize {
+            c.older.iter().map(|(_, (b, _))| b.transactions.len()).sum()
+        };
+        while c.older.len() > CACHE_OLDER || (c.older.len() > 1 && txs(&c) > CACHE_OLDER_TXS) {
+            c.older.pop_front();
+        }
     }
 
     /// The state after `parent`: the finalized store if `parent` is the finalized head,

@@ -18,6 +18,7 @@ alloy_sol_types::sol! {
         error NotExpired(uint256 id, uint64 deadline);
         error NothingToWithdraw();
         error EmptyInput();
+        error FeeBelowModelPrice(uint256 sent, uint256 price);
         event InferenceRequested(uint256 indexed id, uint64 indexed modelId, address indexed requester, bytes input, bytes32 inputBlob, uint256 fee, uint64 deadline);
         event InferenceFinalized(uint256 indexed id, bytes32 outputHash, bytes output, uint64 recordId, bool callbackOk);
         function register() external payable;
@@ -26,7 +27,7 @@ alloy_sol_types::sol! {
         function submitResult(uint256 id, bytes calldata output) external;
         function refund(uint256 id) external;
         function withdraw() external;
-        function requests(uint256 id) external view returns (address requester, uint64 modelId, uint64 deadline, uint8 status, bytes32 inputHash, address callback, uint256 fee, bytes32 outputHash, uint64 recordId);
+        function requests(uint256 id) external view returns (address requester, uint64 modelId, uint64 deadline, uint8 status, bytes32 inputHash, address callback, uint256 fee, bytes32 outputHash, uint64 recordId, uint256 modelFee);
         function submitted(uint256 id, address oracle) external view returns (bytes32);
         function bond(address oracle) external view returns (uint256);
         function credit(address who) external view returns (uint256);
@@ -47,6 +48,10 @@ pub fn explain(data: &[u8]) -> Option<String> {
         E::NotExpired(e) => format!("request {} is open until block {}", e.id, e.deadline),
         E::NothingToWithdraw(_) => "nothing to withdraw".into(),
         E::EmptyInput(_) => "the input is empty".into(),
+        E::FeeBelowModelPrice(e) => format!(
+            "the request sent {} wei, below the model's per-call price of {}",
+            e.sent, e.price
+        ),
     })
 }
 

@@ -12,6 +12,8 @@ pub mod module;
 mod receipt;
 pub mod sentinel;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 
 pub use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};

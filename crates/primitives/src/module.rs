@@ -31,19 +31,35 @@ pub mod gas {
     pub const INPUT_WORD: u64 = 16;
     /// Reading one storage slot.
     pub const SLOAD: u64 = 2_100;
-    /// Writing one storage slot.
+    /// Writing a non-zero value to an empty storage slot.
     pub const SSTORE: u64 = 20_000;
+    /// Any other storage write (the EVM's cold `SSTORE` of a set slot: 2,900 + 2,100).
+    pub const SSTORE_RESET: u64 = 5_000;
     /// One log.
     pub const LOG: u64 = 375;
     /// Per log topic.
     pub const LOG_TOPIC: u64 = 375;
     /// Per byte of log data.
     pub const LOG_BYTE: u64 = 8;
+    /// Sending native value from a module's account (the EVM's `CALLVALUE` surcharge).
+    pub const TRANSFER: u64 = 9_000;
+    /// Recovering a signer from a secp256k1 signature (the EVM's `ecrecover`).
+    pub const ECRECOVER: u64 = 3_000;
     /// Per 32-byte word hashed (SHA-256 or keccak) by a module.
     pub const HASH_WORD: u64 = 6;
     /// Writing one 32-byte word of write-once data (model weights): 200 gas per byte, the
     /// price of deployed contract code, since both are immutable state that every node keeps.
     pub const IMMUTABLE_WORD: u64 = 6_400;
+
+    /// The cost of writing `new` over `current`: [`SSTORE`] to fill an empty slot,
+    /// [`SSTORE_RESET`] otherwise (no refunds).
+    pub fn sstore(current: alloy_primitives::U256, new: alloy_primitives::U256) -> u64 {
+        if current.is_zero() && !new.is_zero() {
+            SSTORE
+        } else {
+            SSTORE_RESET
+        }
+    }
 }
 
 /// Why a module call failed.
@@ -58,6 +74,10 @@ pub enum ModuleError {
     /// A write was attempted in a static call.
     #[error("state change in a static call")]
     StaticWrite,
+    /// A transfer from the module's account failed (a balance short of what the module's
+    /// own books say it holds): the call fails, the chain goes on.
+    #[error("transfer failed: {0}")]
+    Transfer(String),
     /// The node could not read state: aborts the whole execution, never a revert.
     #[error("state read failed: {0}")]
     Fatal(String),
@@ -73,6 +93,8 @@ pub trait Host {
     fn block_number(&self) -> u64;
     /// Timestamp of the block being executed (seconds).
     fn timestamp(&self) -> u64;
+    /// The chain id (for signatures bound to one chain).
+    fn chain_id(&self) -> u64;
     /// Charge gas for work the host does not see.
     fn charge(&mut self, gas: u64) -> Result<(), ModuleError>;
     /// Read a slot of the module's account.
@@ -89,6 +111,10 @@ pub trait Host {
     /// (loading a model's weights on a cache miss): gas must not depend on what a node has
     /// cached.
     fn peek(&mut self, slot: U256) -> Result<U256, ModuleError>;
+    /// Send `amount` of the native token from the current module account to `to` (refused
+    /// in a static call). Only the balance moves: no code runs at `to`, so a payout can
+    /// never re-enter the module.
+    fn transfer(&mut self, to: Address, amount: U256) -> Result<(), ModuleError>;
     /// Point storage and logs at another native module's account and return the previous
     /// one; see [`with_module`]. Caller, value and gas are unchanged.
     fn switch_account(&mut self, module: Address) -> Address;

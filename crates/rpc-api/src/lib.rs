@@ -4,7 +4,7 @@
 //!
 //! Namespaces: `web3_`, `net_`, `eth_` (what `cast`, ethers and viem use), `debug_getRawBlock`
 //! (what followers sync from) and `verai_` (state proofs, certificates, provenance, blobs,
-//! deploy audits, the sentinel). Wire types of the `verai_` methods live in [`types`];
+//! the market, deploy audits, the sentinel). Wire types of the `verai_` methods live in [`types`];
 //! Ethereum's come from `alloy-rpc-types-eth`. Error codes follow EIP-1474 ([`codes`]).
 //!
 //! Outside this crate no code names a method by its string: callers use the generated
@@ -13,6 +13,7 @@
 
 pub mod codes;
 mod eth;
+mod market;
 mod provenance;
 mod sentinel;
 pub mod types;
@@ -23,6 +24,7 @@ pub use eth::{
     EthApiClient, EthApiServer, EthPubSubApiClient, EthPubSubApiServer, NetApiClient, NetApiServer,
     Web3ApiClient, Web3ApiServer,
 };
+pub use market::{MarketApiClient, MarketApiServer};
 pub use provenance::{ProvenanceApiClient, ProvenanceApiServer};
 pub use sentinel::{ALERTS_SUBSCRIPTION, SentinelApiClient, SentinelApiServer};
 pub use verai::{DebugApiClient, DebugApiServer, MAX_PROOF_KEYS, VeraiApiClient, VeraiApiServer};

@@ -266,3 +266,205 @@ pub struct BlobReceipt {
     /// Size in bytes.
     pub size: u64,
 }
+
+/// Most listings one `verai_listListings` page returns.
+pub const MAX_LISTINGS_PAGE: u64 = 100;
+/// Most stacks one `verai_getEarnings` call reports.
+pub const MAX_EARNINGS_PAGE: u64 = 100;
+
+/// Filters of `verai_listListings`, all optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListingFilter {
+    /// `access`, `per-call` or `service`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Listings of this record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<u64>,
+    /// Listings by this seller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller: Option<Address>,
+    /// Only listings that still sell (or only those that do not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Listings with ids above this (the previous page's `nextCursor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// Page size (≤ 100, default 20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+/// A service method and its price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodView {
+    /// Name.
+    pub name: String,
+    /// Price per call.
+    pub price: U256,
+    /// Calls each client gets free.
+    pub free_calls: u32,
+}
+
+/// Licence terms as registered in the provenance registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TermsView {
+    /// Their hash.
+    pub hash: B256,
+    /// SPDX id.
+    pub spdx: String,
+    /// Commercial use allowed.
+    pub commercial_use: bool,
+    /// Derivative works allowed.
+    pub derivatives: bool,
+    /// Attribution required.
+    pub attribution: bool,
+    /// Grant length in seconds (0 when perpetual).
+    pub duration: u64,
+    /// Grants never expire.
+    pub perpetual: bool,
+}
+
+/// One listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingView {
+    /// Id.
+    pub id: u64,
+    /// The provenance record sold.
+    pub record_id: u64,
+    /// `access`, `per-call` or `service`.
+    pub kind: String,
+    /// Seller.
+    pub seller: Address,
+    /// Payment token (zero: native).
+    pub token: Address,
+    /// Per access or per call.
+    pub price: U256,
+    /// Licence terms (Access listings).
+    pub terms: Option<TermsView>,
+    /// Service endpoint.
+    pub endpoint: Option<String>,
+    /// Service methods.
+    pub methods: Vec<MethodView>,
+    /// Whether it still sells.
+    pub active: bool,
+    /// When it was listed (unix seconds).
+    pub created_at: u64,
+    /// Payments through it.
+    pub sales: u64,
+    /// Their total.
+    pub revenue: U256,
+    /// Mean rating weighted by what each rater paid (`null` before the first rating).
+    pub rating: Option<f64>,
+    /// Total weight of the ratings (what the raters paid).
+    pub rating_weight: U256,
+}
+
+/// A page of listings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingPage {
+    /// The listings, in id order.
+    pub listings: Vec<ListingView>,
+    /// Pass as `after` for the next page; `null` on the last one.
+    pub next_cursor: Option<u64>,
+}
+
+/// One account's standing in one royalty stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackEarning {
+    /// The stack.
+    pub stack_id: u64,
+    /// The record it splits.
+    pub record_id: u64,
+    /// The account's weight out of 10^27.
+    pub weight: U256,
+    /// The stack's cumulative revenue.
+    pub revenue: U256,
+    /// floor(revenue × weight / 10^27): claimable in total so far.
+    pub entitled: U256,
+    /// Claimed.
+    pub claimed: U256,
+    /// Claimable now.
+    pub claimable: U256,
+    /// The account's credit by largest remainder over the whole stack (sums to the revenue
+    /// exactly; at most one unit above `entitled`: the carry paid when it adds up).
+    pub credited: U256,
+}
+
+/// `verai_getEarnings` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EarningsReport {
+    /// The account.
+    pub account: Address,
+    /// The token (zero: native).
+    pub token: Address,
+    /// Height of the state read.
+    pub block_number: u64,
+    /// How many stacks the account is in.
+    pub total_stacks: u64,
+    /// Claimable now over the reported stacks.
+    pub claimable: U256,
+    /// Claimed over the reported stacks.
+    pub claimed: U256,
+    /// Credited over the reported stacks.
+    pub credited: U256,
+    /// Per stack.
+    pub stacks: Vec<StackEarning>,
+}
+
+/// Filter of `verai_getGrants`: exactly one of the two.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrantFilter {
+    /// Grants held by this account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<Address>,
+    /// Grants on this record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<u64>,
+}
+
+/// One licence grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantView {
+    /// The record.
+    pub record_id: u64,
+    /// The grantee.
+    pub account: Address,
+    /// The listing bought.
+    pub listing_id: u64,
+    /// Its licence terms.
+    pub terms_hash: B256,
+    /// Expiry (unix seconds; `null` when perpetual).
+    pub expiry: Option<u64>,
+    /// Valid at the finalized head.
+    pub valid: bool,
+}
+
+/// A record's royalty stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackView {
+    /// The stack.
+    pub stack_id: u64,
+    /// The record.
+    pub record_id: u64,
+    /// Royalty policy: basis points to the owner.
+    pub owner_bps: u16,
+    /// Basis points to the parents.
+    pub upstream_bps: u16,
+    /// Whether parents' parts follow their own stacks.
+    pub all_ancestors: bool,
+    /// Accounts and weights (out of 10^27), by account.
+    pub shares: Vec<(Address, U256)>,
+    /// Cumulative revenue in the native token.
+    pub revenue: U256,
+}

@@ -20,8 +20,12 @@ pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
 }
 
 /// A revert, with the revert data as clients expect it (`data` is the hex return data).
-pub fn reverted(output: &Bytes) -> ErrorObjectOwned {
-    let reason = alloy_sol_types::decode_revert_reason(output);
+/// The message says why when the data is `Error(string)`, a panic, or an error of one of
+/// the chain's native `modules`.
+pub fn reverted(output: &Bytes, modules: &verai_execution::ModuleSet) -> ErrorObjectOwned {
+    let reason = modules
+        .explain(output)
+        .or_else(|| alloy_sol_types::decode_revert_reason(output));
     let msg = match reason {
         Some(r) => format!("execution reverted: {r}"),
         None => "execution reverted".to_string(),

@@ -187,7 +187,7 @@ impl<B: Backend> EthApiServer for Eth<B> {
         if out.success {
             Ok(out.output)
         } else {
-            Err(failure(&out))
+            Err(failure(&out, self.backend.modules()))
         }
     }
 
@@ -203,7 +203,7 @@ impl<B: Backend> EthApiServer for Eth<B> {
         .map_err(|e| err(INVALID_INPUT, e.to_string()))?
         {
             Ok(gas) => Ok(U64::from(gas)),
-            Err(out) => Err(failure(&out)),
+            Err(out) => Err(failure(&out, self.backend.modules())),
         }
     }
 
@@ -343,10 +343,13 @@ impl<B: Backend> EthApiServer for Eth<B> {
 }
 
 /// The error for a simulated message that failed: a revert (code 3, with its data) or a halt.
-fn failure(out: &CallOutcome) -> jsonrpsee::types::ErrorObjectOwned {
+fn failure(
+    out: &CallOutcome,
+    modules: &verai_execution::ModuleSet,
+) -> jsonrpsee::types::ErrorObjectOwned {
     match &out.halt {
         Some(halt) => err(INVALID_INPUT, format!("execution halted: {halt}")),
-        None => error::reverted(&out.output),
+        None => error::reverted(&out.output, modules),
     }
 }
 

@@ -7,17 +7,17 @@
 use crate::{
     Backend,
     error::{INTERNAL, LIMIT_EXCEEDED, NOT_FOUND, err, invalid_params},
+    slots::StateSlots,
 };
-use alloy_primitives::{B256, Bytes, U256};
+use alloy_primitives::{B256, Bytes};
 use jsonrpsee::{core::RpcResult, types::ErrorObjectOwned};
 use std::sync::Arc;
-use verai_execution::StateReader;
-use verai_primitives::{ModuleError, StateKey};
+use verai_primitives::ModuleError;
 use verai_provenance::{
     ADDRESS, Kind, RecordView, UsageView,
     blob::BlobError,
     layout,
-    read::{self, Direction, Slots},
+    read::{self, Direction},
 };
 use verai_rpc_api::{
     ProvenanceApiServer,
@@ -29,20 +29,11 @@ pub struct ProvenanceRpc<B> {
     pub(crate) backend: Arc<B>,
 }
 
-/// The registry's storage in a state.
-struct StateSlots(Arc<dyn StateReader>);
-
-impl Slots for StateSlots {
-    fn slot(&mut self, slot: U256) -> Result<U256, ModuleError> {
-        let v = self
-            .0
-            .get(&StateKey::Storage(ADDRESS, slot))
-            .map_err(|e| ModuleError::Fatal(e.to_string()))?;
-        Ok(v.map(|v| U256::from_be_slice(&v)).unwrap_or_default())
-    }
+fn slots<B: Backend>(backend: &B) -> StateSlots {
+    StateSlots::new(backend.state(), ADDRESS)
 }
 
-fn module_err(e: ModuleError) -> ErrorObjectOwned {
+pub(crate) fn module_err(e: ModuleError) -> ErrorObjectOwned {
     err(INTERNAL, format!("provenance state: {e}"))
 }
 
@@ -63,7 +54,7 @@ fn limit(l: Option<u64>) -> RpcResult<u64> {
 #[jsonrpsee::core::async_trait]
 impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
     async fn get_record(&self, id: u64) -> RpcResult<Option<RecordView>> {
-        record(&mut StateSlots(self.backend.state()), id)
+        record(&mut slots(&*self.backend), id)
     }
 
     async fn find_record(&self, kind: String, content_hash: B256) -> RpcResult<Option<RecordView>> {
@@ -72,7 +63,7 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
                 "unknown kind {kind:?} (dataset, model, training-run, inference)"
             ))
         })?;
-        let mut s = StateSlots(self.backend.state());
+        let mut s = slots(&*self.backend);
         let id =
             read::get_u64(&mut s, layout::by_hash(kind as u8, content_hash)).map_err(module_err)?;
         if id == 0 {
@@ -84,7 +75,7 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
     async fn list_records(&self, filter: Option<ListFilter>) -> RpcResult<RecordList> {
         let f = filter.unwrap_or_default();
         let (offset, limit) = (f.offset.unwrap_or(0), limit(f.limit)?);
-        let mut s = StateSlots(self.backend.state());
+        let mut s = slots(&*self.backend);
         let (total, ids) = match (f.owner, f.kind.as_deref()) {
             (Some(_), Some(_)) => {
                 return Err(invalid_params("filter by owner or by kind, not both"));
@@ -136,7 +127,7 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
                 format!("limit {limit} exceeds {MAX_WALK}"),
             ));
         }
-        let mut s = StateSlots(self.backend.state());
+        let mut s = slots(&*self.backend);
         let Some(root) = record(&mut s, id)? else {
             return Err(err(NOT_FOUND, format!("no record {id}")));
         };
@@ -167,7 +158,7 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
         limit: Option<u64>,
     ) -> RpcResult<UsageLog> {
         let (offset, limit) = (offset.unwrap_or(0), self::limit(limit)?);
-        let mut s = StateSlots(self.backend.state());
+        let mut s = slots(&*self.backend);
         if !read::exists(&mut s, id).map_err(module_err)? {
             return Err(err(NOT_FOUND, format!("no record {id}")));
         }

@@ -1,8 +1,8 @@
 //! Starting the HTTP + WebSocket server.
 
 use crate::{
-    Backend, eth::Eth, provenance::ProvenanceRpc, pubsub::PubSub, sentinel::SentinelRpc,
-    verai::Verai,
+    Backend, eth::Eth, market::MarketRpc, provenance::ProvenanceRpc, pubsub::PubSub,
+    sentinel::SentinelRpc, verai::Verai,
 };
 use jsonrpsee::{
     RpcModule,
@@ -10,8 +10,8 @@ use jsonrpsee::{
 };
 use std::{net::SocketAddr, sync::Arc};
 use verai_rpc_api::{
-    DebugApiServer, EthApiServer, EthPubSubApiServer, NetApiServer, ProvenanceApiServer,
-    SentinelApiServer, VeraiApiServer, Web3ApiServer,
+    DebugApiServer, EthApiServer, EthPubSubApiServer, MarketApiServer, NetApiServer,
+    ProvenanceApiServer, SentinelApiServer, VeraiApiServer, Web3ApiServer,
 };
 
 /// Server limits and identity.
@@ -54,6 +54,8 @@ pub struct Handlers<B> {
     pub eth: Eth<B>,
     /// Provenance queries and blobs.
     pub provenance: ProvenanceRpc<B>,
+    /// Listings, earnings, grants, stacks.
+    pub market: MarketRpc<B>,
     /// The sentinel's methods.
     pub sentinel: SentinelRpc<B>,
     /// Proofs, certificates, audits, raw blocks.
@@ -69,6 +71,9 @@ impl<B: Backend> Handlers<B> {
                 client_version,
             },
             provenance: ProvenanceRpc {
+                backend: backend.clone(),
+            },
+            market: MarketRpc {
                 backend: backend.clone(),
             },
             sentinel: SentinelRpc {
@@ -104,6 +109,9 @@ pub fn module<B: Backend>(
         backend: backend.clone(),
     }))?;
     m.merge(ProvenanceApiServer::into_rpc(ProvenanceRpc {
+        backend: backend.clone(),
+    }))?;
+    m.merge(MarketApiServer::into_rpc(MarketRpc {
         backend: backend.clone(),
     }))?;
     m.merge(DebugApiServer::into_rpc(Verai {

@@ -7,6 +7,8 @@ mod block;
 mod common;
 mod infer;
 mod keys;
+mod market;
+mod market_channel;
 mod model;
 mod node;
 mod node_sentinel;
@@ -64,6 +66,9 @@ enum Command {
     /// Provenance registry: datasets, models, training runs, lineage, verification.
     #[command(subcommand)]
     Provenance(provenance::ProvenanceCommand),
+    /// The market: listings, licence grants, royalties along lineage, service channels.
+    #[command(subcommand)]
+    Market(market::MarketCommand),
 }
 
 /// Dispatch to the subcommand.
@@ -82,6 +87,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         Command::Model(c) => common::block_on(model::run(c)),
         Command::Infer(a) => common::block_on(infer::run(a)),
         Command::Oracle(c) => common::block_on(oracle::run(c)),
+        Command::Market(c) => common::block_on(market::run(c)),
     }
 }
 

@@ -2,10 +2,11 @@
 //! proven against a state root, and that state root is in a block a quorum of the validator
 //! set finalized. The node that serves the data is trusted for nothing.
 //!
-//! [`verify_slots`] is the core; [`provenance`] and [`inference`] build on it.
+//! [`verify_slots`] is the core; [`provenance`], [`inference`] and [`market`] build on it.
 
 pub mod block;
 pub mod inference;
+pub mod market;
 pub mod provenance;
 
 use crate::{Client, ClientError};

@@ -10,6 +10,7 @@
 //! `Query is too complex.`, or the JSON-RPC error.
 
 mod eth;
+mod market;
 pub mod scalars;
 mod verai;
 
@@ -226,6 +227,70 @@ impl<B: Backend> QueryRoot<B> {
     }
 
     // --- Verai ---
+
+    /// Market listings in id order after `after`, filtered by kind (`access`, `per-call`,
+    /// `service`), record, seller and whether they still sell.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // GraphQL arguments: the query's filters.
+    async fn listings(
+        &self,
+        kind: Option<String>,
+        record_id: Option<Long>,
+        seller: Option<Address>,
+        active: Option<bool>,
+        first: Option<i32>,
+        after: Option<Long>,
+    ) -> Result<market::ListingPage> {
+        let first = first.unwrap_or(20);
+        if !(1..=verai_rpc::types::MAX_LISTINGS_PAGE as i32).contains(&first) {
+            return Err(coded(
+                codes::LIMIT_EXCEEDED,
+                "first must be in 1..=100".into(),
+            ));
+        }
+        self.0
+            .listings(verai_rpc::types::ListingFilter {
+                kind,
+                record_id: record_id.map(|r| r.0),
+                seller: seller.map(|s| s.0),
+                active,
+                after: after.map(|a| a.0),
+                limit: Some(first as u64),
+            })
+            .await
+    }
+
+    /// A market listing.
+    async fn listing(&self, id: Long) -> Result<Option<market::Listing>> {
+        self.0.listing(id.0).await
+    }
+
+    /// What `account` has earned from royalties, per stack.
+    #[graphql(complexity = "100 * child_complexity")]
+    async fn earnings(&self, account: Address) -> Result<market::Earnings> {
+        self.0.earnings(account.0).await
+    }
+
+    /// Licence grants held by `account` or on `recordId` (exactly one of the two).
+    #[graphql(complexity = "100 * child_complexity")]
+    async fn grants(
+        &self,
+        account: Option<Address>,
+        record_id: Option<Long>,
+    ) -> Result<Vec<market::Grant>> {
+        self.0
+            .grants(verai_rpc::types::GrantFilter {
+                account: account.map(|a| a.0),
+                record_id: record_id.map(|r| r.0),
+            })
+            .await
+    }
+
+    /// A record's royalty stack.
+    #[graphql(complexity = "1_000 + child_complexity")]
+    async fn royalty_stack(&self, record_id: Long) -> Result<Option<market::Stack>> {
+        self.0.stack(record_id.0).await
+    }
 
     /// A provenance record.
     async fn record(&self, id: Long) -> Result<Option<Record>> {

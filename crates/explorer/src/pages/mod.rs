@@ -4,6 +4,7 @@
 
 mod ai;
 mod chain;
+mod market;
 
 use crate::data::{Explorer, ReadError};
 use askama::Template;
@@ -18,6 +19,7 @@ use verai_rpc::Backend;
 
 pub(crate) use ai::{model, record, records, sentinel};
 pub(crate) use chain::{address, block, home, tx};
+pub(crate) use market::{listing, market};
 
 /// Shared state of the handlers.
 pub(crate) type Ctx<B> = State<Arc<Explorer<B>>>;

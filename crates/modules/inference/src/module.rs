@@ -60,7 +60,13 @@ impl NativeModule for Inference {
                 }));
             }
         };
-        if !host.value().is_zero() {
+        let paid = matches!(
+            call,
+            IInferenceCalls::infer(_)
+                | IInferenceCalls::inferRaw(_)
+                | IInferenceCalls::recordOracle(_)
+        );
+        if !paid && !host.value().is_zero() {
             return Err(revert(IInference::ValueNotAccepted {}));
         }
         use IInferenceCalls as C;
@@ -237,6 +243,7 @@ fn infer(
     host.charge((words(input.len() * 4) * 2).saturating_mul(gas::HASH_WORD))?;
     let out = run(&model, input)?;
     let requester = host.caller();
+    pay_fee(host, id, requester)?;
     let record = record_inference(
         host,
         id,
@@ -279,6 +286,7 @@ fn record_oracle(
         )?;
     }
     let reporter = host.caller();
+    pay_fee(host, model, requester)?;
     let id = record_inference(
         host,
         model,
@@ -302,6 +310,18 @@ fn record_oracle(
         },
     )?;
     Ok(id)
+}
+
+/// The model's per-call fee: the call's value, moved to the market, which checks it is the
+/// listed price and splits it along the model's lineage.
+fn pay_fee(host: &mut dyn Host, model: u64, payer: Address) -> Result<(), ModuleError> {
+    let value = host.value();
+    if !value.is_zero() {
+        host.transfer(verai_market::ADDRESS, value)?;
+    }
+    with_module(host, verai_market::ADDRESS, |h| {
+        verai_market::charge_call(h, model, payer, value)
+    })
 }
 
 /// Append an audit record and log the use of the model in provenance.

@@ -40,6 +40,16 @@ pub fn explain(data: &[u8]) -> Option<String> {
         E::AlreadyDeprecated(x) => format!("record {} is already deprecated", x.id),
         E::NotAModel(x) => format!("record {} is not a model", x.id),
         E::NotATrainingOutput(x) => format!("record {} cannot be a training output", x.id),
+        E::InvalidTerms(x) => format!("invalid licence terms: {}", x.reason),
+        E::UnknownTerms(x) => format!("no licence terms are registered under {}", x.termsHash),
+        E::DerivativesNotAllowed(x) => format!(
+            "record {} is under {}, which forbids derivative works; only its owner may derive from it",
+            x.parent, x.license
+        ),
+        E::CommercialUseNotAllowed(x) => format!(
+            "record {} is under the non-commercial licence {}; a record derived from it must be non-commercial too",
+            x.parent, x.license
+        ),
         E::ValueNotAccepted(_) => "the registry does not accept value".into(),
         E::UnknownSelector(x) => format!("unknown function selector {}", x.selector),
     })

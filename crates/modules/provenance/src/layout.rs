@@ -17,6 +17,7 @@
 //! | lineage down | [`down`]`(id)` | count; entries at `+1+i`: records naming `id` as parent or link |
 //! | by kind | [`by_kind`]`(kind)` | count; ids at `+1+i` |
 //! | by owner | [`by_owner`]`(addr)` | count; ids at `+1+i` (an id stays after a transfer: filter by current owner) |
+//! | licence terms | [`terms`]`(hash)` | byte length; the ABI-encoded `LicenseTerms` in the words at `+1, +2, …` |
 //! | usage | [`usage`]`(id)` | count; entry `i` at `+1+2i`: `user(20) ‖ block(6) ‖ timestamp(6)`, and `+2+2i`: the 32-byte reference |
 
 use alloy_primitives::{Address, B256, U256, keccak256};
@@ -75,6 +76,10 @@ pub fn by_kind(kind: u8) -> U256 {
 pub fn by_owner(owner: Address) -> U256 {
     slot("owned", &[owner.into_word()])
 }
+/// Licence terms stored under `hash`.
+pub fn terms(hash: B256) -> U256 {
+    slot("terms", &[hash])
+}
 /// Usage log of `id`.
 pub fn usage(id: u64) -> U256 {
     slot("usage", &[word(id)])
@@ -129,6 +134,7 @@ mod tests {
             by_kind(0),
             by_kind(1),
             usage(1),
+            terms(B256::ZERO),
             by_hash(0, B256::ZERO),
             by_hash(1, B256::ZERO),
         ];

@@ -22,11 +22,13 @@ mod abi;
 pub mod blob;
 mod explain;
 pub mod layout;
+pub mod licence;
 mod module;
 pub mod read;
 pub mod refs;
 mod view;
 
+pub use IProvenance::LicenseTerms;
 pub use abi::{IProvenance, RecordBody};
 pub use explain::explain;
 pub use module::{Provenance, record_usage, register};

@@ -7,7 +7,7 @@ use crate::{
     ADDRESS,
     IProvenance::{self, IProvenanceCalls},
     Kind, MAX_CHAIN_WALK, MAX_CONTRIBUTORS, MAX_LICENSE_BYTES, MAX_PARENTS, MAX_URI_BYTES,
-    RecordBody, TOTAL_BPS, layout, read,
+    RecordBody, TOTAL_BPS, layout, licence, read,
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent, SolInterface, SolValue};
@@ -81,6 +81,18 @@ impl NativeModule for Provenance {
             C::recordUsage(c) => {
                 let i = record_usage(host, c.modelId, c.r#ref)?;
                 IProvenance::recordUsageCall::abi_encode_returns(&i).into()
+            }
+            C::registerTerms(c) => {
+                let h = licence::register_terms(host, &c.terms)?;
+                IProvenance::registerTermsCall::abi_encode_returns(&h).into()
+            }
+            C::getTerms(c) => {
+                let t = licence::terms(host, c.termsHash)?.ok_or_else(|| {
+                    revert(IProvenance::UnknownTerms {
+                        termsHash: c.termsHash,
+                    })
+                })?;
+                IProvenance::getTermsCall::abi_encode_returns(&t).into()
             }
             C::recordCount(_) => {
                 IProvenance::recordCountCall::abi_encode_returns(&read::count(host)?).into()
@@ -204,7 +216,21 @@ fn check_contributors(
     ))
 }
 
-/// Register a record; every check precedes the first write.
+/// Store `bytes` at `base`: the length, then 32-byte words at `base+1…`.
+pub(crate) fn write_bytes(
+    host: &mut dyn Host,
+    base: U256,
+    bytes: &[u8],
+) -> Result<(), ModuleError> {
+    set_u64(host, base, bytes.len() as u64)?;
+    for (i, chunk) in bytes.chunks(32).enumerate() {
+        let mut w = [0u8; 32];
+        w[..chunk.len()].copy_from_slice(chunk);
+        host.sstore(base + U256::from(i + 1), U256::from_be_bytes(w))?;
+    }
+    Ok(())
+}
+
 /// Register a record owned by `host.caller()`: the registry's Rust API, used by the
 /// `register` call and by other modules (through [`verai_primitives::with_module`]).
 pub fn register(
@@ -223,6 +249,7 @@ pub fn register(
     let caller = host.caller();
     let (accounts, shares) = check_contributors(caller, contributors)?;
     check_parents(host, parents)?;
+    licence::check_inheritance(host, caller, license, parents)?;
     let existing = read::get_u64(host, layout::by_hash(kind as u8, hash))?;
     if existing != 0 {
         return Err(revert(IProvenance::DuplicateRecord { existing }));
@@ -248,13 +275,7 @@ pub fn register(
         layout::commitment(id),
         U256::from_be_bytes(keccak256(&bytes).0),
     )?;
-    let base = layout::body(id);
-    set_u64(host, base, bytes.len() as u64)?;
-    for (i, chunk) in bytes.chunks(32).enumerate() {
-        let mut w = [0u8; 32];
-        w[..chunk.len()].copy_from_slice(chunk);
-        host.sstore(base + U256::from(i + 1), U256::from_be_bytes(w))?;
-    }
+    write_bytes(host, layout::body(id), &bytes)?;
     host.sstore(layout::owner(id), U256::from_be_bytes(caller.into_word().0))?;
     set_u64(host, layout::flags(id), u64::from(kind as u8) << 8)?;
     set_u64(host, layout::by_hash(kind as u8, hash), id)?;
@@ -323,8 +344,13 @@ fn record_training(
     if read::kind(host, output)? != Kind::Model as u8 {
         return Err(revert(IProvenance::NotAModel { id: output }));
     }
-    require_owner(host, output)?;
+    let owner = require_owner(host, output)?;
     check_parents(host, &c.inputs)?;
+    // The model inherits its inputs' licences as the run does (checked by `register`).
+    let model_licence = read::body(host, output)?
+        .map(|b| b.license)
+        .unwrap_or_default();
+    licence::check_inheritance(host, owner, &model_licence, &c.inputs)?;
     if reaches(host, &c.inputs, output)? {
         return Err(revert(IProvenance::LineageCycle { id: output }));
     }

@@ -70,12 +70,24 @@ pub fn body(s: &mut (impl Slots + ?Sized), id: u64) -> Result<Option<RecordBody>
     if !exists(s, id)? {
         return Ok(None);
     }
-    let base = layout::body(id);
-    let len = get_u64(s, base)?;
     // A body is bounded by the input limits; anything larger is corrupt state.
-    if len > 64 * 1024 {
+    let bytes = bytes_at(s, layout::body(id), 64 * 1024)?;
+    RecordBody::abi_decode(&bytes)
+        .map(Some)
+        .map_err(|e| ModuleError::Fatal(format!("record {id}: corrupt body: {e}")))
+}
+
+/// Bytes stored at `base` (length at `base`, 32-byte words at `base+1…`), refusing a
+/// stored length over `max` as corrupt state.
+pub fn bytes_at(
+    s: &mut (impl Slots + ?Sized),
+    base: U256,
+    max: u64,
+) -> Result<Vec<u8>, ModuleError> {
+    let len = get_u64(s, base)?;
+    if len > max {
         return Err(ModuleError::Fatal(format!(
-            "record {id}: body of {len} bytes"
+            "slot {base:#x}: {len} bytes stored, at most {max} expected"
         )));
     }
     let mut bytes = Vec::with_capacity(len as usize);
@@ -84,9 +96,7 @@ pub fn body(s: &mut (impl Slots + ?Sized), id: u64) -> Result<Option<RecordBody>
         bytes.extend_from_slice(&w.to_be_bytes::<32>());
     }
     bytes.truncate(len as usize);
-    RecordBody::abi_decode(&bytes)
-        .map(Some)
-        .map_err(|e| ModuleError::Fatal(format!("record {id}: corrupt body: {e}")))
+    Ok(bytes)
 }
 
 /// The full record `id`, `None` if there is no such record.

@@ -4,62 +4,22 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, SolError, SolInterface};
-use std::collections::BTreeMap;
-use verai_primitives::{Host, ModuleError, NativeModule};
+use verai_primitives::{ModuleError, NativeModule, testing::MemHost};
 use verai_provenance::{
     IProvenance::{self, Contributor, IProvenanceErrors},
     Provenance,
     read::{self, Direction},
 };
 
-#[derive(Default)]
-struct MemHost {
-    caller: Address,
-    storage: BTreeMap<U256, U256>,
-    logs: Vec<(Vec<B256>, Bytes)>,
-    gas: u64,
-    block: u64,
-}
-
-impl Host for MemHost {
-    fn caller(&self) -> Address {
-        self.caller
-    }
-    fn value(&self) -> U256 {
-        U256::ZERO
-    }
-    fn block_number(&self) -> u64 {
-        self.block
-    }
-    fn timestamp(&self) -> u64 {
-        1_000 + self.block
-    }
-    fn charge(&mut self, gas: u64) -> Result<(), ModuleError> {
-        self.gas += gas;
-        Ok(())
-    }
-    fn sload(&mut self, slot: U256) -> Result<U256, ModuleError> {
-        self.gas += 1;
-        Ok(self.storage.get(&slot).copied().unwrap_or_default())
-    }
-    fn sstore(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
-        self.storage.insert(slot, value);
-        Ok(())
-    }
-    fn log(&mut self, topics: Vec<B256>, data: Bytes) -> Result<(), ModuleError> {
-        self.logs.push((topics, data));
-        Ok(())
-    }
-    fn sstore_immutable(&mut self, slot: U256, value: U256) -> Result<(), ModuleError> {
-        self.sstore(slot, value)
-    }
-    fn peek(&mut self, slot: U256) -> Result<U256, ModuleError> {
-        Ok(self.storage.get(&slot).copied().unwrap_or_default())
-    }
-    fn switch_account(&mut self, module: Address) -> Address {
-        // One account only: the provenance module never switches.
-        module
-    }
+/// A host whose calls run as `caller` on the registry's account, without rollback: the
+/// module itself must refuse bad input before writing.
+fn host(caller: Address, block: u64) -> MemHost {
+    let mut h = MemHost::new();
+    h.caller = caller;
+    h.block = block;
+    h.timestamp = 1_000 + block;
+    h.account = verai_provenance::ADDRESS;
+    h
 }
 
 fn alice() -> Address {
@@ -118,11 +78,7 @@ fn refused<T: std::fmt::Debug>(
 
 #[test]
 fn lineage_ownership_and_usage() {
-    let mut host = MemHost {
-        caller: alice(),
-        block: 5,
-        ..Default::default()
-    };
+    let mut host = host(alice(), 5);
     let d1 = register(&mut host, 0, h(1), vec![]).unwrap();
     let d2 = register(&mut host, 0, h(2), vec![]).unwrap();
     let m = register(&mut host, 1, h(3), vec![d1, d2]).unwrap();
@@ -232,10 +188,7 @@ fn lineage_ownership_and_usage() {
 
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
-    let mut host = MemHost {
-        caller: alice(),
-        ..Default::default()
-    };
+    let mut host = host(alice(), 0);
     let d = register(&mut host, 0, h(1), vec![]).unwrap();
     let m = register(&mut host, 1, h(2), vec![d]).unwrap();
 
@@ -377,10 +330,7 @@ fn bad_input_is_refused_and_changes_nothing() {
 
 #[test]
 fn view_functions_round_trip() {
-    let mut host = MemHost {
-        caller: alice(),
-        ..Default::default()
-    };
+    let mut host = host(alice(), 0);
     let d = register(&mut host, 0, h(1), vec![]).unwrap();
     let out = call(&mut host, IProvenance::getRecordCall { id: d }).unwrap();
     let r = IProvenance::getRecordCall::abi_decode_returns(&out).unwrap();

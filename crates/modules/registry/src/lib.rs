@@ -9,6 +9,7 @@
 //! |-------------|------------|--------------------------|
 //! | `0x…0a01`   | provenance | `verai-provenance`       |
 //! | `0x…0a02`   | inference  | `verai-inference-module` |
+//! | `0x…0a03`   | market     | `verai-market`           |
 
 use std::sync::{Arc, OnceLock};
 use verai_primitives::ModuleSet;
@@ -21,6 +22,7 @@ pub fn native_modules() -> ModuleSet {
             ModuleSet::new(vec![
                 Arc::new(verai_provenance::Provenance),
                 Arc::new(verai_inference_module::Inference),
+                Arc::new(verai_market::Market),
             ])
         })
         .clone()
@@ -44,6 +46,7 @@ mod tests {
             vec![
                 ("provenance", verai_primitives::module_address(1)),
                 ("inference", verai_primitives::module_address(2)),
+                ("market", verai_primitives::module_address(3)),
             ]
         );
     }
