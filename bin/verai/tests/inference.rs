@@ -5,43 +5,12 @@
 
 mod common;
 
-use common::{Node, command_timeout, flip_hex, run_with_timeout, tampering_proxy};
-use std::process::Command;
+use common::{Node, fails, flip_hex, ok_json, tampering_proxy};
 use verai_client::{
     api::{ProvenanceApiClient, wire},
     types::ListFilter,
 };
 use verai_inference::Model;
-
-fn verai(rpc: &str, args: &[&str]) -> common::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
-    c.args(args).args(["--rpc", rpc]);
-    c.env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    run_with_timeout(&mut c, command_timeout())
-}
-
-fn ok_json(rpc: &str, args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.push("--json");
-    let out = verai(rpc, &a);
-    assert!(
-        out.status.success(),
-        "verai {args:?} failed: {}",
-        out.stderr
-    );
-    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
-}
-
-fn fails(rpc: &str, args: &[&str]) -> String {
-    let out = verai(rpc, args);
-    assert!(
-        !out.status.success(),
-        "verai {args:?} should fail: {}",
-        out.stdout
-    );
-    out.stderr
-}
 
 fn model_path() -> String {
     common::repo_root()

@@ -17,9 +17,9 @@ mod common;
 use alloy_primitives::{Address, U256, hex};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use common::{Node, command_timeout, run_with_timeout};
+use common::{Node, fails, ok_json, verai, wait_for};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use verai_market::{IMarket, channel};
 
 /// Price per inference of M: 0.001 VAI.
@@ -39,36 +39,6 @@ fn key(s: &PrivateKeySigner) -> String {
     format!("0x{}", hex::encode(s.to_bytes()))
 }
 
-fn verai(rpc: &str, args: &[&str]) -> common::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
-    c.args(args).args(["--rpc", rpc]);
-    c.env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    run_with_timeout(&mut c, command_timeout())
-}
-
-fn ok_json(rpc: &str, args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.push("--json");
-    let out = verai(rpc, &a);
-    assert!(
-        out.status.success(),
-        "verai {args:?} failed: {}",
-        out.stderr
-    );
-    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
-}
-
-fn fails(rpc: &str, args: &[&str]) -> String {
-    let out = verai(rpc, args);
-    assert!(
-        !out.status.success(),
-        "verai {args:?} should fail: {}",
-        out.stdout
-    );
-    out.stderr
-}
-
 fn balance(node: &Node, a: Address) -> U256 {
     node.cast(&["balance", &a.to_string()]).parse().unwrap()
 }
@@ -78,14 +48,6 @@ fn gas_cost(node: &Node, tx: &str) -> U256 {
     let r = node.cast_json(&["receipt", "--json", tx]);
     let n = |k: &str| U256::from(common::quantity(&r[k]));
     n("gasUsed") * n("effectiveGasPrice")
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {

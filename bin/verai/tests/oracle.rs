@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::{Node, command_timeout, run_with_timeout};
+use common::{Node, ok_json, verai, wait_for};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use verai_inference::{Limits, Model};
 
 /// Dev accounts 1-3 of the test mnemonic (public test keys): the oracles.
@@ -33,26 +33,6 @@ impl Drop for Worker {
     }
 }
 
-fn verai(rpc: &str, args: &[&str]) -> common::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
-    c.args(args).args(["--rpc", rpc]);
-    c.env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    run_with_timeout(&mut c, command_timeout())
-}
-
-fn ok_json(rpc: &str, args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.push("--json");
-    let out = verai(rpc, &a);
-    assert!(
-        out.status.success(),
-        "verai {args:?} failed: {}",
-        out.stderr
-    );
-    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
-}
-
 fn wei(node: &Node, hub: &str, sig: &str, arg: &str) -> u128 {
     let mut args = vec!["call", hub, sig];
     if !arg.is_empty() {
@@ -60,14 +40,6 @@ fn wei(node: &Node, hub: &str, sig: &str, arg: &str) -> u128 {
     }
     let out = node.cast(&args);
     out.split_whitespace().next().unwrap().parse().unwrap()
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]

@@ -320,7 +320,8 @@ mod tests {
                 .is_none()
         );
         // The token's code is a verified source.
-        let token = abi_of(ARTIFACTS[5].1).unwrap().1;
+        let (_, artifact) = ARTIFACTS.iter().find(|(n, _)| *n == "VeraiToken").unwrap();
+        let token = abi_of(artifact).unwrap().1;
         assert_eq!(d.verified_name(&keccak256(&token)), Some("VeraiToken"));
     }
 }

@@ -23,6 +23,25 @@ pub const fn module_address(n: u16) -> Address {
     Address::new(a)
 }
 
+/// The storage slot of a module's value: `keccak256(namespace ‖ tag ‖ arg₁ ‖ arg₂ …)`, each
+/// argument a 32-byte word. Slots of different tags never collide, and a list's entries can
+/// sit at `slot + i` (a keccak output plus a small offset does not land on another in
+/// practice). Each module has its own namespace (`"verai.provenance."`, `"verai.market."`).
+pub fn storage_slot(namespace: &str, tag: &str, args: &[B256]) -> U256 {
+    let mut pre = Vec::with_capacity(namespace.len() + tag.len() + 32 * args.len());
+    pre.extend_from_slice(namespace.as_bytes());
+    pre.extend_from_slice(tag.as_bytes());
+    for a in args {
+        pre.extend_from_slice(a.as_slice());
+    }
+    U256::from_be_bytes(alloy_primitives::keccak256(&pre).0)
+}
+
+/// A number as a slot argument (a 32-byte big-endian word).
+pub fn word(n: u64) -> B256 {
+    B256::from(U256::from(n))
+}
+
 /// Gas schedule of host operations: deterministic, close to the EVM's cold costs.
 pub mod gas {
     /// Every call to a module.

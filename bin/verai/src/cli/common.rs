@@ -109,6 +109,19 @@ impl Wallet {
     }
 }
 
+impl Wallet {
+    /// Send `call` to the contract or module at `to` with `value`, and wait for the receipt.
+    pub async fn call(
+        &self,
+        to: Address,
+        call: impl alloy_sol_types::SolCall,
+        value: U256,
+    ) -> eyre::Result<alloy_rpc_types_eth::TransactionReceipt> {
+        self.send(verai_client::Tx::call(to, call.abi_encode()).value(value))
+            .await
+    }
+}
+
 /// Parse an address argument.
 pub fn address(s: &str) -> eyre::Result<Address> {
     s.parse()

@@ -5,6 +5,7 @@ use super::{
     common::{RpcArgs, TxArgs, Wallet, address, format_ether, parse_value},
     market_channel::{self, ChannelCommand},
 };
+
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolCall;
 use clap::{Args, Subcommand, ValueEnum};
@@ -208,16 +209,6 @@ pub struct RateArgs {
     tx: TxArgs,
 }
 
-/// Send `call` to the market (with `value`).
-pub(super) async fn send_market(
-    w: &Wallet,
-    call: impl SolCall,
-    value: U256,
-) -> eyre::Result<alloy_rpc_types_eth::TransactionReceipt> {
-    w.send(Tx::call(ADDRESS, call.abi_encode()).value(value))
-        .await
-}
-
 /// A duration like `90`, `15m`, `12h`, `30d` in seconds.
 fn parse_duration(s: &str) -> eyre::Result<u64> {
     let (n, unit) = match s.char_indices().last() {
@@ -366,7 +357,8 @@ pub async fn run(c: MarketCommand) -> eyre::Result<()> {
         M::Sell(a) => sell(a).await,
         M::Delist(a) => {
             let w = a.tx.wallet().await?;
-            send_market(&w, IMarket::delistCall { id: a.id }, U256::ZERO).await?;
+            w.call(ADDRESS, IMarket::delistCall { id: a.id }, U256::ZERO)
+                .await?;
             a.tx.rpc.print(serde_json::json!({ "id": a.id }), || {
                 format!("listing {} delisted", a.id)
             });
@@ -379,7 +371,9 @@ pub async fn run(c: MarketCommand) -> eyre::Result<()> {
                 .get_listing(a.id)
                 .await?
                 .ok_or_else(|| eyre!("no listing {}", a.id))?;
-            let r = send_market(&w, IMarket::buyCall { listingId: a.id }, l.price).await?;
+            let r = w
+                .call(ADDRESS, IMarket::buyCall { listingId: a.id }, l.price)
+                .await?;
             let sold = receipt_events::<IMarket::Sold>(&r);
             let expiry = sold.first().map(|s| s.expiry).unwrap_or_default();
             a.tx.rpc.print(
@@ -476,7 +470,7 @@ pub async fn run(c: MarketCommand) -> eyre::Result<()> {
                     allAncestors: a.all_ancestors,
                 },
             };
-            send_market(&w, call, U256::ZERO).await?;
+            w.call(ADDRESS, call, U256::ZERO).await?;
             a.tx.rpc
                 .print(serde_json::json!({ "record": a.record }), || {
                     format!("royalty policy of record {} set", a.record)
@@ -539,14 +533,15 @@ pub async fn run(c: MarketCommand) -> eyre::Result<()> {
         }
         M::Claim(a) => {
             let w = a.wallet().await?;
-            let r = send_market(
-                &w,
-                IMarket::claimAllCall {
-                    token: Address::ZERO,
-                },
-                U256::ZERO,
-            )
-            .await?;
+            let r = w
+                .call(
+                    ADDRESS,
+                    IMarket::claimAllCall {
+                        token: Address::ZERO,
+                    },
+                    U256::ZERO,
+                )
+                .await?;
             let c = receipt_events::<IMarket::Claimed>(&r);
             let (amount, stacks) = c.first().map(|c| (c.amount, c.stacks)).unwrap_or_default();
             a.rpc.print(
@@ -557,8 +552,8 @@ pub async fn run(c: MarketCommand) -> eyre::Result<()> {
         }
         M::Rate(a) => {
             let w = a.tx.wallet().await?;
-            send_market(
-                &w,
+            w.call(
+                ADDRESS,
                 IMarket::rateCall {
                     listingId: a.id,
                     score: a.score,
@@ -596,7 +591,7 @@ async fn sell(a: SellArgs) -> eyre::Result<()> {
         endpoint: a.endpoint.unwrap_or_default(),
         methods: methods(&a.methods)?,
     };
-    let r = send_market(&w, call, U256::ZERO).await?;
+    let r = w.call(ADDRESS, call, U256::ZERO).await?;
     let id = receipt_events::<IMarket::Listed>(&r)
         .first()
         .map(|e| e.id)
@@ -654,7 +649,12 @@ async fn build_stack(w: &Wallet, record: u64) -> eyre::Result<()> {
             if done.complete && existing.stackId == done.stackId {
                 break;
             }
-            send_market(w, IMarket::buildStackCall { recordId: id }, U256::ZERO).await?;
+            w.call(
+                ADDRESS,
+                IMarket::buildStackCall { recordId: id },
+                U256::ZERO,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -1,10 +1,8 @@
 //! `verai market channel`: escrow channels to service listings, paid per call with
 //! EIP-712 vouchers that the client signs and the provider claims.
 
-use super::{
-    common::{TxArgs, format_ether, parse_value},
-    market::send_market,
-};
+use super::common::{TxArgs, format_ether, parse_value};
+
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::{Bytes, U256};
 use alloy_signer::SignerSync;
@@ -108,15 +106,16 @@ pub async fn run(c: ChannelCommand) -> eyre::Result<()> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let expiry = head.max(now).saturating_add(a.expires_in);
-            let r = send_market(
-                &w,
-                IMarket::openChannelCall {
-                    listingId: a.listing,
-                    expiry,
-                },
-                deposit,
-            )
-            .await?;
+            let r = w
+                .call(
+                    ADDRESS,
+                    IMarket::openChannelCall {
+                        listingId: a.listing,
+                        expiry,
+                    },
+                    deposit,
+                )
+                .await?;
             let id = receipt_events::<IMarket::ChannelOpened>(&r)
                 .first()
                 .map(|e| e.id)
@@ -172,17 +171,18 @@ pub async fn run(c: ChannelCommand) -> eyre::Result<()> {
         }
         C::Claim(a) => {
             let w = a.tx.wallet().await?;
-            let r = send_market(
-                &w,
-                IMarket::claimChannelCall {
-                    channelId: a.channel,
-                    amount: a.amount,
-                    nonce: a.nonce,
-                    signature: a.signature,
-                },
-                U256::ZERO,
-            )
-            .await?;
+            let r = w
+                .call(
+                    ADDRESS,
+                    IMarket::claimChannelCall {
+                        channelId: a.channel,
+                        amount: a.amount,
+                        nonce: a.nonce,
+                        signature: a.signature,
+                    },
+                    U256::ZERO,
+                )
+                .await?;
             let paid = receipt_events::<IMarket::ChannelClaimed>(&r)
                 .first()
                 .map(|e| e.paid)
@@ -201,14 +201,15 @@ pub async fn run(c: ChannelCommand) -> eyre::Result<()> {
         }
         C::Close(a) => {
             let w = a.tx.wallet().await?;
-            let r = send_market(
-                &w,
-                IMarket::closeChannelCall {
-                    channelId: a.channel,
-                },
-                U256::ZERO,
-            )
-            .await?;
+            let r = w
+                .call(
+                    ADDRESS,
+                    IMarket::closeChannelCall {
+                        channelId: a.channel,
+                    },
+                    U256::ZERO,
+                )
+                .await?;
             let refund = receipt_events::<IMarket::ChannelClosed>(&r)
                 .first()
                 .map(|e| e.refund)

@@ -719,3 +719,45 @@ pub fn flip_hex(s: &str, i: usize) -> String {
     b[i] = if b[i] == b'0' { b'1' } else { b'0' };
     String::from_utf8(b).expect("hex stays ASCII")
 }
+
+/// Run `verai ARGS --rpc RPC` (bounded in time, without backtraces in its errors).
+pub fn verai(rpc: &str, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_verai"));
+    c.args(args).args(["--rpc", rpc]);
+    c.env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    run_with_timeout(&mut c, command_timeout())
+}
+
+/// Run `verai ARGS --json`, expect success, return stdout parsed as JSON.
+pub fn ok_json(rpc: &str, args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let out = verai(rpc, &a);
+    assert!(
+        out.status.success(),
+        "verai {args:?} failed: {}",
+        out.stderr
+    );
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+/// Run `verai ARGS`, expect failure, return stderr.
+pub fn fails(rpc: &str, args: &[&str]) -> String {
+    let out = verai(rpc, args);
+    assert!(
+        !out.status.success(),
+        "verai {args:?} should fail: {}",
+        out.stdout
+    );
+    out.stderr
+}
+
+/// Wait until `f` holds, polling every 200 ms, for at most `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

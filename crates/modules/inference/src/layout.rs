@@ -12,14 +12,11 @@
 //! | inference count | [`count`] | ids run `1..=count` |
 //! | inference | [`inference`]`(id)` | `+0`: `modelId(8) ‖ block(8) ‖ path(1)` (low bytes), `+1`: input hash, `+2`: output hash, `+3`: requester, `+4`: reporter (oracle path only) |
 
-use alloy_primitives::{U256, keccak256};
+use alloy_primitives::U256;
+use verai_primitives::module::{storage_slot, word};
 
 fn slot(tag: &str, arg: u64) -> U256 {
-    let mut pre = Vec::with_capacity(16 + tag.len() + 32);
-    pre.extend_from_slice(b"verai.inference.");
-    pre.extend_from_slice(tag.as_bytes());
-    pre.extend_from_slice(&U256::from(arg).to_be_bytes::<32>());
-    U256::from_be_bytes(keccak256(&pre).0)
+    storage_slot("verai.inference.", tag, &[word(arg)])
 }
 
 /// Size and operation count of model `id`.

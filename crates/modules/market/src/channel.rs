@@ -16,8 +16,8 @@ use crate::{
     IMarket::{self, Voucher},
     Kind,
     earnings::{self, Payment, PaymentKind},
+    host::{emit, revert},
     layout, listing, read,
-    stack::revert,
 };
 use alloy_primitives::{Address, B256, Signature, U256};
 use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain};
@@ -77,7 +77,7 @@ pub fn open(host: &mut dyn Host, listing_id: u64, expiry: u64) -> Result<u64, Mo
     host.sstore(base + U256::from(1), layout::from_address(client))?;
     host.sstore(base + U256::from(2), layout::from_address(provider))?;
     host.sstore(base + U256::from(3), deposit)?;
-    crate::module::emit(
+    emit(
         host,
         IMarket::ChannelOpened {
             id,
@@ -167,7 +167,7 @@ pub fn claim(
             kind: PaymentKind::Service,
         },
     )?;
-    crate::module::emit(
+    emit(
         host,
         IMarket::ChannelClaimed {
             id,
@@ -203,6 +203,6 @@ pub fn close(host: &mut dyn Host, id: u64) -> Result<U256, ModuleError> {
         layout::pack_channel(c.listingId, c.nonce, c.expiry, true),
     )?;
     host.transfer(c.client, refund)?;
-    crate::module::emit(host, IMarket::ChannelClosed { id, refund })?;
+    emit(host, IMarket::ChannelClosed { id, refund })?;
     Ok(refund)
 }

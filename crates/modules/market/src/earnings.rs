@@ -10,7 +10,11 @@
 //! less everything claimed, because entitlements never sum to more than a stack's revenue
 //! (see [`crate::split`]) and claims never exceed entitlements.
 
-use crate::{IMarket, layout, read, split, stack::revert};
+use crate::{
+    IMarket,
+    host::{emit, revert},
+    layout, read, split,
+};
 use alloy_primitives::{Address, U256};
 use verai_primitives::{Host, ModuleError};
 
@@ -73,7 +77,7 @@ pub fn credit(host: &mut dyn Host, p: Payment) -> Result<u64, ModuleError> {
         add(host, layout::sales(p.listing), U256::from(1))?;
         add(host, layout::paid(p.listing, p.payer), p.amount)?;
     }
-    crate::module::emit(
+    emit(
         host,
         IMarket::Paid {
             recordId: p.record,
@@ -113,7 +117,7 @@ pub fn claim_all(host: &mut dyn Host, token: Address) -> Result<U256, ModuleErro
     if !total.is_zero() {
         host.transfer(account, total)?;
     }
-    crate::module::emit(
+    emit(
         host,
         IMarket::Claimed {
             account,

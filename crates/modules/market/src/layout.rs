@@ -30,21 +30,13 @@
 //! | channel count | [`channels`] | ids run `1..=count` |
 //! | channel | [`channel`]`(id)` | `+0`: `listing(64) ‖ nonce(64) ‖ expiry(64) ‖ closed(8)`; `+1` client; `+2` provider; `+3` deposit; `+4` claimed |
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{Address, B256, U256};
 
 fn slot(tag: &str, args: &[B256]) -> U256 {
-    let mut pre = Vec::with_capacity(13 + tag.len() + 32 * args.len());
-    pre.extend_from_slice(b"verai.market.");
-    pre.extend_from_slice(tag.as_bytes());
-    for a in args {
-        pre.extend_from_slice(a.as_slice());
-    }
-    U256::from_be_bytes(keccak256(&pre).0)
+    verai_primitives::module::storage_slot("verai.market.", tag, args)
 }
 
-fn word(n: u64) -> B256 {
-    B256::from(U256::from(n))
-}
+use verai_primitives::module::word;
 
 /// Listing count.
 pub fn listings() -> U256 {

@@ -23,6 +23,7 @@ mod abi;
 pub mod channel;
 pub mod earnings;
 mod explain;
+mod host;
 pub mod layout;
 pub mod listing;
 mod module;

@@ -7,10 +7,11 @@ use crate::{
     IMarket::{self, Method},
     Kind, ListingBody, MAX_ENDPOINT_BYTES, MAX_METHOD_NAME_BYTES, MAX_METHODS,
     earnings::{self, Payment, PaymentKind},
+    host::{emit, record, require_owner, revert},
     layout::{self, Head},
     read::{self, PERPETUAL},
     split::Policy,
-    stack::{self, record, require_owner, revert},
+    stack,
 };
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolValue;
@@ -40,7 +41,7 @@ pub fn set_policy(host: &mut dyn Host, record_id: u64, p: Policy) -> Result<(), 
         }));
     }
     host.sstore(layout::policy(record_id), read::pack_policy(p))?;
-    crate::module::emit(
+    emit(
         host,
         IMarket::PolicySet {
             recordId: record_id,
@@ -190,7 +191,7 @@ pub fn list(host: &mut dyn Host, o: Offer) -> Result<u64, ModuleError> {
     if o.kind == Kind::PerCall {
         host.sstore(layout::call_listing(o.record), U256::from(id))?;
     }
-    crate::module::emit(
+    emit(
         host,
         IMarket::Listed {
             id,
@@ -244,7 +245,7 @@ pub fn delist(host: &mut dyn Host, id: u64) -> Result<(), ModuleError> {
     if h.kind == Kind::PerCall as u8 {
         host.sstore(layout::call_listing(h.record), U256::ZERO)?;
     }
-    crate::module::emit(host, IMarket::Delisted { id })
+    emit(host, IMarket::Delisted { id })
 }
 
 fn require_price(host: &mut dyn Host, id: u64, sent: U256) -> Result<U256, ModuleError> {
@@ -300,7 +301,7 @@ pub fn buy(host: &mut dyn Host, id: u64) -> Result<u64, ModuleError> {
             kind: PaymentKind::Access,
         },
     )?;
-    crate::module::emit(
+    emit(
         host,
         IMarket::Sold {
             listingId: id,
@@ -377,7 +378,7 @@ pub fn rate(host: &mut dyn Host, id: u64, score: u8) -> Result<(), ModuleError> 
     host.sstore(w_slot, total_w)?;
     host.sstore(s_slot, total_s)?;
     host.sstore(slot, (U256::from(score) << 248usize) | weight)?;
-    crate::module::emit(
+    emit(
         host,
         IMarket::Rated {
             listingId: id,

@@ -5,23 +5,19 @@ use crate::{
     IMarket::{self, IMarketCalls},
     Kind, channel, earnings,
     earnings::{Payment, PaymentKind},
+    host::revert,
     listing::{self, Offer},
     read,
     split::Policy,
-    stack::{self, revert},
+    stack,
 };
 use alloy_primitives::{Address, Bytes, U256};
-use alloy_sol_types::{SolCall, SolEvent, SolInterface};
+use alloy_sol_types::{SolCall, SolInterface};
 use verai_primitives::{Host, ModuleError, NativeModule};
 
 /// The market module.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Market;
-
-pub(crate) fn emit(host: &mut dyn Host, e: impl SolEvent) -> Result<(), ModuleError> {
-    let d = e.encode_log_data();
-    host.log(d.topics().to_vec(), d.data)
-}
 
 /// Calls that take value: the payments.
 fn payable(call: &IMarketCalls) -> bool {
@@ -206,7 +202,7 @@ impl NativeModule for Market {
 
 /// Whether `account` may use record `record` now: its owner, or a current grantee.
 pub fn has_access(host: &mut dyn Host, record: u64, account: Address) -> Result<bool, ModuleError> {
-    let r = stack::record(host, record)?;
+    let r = crate::host::record(host, record)?;
     if r.owner == account {
         return Ok(true);
     }

@@ -38,7 +38,7 @@ pub fn body(s: &mut (impl Slots + ?Sized), id: u64) -> Result<Option<ListingBody
     if head(s, id)?.is_none() {
         return Ok(None);
     }
-    let bytes = verai_provenance::read::bytes_at(s, layout::body(id), 64 * 1024)?;
+    let bytes = verai_provenance::words::bytes_at(s, layout::body(id), 64 * 1024)?;
     ListingBody::abi_decode(&bytes)
         .map(Some)
         .map_err(|e| corrupt(format!("listing {id}: {e}")))

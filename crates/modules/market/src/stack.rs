@@ -14,42 +14,20 @@
 //! stack and its accounts.
 
 use crate::{
-    IMarket, MAX_STACK_ACCOUNTS, layout,
+    IMarket, MAX_STACK_ACCOUNTS,
+    host::{emit, record, revert},
+    layout,
     layout::StackState,
     read,
     split::{self, Stack},
 };
 use alloy_primitives::{Address, U256};
-use alloy_sol_types::SolError;
-use verai_primitives::{Host, ModuleError, with_module};
-use verai_provenance::{IProvenance::Record, read as prov};
+use verai_primitives::{Host, ModuleError};
+use verai_provenance::IProvenance::Record;
 
 /// Accounts added to earner indexes per `buildStack` call: 512 × (entry + count) fits
 /// comfortably in a block.
 pub const INDEX_PER_CALL: u32 = 512;
-
-pub(crate) fn revert(e: impl SolError) -> ModuleError {
-    ModuleError::Revert(e.abi_encode().into())
-}
-
-/// The provenance record `id`, or `UnknownRecord`.
-pub(crate) fn record(host: &mut dyn Host, id: u64) -> Result<Record, ModuleError> {
-    with_module(host, verai_provenance::ADDRESS, |h| prov::record(h, id))?
-        .ok_or_else(|| revert(IMarket::UnknownRecord { id }))
-}
-
-/// `record`'s owner must be the caller.
-pub(crate) fn require_owner(host: &mut dyn Host, record: &Record) -> Result<(), ModuleError> {
-    let caller = host.caller();
-    if record.owner != caller {
-        return Err(revert(IMarket::NotRecordOwner {
-            recordId: record.id,
-            owner: record.owner,
-            caller,
-        }));
-    }
-    Ok(())
-}
 
 fn contributors(r: &Record) -> Vec<(Address, u16)> {
     r.contributors
@@ -159,7 +137,7 @@ fn index_step(host: &mut dyn Host, id: u64) -> Result<(u64, bool), ModuleError> 
     if complete {
         host.sstore(layout::stack_of(state.record), U256::from(id))?;
         host.sstore(layout::building(state.record), U256::ZERO)?;
-        crate::module::emit(
+        emit(
             host,
             IMarket::StackBuilt {
                 recordId: state.record,

@@ -20,21 +20,13 @@
 //! | licence terms | [`terms`]`(hash)` | byte length; the ABI-encoded `LicenseTerms` in the words at `+1, +2, …` |
 //! | usage | [`usage`]`(id)` | count; entry `i` at `+1+2i`: `user(20) ‖ block(6) ‖ timestamp(6)`, and `+2+2i`: the 32-byte reference |
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{Address, B256, U256};
 
 fn slot(tag: &str, args: &[B256]) -> U256 {
-    let mut pre = Vec::with_capacity(17 + tag.len() + 32 * args.len());
-    pre.extend_from_slice(b"verai.provenance.");
-    pre.extend_from_slice(tag.as_bytes());
-    for a in args {
-        pre.extend_from_slice(a.as_slice());
-    }
-    U256::from_be_bytes(keccak256(&pre).0)
+    verai_primitives::module::storage_slot("verai.provenance.", tag, args)
 }
 
-fn word(n: u64) -> B256 {
-    B256::from(U256::from(n))
-}
+use verai_primitives::module::word;
 
 /// The record count.
 pub fn count() -> U256 {

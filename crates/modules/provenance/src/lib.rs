@@ -27,6 +27,7 @@ mod module;
 pub mod read;
 pub mod refs;
 mod view;
+pub mod words;
 
 pub use IProvenance::LicenseTerms;
 pub use abi::{IProvenance, RecordBody};

@@ -79,7 +79,7 @@ pub fn register_terms(host: &mut dyn Host, terms: &LicenseTerms) -> Result<B256,
     if !host.sload(base)?.is_zero() {
         return Ok(hash);
     }
-    crate::module::write_bytes(host, base, &bytes)?;
+    crate::words::write_bytes(host, base, &bytes)?;
     let d = alloy_sol_types::SolEvent::encode_log_data(&IProvenance::TermsRegistered {
         termsHash: hash,
         spdx: terms.spdx.clone(),
@@ -97,7 +97,7 @@ pub fn terms(
     if s.slot(base)?.is_zero() {
         return Ok(None);
     }
-    let bytes = read::bytes_at(s, base, 4096)?;
+    let bytes = crate::words::bytes_at(s, base, 4096)?;
     LicenseTerms::abi_decode(&bytes)
         .map(Some)
         .map_err(|e| ModuleError::Fatal(format!("terms {hash}: corrupt: {e}")))

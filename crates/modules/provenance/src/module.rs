@@ -7,7 +7,7 @@ use crate::{
     ADDRESS,
     IProvenance::{self, IProvenanceCalls},
     Kind, MAX_CHAIN_WALK, MAX_CONTRIBUTORS, MAX_LICENSE_BYTES, MAX_PARENTS, MAX_URI_BYTES,
-    RecordBody, TOTAL_BPS, layout, licence, read,
+    RecordBody, TOTAL_BPS, layout, licence, read, words,
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent, SolInterface, SolValue};
@@ -216,21 +216,6 @@ fn check_contributors(
     ))
 }
 
-/// Store `bytes` at `base`: the length, then 32-byte words at `base+1…`.
-pub(crate) fn write_bytes(
-    host: &mut dyn Host,
-    base: U256,
-    bytes: &[u8],
-) -> Result<(), ModuleError> {
-    set_u64(host, base, bytes.len() as u64)?;
-    for (i, chunk) in bytes.chunks(32).enumerate() {
-        let mut w = [0u8; 32];
-        w[..chunk.len()].copy_from_slice(chunk);
-        host.sstore(base + U256::from(i + 1), U256::from_be_bytes(w))?;
-    }
-    Ok(())
-}
-
 /// Register a record owned by `host.caller()`: the registry's Rust API, used by the
 /// `register` call and by other modules (through [`verai_primitives::with_module`]).
 pub fn register(
@@ -275,7 +260,7 @@ pub fn register(
         layout::commitment(id),
         U256::from_be_bytes(keccak256(&bytes).0),
     )?;
-    write_bytes(host, layout::body(id), &bytes)?;
+    words::write_bytes(host, layout::body(id), &bytes)?;
     host.sstore(layout::owner(id), U256::from_be_bytes(caller.into_word().0))?;
     set_u64(host, layout::flags(id), u64::from(kind as u8) << 8)?;
     set_u64(host, layout::by_hash(kind as u8, hash), id)?;

@@ -8,29 +8,14 @@ use crate::{
     IProvenance::{Contributor, Record, Usage},
     RecordBody, layout,
     view::LineageNode,
+    words,
 };
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolValue;
 use std::collections::{BTreeMap, VecDeque};
-use verai_primitives::{Host, ModuleError};
+use verai_primitives::ModuleError;
 
-/// Read access to the module account's storage.
-pub trait Slots {
-    /// The word at `slot` (zero when unset).
-    fn slot(&mut self, slot: U256) -> Result<U256, ModuleError>;
-}
-
-impl<T: Host + ?Sized> Slots for T {
-    fn slot(&mut self, slot: U256) -> Result<U256, ModuleError> {
-        self.sload(slot)
-    }
-}
-
-/// A slot value as a u64, refusing corrupt (over-wide) values.
-pub fn get_u64(s: &mut (impl Slots + ?Sized), slot: U256) -> Result<u64, ModuleError> {
-    let v = s.slot(slot)?;
-    u64::try_from(v).map_err(|_| ModuleError::Fatal(format!("slot {slot:#x}: {v} is not a u64")))
-}
+pub use crate::words::{Slots, get_u64};
 
 /// Number of records.
 pub fn count(s: &mut (impl Slots + ?Sized)) -> Result<u64, ModuleError> {
@@ -71,32 +56,10 @@ pub fn body(s: &mut (impl Slots + ?Sized), id: u64) -> Result<Option<RecordBody>
         return Ok(None);
     }
     // A body is bounded by the input limits; anything larger is corrupt state.
-    let bytes = bytes_at(s, layout::body(id), 64 * 1024)?;
+    let bytes = words::bytes_at(s, layout::body(id), 64 * 1024)?;
     RecordBody::abi_decode(&bytes)
         .map(Some)
         .map_err(|e| ModuleError::Fatal(format!("record {id}: corrupt body: {e}")))
-}
-
-/// Bytes stored at `base` (length at `base`, 32-byte words at `base+1…`), refusing a
-/// stored length over `max` as corrupt state.
-pub fn bytes_at(
-    s: &mut (impl Slots + ?Sized),
-    base: U256,
-    max: u64,
-) -> Result<Vec<u8>, ModuleError> {
-    let len = get_u64(s, base)?;
-    if len > max {
-        return Err(ModuleError::Fatal(format!(
-            "slot {base:#x}: {len} bytes stored, at most {max} expected"
-        )));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    for i in 0..len.div_ceil(32) {
-        let w = s.slot(base + U256::from(i + 1))?;
-        bytes.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    bytes.truncate(len as usize);
-    Ok(bytes)
 }
 
 /// The full record `id`, `None` if there is no such record.
