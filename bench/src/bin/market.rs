@@ -109,6 +109,43 @@ impl Chain {
         Ok(out)
     }
 
+    /// Execute `blocks` one after the other on a copy of the state (each on the state the
+    /// previous one left), `runs` times: the best total time and the gas used.
+    fn time_blocks(&self, blocks: &[&[Bytes]], runs: usize) -> eyre::Result<(f64, u64)> {
+        let decoded: Vec<Vec<RecoveredTx>> = blocks
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .map(|r| RecoveredTx::decode(r))
+                    .collect::<Result<_, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+        let mut best = f64::MAX;
+        let mut gas = 0;
+        for _ in 0..runs {
+            let mut state = self.state.clone();
+            let owned = decoded.clone();
+            let start = Instant::now();
+            gas = 0;
+            for (i, b) in owned.into_iter().enumerate() {
+                let out = execute_block(
+                    &state,
+                    &params(self.number + 1 + i as u64),
+                    &verai_modules::native_modules(),
+                    b,
+                    Mode::Verify,
+                )?;
+                if out.receipts.iter().any(|r| !r.receipt.status()) {
+                    bail!("timed block {i}: a transaction failed");
+                }
+                gas += out.gas_used;
+                state.apply(&out.changeset);
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        Ok((best, gas))
+    }
+
     /// Execute `raw` on a copy of the state, `runs` times: the best time, and the block.
     fn time(&self, raw: &[Bytes], runs: usize) -> eyre::Result<(f64, ExecutedBlock)> {
         let txs: Vec<RecoveredTx> = raw
@@ -383,18 +420,10 @@ fn run(a: Args) -> eyre::Result<()> {
             transfers.push(w.transfers[s][n].clone());
         }
     }
-    let mut t_pay = 0.0;
-    let mut t_erc = 0.0;
-    let mut g_pay = 0u64;
-    let mut g_erc = 0u64;
-    for (p, e) in pays.chunks(500).zip(transfers.chunks(500)) {
-        let (tp, op) = chain.time(p, a.runs)?;
-        let (te, oe) = chain.time(e, a.runs)?;
-        t_pay += tp;
-        t_erc += te;
-        g_pay += op.gas_used;
-        g_erc += oe.gas_used;
-    }
+    let pay_blocks: Vec<&[Bytes]> = pays.chunks(500).collect();
+    let erc_blocks: Vec<&[Bytes]> = transfers.chunks(500).collect();
+    let (t_pay, g_pay) = chain.time_blocks(&pay_blocks, a.runs)?;
+    let (t_erc, g_erc) = chain.time_blocks(&erc_blocks, a.runs)?;
     let n = pays.len() as f64;
     println!(
         "2. {} payments split over {} accounts against {} ERC-20 transfers (blocks of 500, best of {} each):\n   royalty payments: {:>8.0} tx/s  ({:.0} gas each)\n   ERC-20 transfers: {:>8.0} tx/s  ({:.0} gas each)\n   payments / transfers: {:.2}x (goal: at least 0.5x)",
@@ -534,6 +563,15 @@ async fn listings(a: &Args) -> eyre::Result<()> {
         })
         .collect();
     send_and_wait(&c, &regs).await?;
+    // Each seller's record id (the block orders the registrations, not this loop).
+    let mut records = Vec::with_capacity(w.senders.len());
+    for i in 0..w.senders.len() {
+        let call = IProvenance::findByHashCall {
+            kind: 0,
+            contentHash: keccak256(format!("listed-{i}")),
+        };
+        records.push(c.view(REGISTRY, &call).await?);
+    }
     let per = (a.listings as u64).div_ceil(sellers);
     let started = Instant::now();
     for round in 0..per {
@@ -543,7 +581,7 @@ async fn listings(a: &Args) -> eyre::Result<()> {
             .enumerate()
             .map(|(i, k)| {
                 let call = IMarket::listCall {
-                    recordId: i as u64 + 1,
+                    recordId: records[i],
                     kind: 0,
                     token: Address::ZERO,
                     price: U256::from(1_000 + round),

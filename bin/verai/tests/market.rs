@@ -250,6 +250,99 @@ fn royalties_licences_and_channels_end_to_end() {
     assert_eq!(grants[0]["recordId"], a);
     assert_eq!(grants[0]["valid"], true);
 
+    // Private data: served only to its owner and to holders of a current grant.
+    let secret = "patient,reading\n1,0.7\n";
+    let p = ok_json(
+        &rpc,
+        &[
+            "provenance",
+            "register-dataset",
+            &write(dir.path(), "p.csv", secret),
+            "--license",
+            "CC-BY-4.0",
+            "--upload",
+            "--private",
+            "--key",
+            &key(o1),
+        ],
+    )["id"]
+        .as_u64()
+        .unwrap();
+    let hash = alloy_primitives::B256::from(verai_inference::sha256(secret.as_bytes()));
+    let public = node.try_call(|c| async move {
+        verai_client::api::ProvenanceApiClient::get_blob(&c, hash).await
+    });
+    assert!(public.unwrap_err().contains("is private"));
+    let short = ok_json(
+        &rpc,
+        &[
+            "market",
+            "terms",
+            "--spdx",
+            "CC-BY-4.0",
+            "--duration",
+            "15s",
+            "--key",
+            &key(o1),
+        ],
+    )["termsHash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let private_listing = ok_json(
+        &rpc,
+        &[
+            "market",
+            "sell",
+            &p.to_string(),
+            "--kind",
+            "access",
+            "--price",
+            &format!("{LICENCE}wei"),
+            "--terms",
+            &short,
+            "--key",
+            &key(o1),
+        ],
+    )["id"]
+        .as_u64()
+        .unwrap();
+    let out = dir.path().join("fetched.csv");
+    let fetch = |who: &PrivateKeySigner| {
+        verai(
+            &rpc,
+            &[
+                "market",
+                "fetch",
+                &p.to_string(),
+                "--out",
+                out.to_str().unwrap(),
+                "--key",
+                &key(who),
+            ],
+        )
+    };
+    let denied = fetch(buyer);
+    assert!(!denied.status.success());
+    assert!(
+        denied.stderr.contains("nor the holder of a current grant"),
+        "{}",
+        denied.stderr
+    );
+    ok_json(
+        &rpc,
+        &[
+            "market",
+            "buy",
+            &private_listing.to_string(),
+            "--key",
+            &key(buyer),
+        ],
+    );
+    assert!(fetch(buyer).status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), secret);
+    assert!(fetch(o1).status.success(), "the owner reads its own data");
+
     // --- A contract pays for 100 in-block inferences ---
     let artifact: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::repo_root().join("contracts/out/InferenceBuyer.json"))
@@ -388,7 +481,7 @@ fn royalties_licences_and_channels_end_to_end() {
     let pct = |bps: u64| total * U256::from(bps) / U256::from(10_000u64);
     let expected = [
         (o3, pct(6_000)),
-        (o1, pct(2_000) + U256::from(LICENCE)),
+        (o1, pct(2_000) + U256::from(2 * LICENCE)),
         (c1, pct(1_400)),
         (c2, pct(600)),
     ];
@@ -558,6 +651,12 @@ fn royalties_licences_and_channels_end_to_end() {
     );
     assert!(early.contains("may close it only after"), "{early}");
     std::thread::sleep(Duration::from_secs(21));
+    // The 15-second grant on the private dataset has expired by now.
+    let expired = fetch(buyer);
+    assert!(
+        !expired.status.success(),
+        "an expired grant still opened the data"
+    );
     let closed = ok_json(
         &rpc,
         &[

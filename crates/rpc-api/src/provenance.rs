@@ -1,6 +1,6 @@
 //! The provenance queries of the `verai_` namespace and the blob store.
 
-use crate::types::{BlobReceipt, Lineage, ListFilter, RecordList, UsageLog};
+use crate::types::{BlobReceipt, Lineage, ListFilter, PrivateBlobRequest, RecordList, UsageLog};
 use alloy_primitives::{B256, Bytes};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use verai_provenance::RecordView;
@@ -39,7 +39,14 @@ pub trait ProvenanceApi {
     /// Store a blob (content-addressed by SHA-256) beside the node's storage.
     #[method(name = "putBlob")]
     async fn put_blob(&self, data: Bytes) -> RpcResult<BlobReceipt>;
-    /// A stored blob, `null` if absent.
+    /// A stored blob, `null` if absent; a private blob is refused (see `getPrivateBlob`).
     #[method(name = "getBlob")]
     async fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>>;
+    /// Store a private blob: served only by `getPrivateBlob`, never to peers or followers.
+    #[method(name = "putPrivateBlob")]
+    async fn put_private_blob(&self, data: Bytes) -> RpcResult<BlobReceipt>;
+    /// A private blob for a request signed by the owner or a current grantee of the
+    /// record whose content it is (EIP-712 `BlobAccess`, see `verai_market::access`).
+    #[method(name = "getPrivateBlob")]
+    async fn get_private_blob(&self, request: PrivateBlobRequest) -> RpcResult<Bytes>;
 }

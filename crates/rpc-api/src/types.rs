@@ -267,6 +267,21 @@ pub struct BlobReceipt {
     pub size: u64,
 }
 
+/// `verai_getPrivateBlob` request: the blob, the record it is the content of, when it was
+/// signed (unix seconds), and the EIP-712 signature of those three by the owner or a grantee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrivateBlobRequest {
+    /// SHA-256 of the blob.
+    pub hash: B256,
+    /// The record whose content hash it is.
+    pub record_id: u64,
+    /// When the request was signed (unix seconds, within 5 minutes of the node's clock).
+    pub signed_at: u64,
+    /// 65-byte signature.
+    pub signature: Bytes,
+}
+
 /// Most listings one `verai_listListings` page returns.
 pub const MAX_LISTINGS_PAGE: u64 = 100;
 /// Most stacks one `verai_getEarnings` call reports.

@@ -6,7 +6,7 @@
 
 use crate::{
     Backend,
-    error::{INTERNAL, LIMIT_EXCEEDED, NOT_FOUND, err, invalid_params},
+    error::{INTERNAL, INVALID_INPUT, LIMIT_EXCEEDED, NOT_FOUND, err, invalid_params},
     slots::StateSlots,
 };
 use alloy_primitives::{B256, Bytes};
@@ -21,7 +21,10 @@ use verai_provenance::{
 };
 use verai_rpc_api::{
     ProvenanceApiServer,
-    types::{BlobReceipt, Lineage, ListFilter, MAX_LIST, MAX_WALK, RecordList, UsageLog},
+    types::{
+        BlobReceipt, Lineage, ListFilter, MAX_LIST, MAX_WALK, PrivateBlobRequest, RecordList,
+        UsageLog,
+    },
 };
 
 /// Implementation over a [`Backend`].
@@ -185,7 +188,7 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
                 hash: hash.into(),
                 size,
             }),
-            Err(e @ (BlobError::TooLarge { .. } | BlobError::Empty)) => {
+            Err(e @ (BlobError::TooLarge { .. } | BlobError::Empty | BlobError::Private)) => {
                 Err(invalid_params(e.to_string()))
             }
             Err(e) => Err(err(INTERNAL, e.to_string())),
@@ -196,10 +199,87 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
         let Some(store) = self.backend.blobs() else {
             return Ok(None);
         };
-        let got = tokio::task::spawn_blocking(move || store.get(&hash.0))
+        let got = tokio::task::spawn_blocking(move || {
+            if store.is_private(&hash.0) {
+                return Err(None);
+            }
+            store.get(&hash.0).map_err(Some)
+        })
+        .await
+        .map_err(|e| err(INTERNAL, e.to_string()))?;
+        match got {
+            Ok(b) => Ok(b.map(Bytes::from)),
+            Err(None) => Err(err(
+                NOT_FOUND,
+                format!(
+                    "blob {hash} is private: ask verai_getPrivateBlob with a request signed by the owner or a current grantee of its record"
+                ),
+            )),
+            Err(Some(e)) => Err(err(INTERNAL, e.to_string())),
+        }
+    }
+
+    async fn put_private_blob(&self, data: Bytes) -> RpcResult<BlobReceipt> {
+        let Some(store) = self.backend.blobs() else {
+            return Err(err(NOT_FOUND, "this node keeps no blob store"));
+        };
+        let result = tokio::task::spawn_blocking(move || store.put_private(&data[..]))
             .await
             .map_err(|e| err(INTERNAL, e.to_string()))?;
-        got.map(|b| b.map(Bytes::from))
-            .map_err(|e| err(INTERNAL, e.to_string()))
+        match result {
+            Ok((hash, size)) => Ok(BlobReceipt {
+                hash: hash.into(),
+                size,
+            }),
+            Err(e @ (BlobError::TooLarge { .. } | BlobError::Empty | BlobError::AlreadyPublic)) => {
+                Err(invalid_params(e.to_string()))
+            }
+            Err(e) => Err(err(INTERNAL, e.to_string())),
+        }
+    }
+
+    async fn get_private_blob(&self, r: PrivateBlobRequest) -> RpcResult<Bytes> {
+        let Some(store) = self.backend.blobs() else {
+            return Err(err(NOT_FOUND, "this node keeps no blob store"));
+        };
+        // Grants expire by the chain's clock; an idle chain's head may lag the wall clock,
+        // so the later of the two decides.
+        let head = self.backend.latest();
+        let head_time = self
+            .backend
+            .block(head)?
+            .map(|b| b.header.timestamp)
+            .unwrap_or_default();
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let req = verai_market::access::BlobAccess {
+            blob: r.hash,
+            recordId: r.record_id,
+            signedAt: r.signed_at,
+        };
+        let state = self.backend.state();
+        verai_market::access::check(
+            &mut StateSlots::new(state.clone(), ADDRESS),
+            &mut StateSlots::new(state, verai_market::ADDRESS),
+            &req,
+            &r.signature,
+            self.backend.chain_id(),
+            wall.max(head_time),
+        )
+        .map_err(|e| match e {
+            verai_market::access::AccessError::State(e) => module_err(e),
+            other => err(INVALID_INPUT, other.to_string()),
+        })?;
+        let got = tokio::task::spawn_blocking(move || store.get_private(&r.hash.0))
+            .await
+            .map_err(|e| err(INTERNAL, e.to_string()))?
+            .map_err(|e| err(INTERNAL, e.to_string()))?;
+        got.map(Bytes::from).ok_or_else(|| {
+            err(
+                NOT_FOUND,
+                format!("this node keeps no private blob {}", r.hash),
+            )
+        })
     }
 }

@@ -42,6 +42,8 @@ pub enum MarketCommand {
     Claim(TxArgs),
     /// Rate a listing you have paid for (1-5, weighted by what you paid).
     Rate(RateArgs),
+    /// Download a record's private content with your grant (or as its owner).
+    Fetch(FetchArgs),
     /// Escrow channels for service calls paid by signed vouchers.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -195,6 +197,17 @@ pub struct EarningsArgs {
     /// The network's genesis file, for `--verify` (not needed on the dev chain).
     #[arg(long)]
     genesis: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    tx: TxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The record whose content to fetch.
+    record: u64,
+    /// Where to write it.
+    #[arg(long)]
+    out: std::path::PathBuf,
     #[command(flatten)]
     tx: TxArgs,
 }
@@ -568,6 +581,7 @@ pub async fn run(c: MarketCommand) -> eyre::Result<()> {
             Ok(())
         }
         M::Channel(c) => market_channel::run(c).await,
+        M::Fetch(a) => fetch(a).await,
     }
 }
 
@@ -690,5 +704,59 @@ async fn stack(a: StackArgs) -> eyre::Result<()> {
         }
         out
     });
+    Ok(())
+}
+
+/// Sign a `BlobAccess` for the record's content, fetch it, check it hashes to the record's
+/// content hash, write it.
+async fn fetch(a: FetchArgs) -> eyre::Result<()> {
+    use alloy_signer::SignerSync;
+    use verai_client::api::ProvenanceApiClient;
+    let w = a.tx.wallet().await?;
+    let record = w
+        .client
+        .get_record(a.record)
+        .await?
+        .ok_or_else(|| eyre!("no record {}", a.record))?;
+    let signed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let req = verai_market::access::BlobAccess {
+        blob: record.content_hash,
+        recordId: a.record,
+        signedAt: signed_at,
+    };
+    let sig = w
+        .signer
+        .sign_hash_sync(&verai_market::access::signing_hash(&req, w.chain_id))?;
+    let bytes = w
+        .client
+        .get_private_blob(verai_client::types::PrivateBlobRequest {
+            hash: record.content_hash,
+            record_id: a.record,
+            signed_at,
+            signature: sig.as_bytes().to_vec().into(),
+        })
+        .await?;
+    let got = B256::from(verai_inference::sha256(&bytes));
+    if got != record.content_hash {
+        bail!(
+            "the node sent bytes hashing to {got}, not record {}'s content hash {}",
+            a.record,
+            record.content_hash
+        );
+    }
+    std::fs::write(&a.out, &bytes)?;
+    a.tx.rpc.print(
+        serde_json::json!({ "record": a.record, "bytes": bytes.len(), "out": a.out }),
+        || {
+            format!(
+                "record {}: {} bytes, hash checked, written to {}",
+                a.record,
+                bytes.len(),
+                a.out.display()
+            )
+        },
+    );
     Ok(())
 }

@@ -63,6 +63,10 @@ pub struct RegisterDataset {
     /// the record's URI becomes `blob:<sha256>`.
     #[arg(long)]
     upload: bool,
+    /// With `--upload`: keep the file private, served only to you and to holders of a
+    /// current licence grant (`verai market fetch`).
+    #[arg(long, requires = "upload")]
+    private: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -189,7 +193,7 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
     match c {
         P::RegisterDataset(a) => {
             let (hash, size) = hash_path(&a.path, &mut progress())?;
-            let uri = upload(&a.common, a.upload, &a.path, hash, a.uri).await?;
+            let uri = upload(&a.common, a.upload, a.private, &a.path, hash, a.uri).await?;
             let call = IProvenance::registerCall {
                 kind: Kind::Dataset as u8,
                 contentHash: hash.into(),
@@ -202,7 +206,7 @@ pub async fn run(c: ProvenanceCommand) -> eyre::Result<()> {
         }
         P::RegisterModel(a) => {
             let (hash, size) = hash_file(&a.file, &mut progress())?;
-            let uri = upload(&a.common, a.upload, &a.file, hash, a.uri).await?;
+            let uri = upload(&a.common, a.upload, false, &a.file, hash, a.uri).await?;
             let call = IProvenance::registerCall {
                 kind: Kind::Model as u8,
                 contentHash: hash.into(),
@@ -318,6 +322,7 @@ fn progress() -> impl FnMut(u64, u64) {
 async fn upload(
     c: &Common,
     upload: bool,
+    private: bool,
     path: &std::path::Path,
     hash: [u8; 32],
     uri: String,
@@ -329,7 +334,12 @@ async fn upload(
         bail!("--upload takes a file, not a directory");
     }
     let bytes = std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?;
-    let r = c.rpc.client()?.put_blob(Bytes::from(bytes)).await?;
+    let client = c.rpc.client()?;
+    let r = if private {
+        client.put_private_blob(Bytes::from(bytes)).await?
+    } else {
+        client.put_blob(Bytes::from(bytes)).await?
+    };
     if r.hash != B256::from(hash) {
         bail!(
             "the node stored the blob as {}, not {}",

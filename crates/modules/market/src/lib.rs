@@ -20,6 +20,7 @@
 //! Storage layout: see [`layout`].
 
 mod abi;
+pub mod access;
 pub mod channel;
 pub mod earnings;
 mod explain;

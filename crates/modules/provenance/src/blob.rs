@@ -1,9 +1,14 @@
 //! Content-addressed blob store: files named by the SHA-256 of their bytes.
 //!
-//! Layout: `<dir>/<first two hex digits>/<64 hex digits>`. A blob is written to a temporary
-//! file in `<dir>/tmp/` while its hash is computed chunk by chunk, then renamed into place,
-//! so a reader never sees a partial blob and a crash leaves only a stray temporary file.
-//! Blobs larger than the store's limit are refused before anything is kept.
+//! Layout: `<dir>/<first two hex digits>/<64 hex digits>`; private blobs under
+//! `<dir>/private/` the same way. A blob is written to a temporary file in `<dir>/tmp/` while
+//! its hash is computed chunk by chunk, then renamed into place, so a reader never sees a
+//! partial blob and a crash leaves only a stray temporary file. Blobs larger than the store's
+//! limit are refused before anything is kept.
+//!
+//! Private blobs are never returned by [`BlobStore::get`], so nothing that serves public
+//! blobs (JSON-RPC, peers, a follower's upstream) can hand them out; only
+//! [`BlobStore::get_private`] reads them, for a caller that has checked the request.
 
 use sha2::{Digest, Sha256};
 use std::{
@@ -40,6 +45,12 @@ pub enum BlobError {
         /// What the bytes hash to.
         got: [u8; 32],
     },
+    /// The same bytes are already public on this node: they cannot be made private.
+    #[error("this blob is already public on this node")]
+    AlreadyPublic,
+    /// The same bytes are private on this node: they are not published by a public put.
+    #[error("this blob is private on this node")]
+    Private,
     /// File system failure.
     #[error("blob store I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -75,21 +86,34 @@ impl BlobStore {
         self.dir.join(&h[..2]).join(h)
     }
 
+    fn private_path(&self, hash: &[u8; 32]) -> PathBuf {
+        let h = hex::encode(hash);
+        self.dir.join("private").join(&h[..2]).join(h)
+    }
+
     /// Store bytes read from `src`; returns (SHA-256, size). Reads at most the limit + 1.
+    /// Refused when the same bytes are private here.
     pub fn put(&self, src: impl Read) -> Result<([u8; 32], u64), BlobError> {
-        self.put_checked(src, None)
+        self.put_checked(src, None, false)
+    }
+
+    /// Store bytes as a private blob; refused when the same bytes are already public here.
+    pub fn put_private(&self, src: impl Read) -> Result<([u8; 32], u64), BlobError> {
+        self.put_checked(src, None, true)
     }
 
     /// Store bytes fetched under the name `expected` (from a peer): refused, and nothing
     /// kept, unless they hash to it. Returns the size.
     pub fn put_expecting(&self, expected: &[u8; 32], src: impl Read) -> Result<u64, BlobError> {
-        self.put_checked(src, Some(expected)).map(|(_, size)| size)
+        self.put_checked(src, Some(expected), false)
+            .map(|(_, size)| size)
     }
 
     fn put_checked(
         &self,
         src: impl Read,
         expected: Option<&[u8; 32]>,
+        private: bool,
     ) -> Result<([u8; 32], u64), BlobError> {
         let seq = self.tmp_seq.fetch_add(1, Ordering::Relaxed);
         let tmp = self
@@ -103,6 +127,8 @@ impl BlobStore {
                     expected: *e,
                     got: hash,
                 }),
+                _ if private && self.path(&hash).is_file() => Err(BlobError::AlreadyPublic),
+                _ if !private && self.private_path(&hash).is_file() => Err(BlobError::Private),
                 _ => Ok((hash, size)),
             });
         let (hash, size) = match result {
@@ -112,7 +138,11 @@ impl BlobStore {
                 return Err(e);
             }
         };
-        let dest = self.path(&hash);
+        let dest = if private {
+            self.private_path(&hash)
+        } else {
+            self.path(&hash)
+        };
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)?;
         }
@@ -147,18 +177,34 @@ impl BlobStore {
         Ok((hasher.finalize().into(), size))
     }
 
-    /// The bytes of blob `hash`, `None` if absent.
+    /// The bytes of public blob `hash`, `None` if absent (or private).
     pub fn get(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, BlobError> {
-        match fs::read(self.path(hash)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        read(&self.path(hash))
     }
 
-    /// Whether blob `hash` is stored.
+    /// The bytes of private blob `hash`, `None` if absent. Only for a request that was
+    /// checked (the owner or a grantee of the record the blob is the content of).
+    pub fn get_private(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, BlobError> {
+        read(&self.private_path(hash))
+    }
+
+    /// Whether blob `hash` is stored, public or private (what admitting a record that names
+    /// it needs; serving it is another matter).
     pub fn contains(&self, hash: &[u8; 32]) -> bool {
-        self.path(hash).is_file()
+        self.path(hash).is_file() || self.is_private(hash)
+    }
+
+    /// Whether blob `hash` is stored privately.
+    pub fn is_private(&self, hash: &[u8; 32]) -> bool {
+        self.private_path(hash).is_file()
+    }
+}
+
+fn read(path: &Path) -> Result<Option<Vec<u8>>, BlobError> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -203,5 +249,25 @@ mod tests {
         let name: [u8; 32] = Sha256::digest(fetched).into();
         assert_eq!(store.put_expecting(&name, &fetched[..]).unwrap(), 18);
         assert!(store.contains(&name));
+    }
+
+    #[test]
+    fn private_blobs_are_never_served_as_public() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path(), 1000).unwrap();
+        let secret = b"patient records";
+        let (hash, _) = store.put_private(&secret[..]).unwrap();
+        assert!(store.contains(&hash) && store.is_private(&hash));
+        assert!(store.get(&hash).unwrap().is_none());
+        assert_eq!(store.get_private(&hash).unwrap().unwrap(), secret);
+        // Publishing the same bytes is refused; so is making public bytes private.
+        assert!(matches!(store.put(&secret[..]), Err(BlobError::Private)));
+        let open = b"open data";
+        store.put(&open[..]).unwrap();
+        assert!(matches!(
+            store.put_private(&open[..]),
+            Err(BlobError::AlreadyPublic)
+        ));
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 }
