@@ -37,10 +37,32 @@ pub struct Client {
 impl Client {
     /// A client of the node at `url` (no request is made yet).
     pub fn connect(url: &str) -> Result<Self, RpcError> {
-        let http = HttpClientBuilder::default()
+        Self::connect_with(url, None)
+    }
+
+    /// A client that sends a token made with `secret` (see [`verai_rpc_api::auth`]): the
+    /// node does not hold its writes to the per-client quotas. The token is made now and is
+    /// good for a minute, the life of a command.
+    pub fn connect_with(url: &str, secret: Option<&[u8; 32]>) -> Result<Self, RpcError> {
+        let mut builder = HttpClientBuilder::default()
             .request_timeout(REQUEST_TIMEOUT)
             .max_request_size(u32::MAX)
-            .max_response_size(u32::MAX)
+            .max_response_size(u32::MAX);
+        if let Some(secret) = secret {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let mut headers = jsonrpsee::http_client::HeaderMap::new();
+            let value = format!("Bearer {}", verai_rpc_api::auth::jwt(secret, now));
+            headers.insert(
+                "authorization",
+                value
+                    .parse()
+                    .map_err(|_| RpcError::Custom("a token is not a header value".into()))?,
+            );
+            builder = builder.set_headers(headers);
+        }
+        let http = builder
             .build(url)
             .map_err(|e| RpcError::Custom(format!("invalid RPC URL {url}: {e}")))?;
         Ok(Self {

@@ -48,3 +48,5 @@ pub use services::{
 pub use verai_consensus::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES};
 /// The sentinel's interface, as the node calls it.
 pub use verai_primitives::sentinel;
+/// JSON-RPC access options (tokens, write quotas), for the binary's flags.
+pub use verai_rpc::access;

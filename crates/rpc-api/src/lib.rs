@@ -11,6 +11,7 @@
 //! `*Client` traits (e.g. [`EthApiClient::chain_id`]), which every jsonrpsee client
 //! implements.
 
+pub mod auth;
 pub mod codes;
 mod eth;
 mod market;

@@ -36,14 +36,15 @@ pub trait ProvenanceApi {
         offset: Option<u64>,
         limit: Option<u64>,
     ) -> RpcResult<UsageLog>;
-    /// Store a blob (content-addressed by SHA-256) beside the node's storage.
-    #[method(name = "putBlob")]
+    /// Store a blob (content-addressed by SHA-256) beside the node's storage. Without a
+    /// token, bounded per client (bytes per hour, calls per minute).
+    #[method(name = "putBlob", with_extensions)]
     async fn put_blob(&self, data: Bytes) -> RpcResult<BlobReceipt>;
     /// A stored blob, `null` if absent; a private blob is refused (see `getPrivateBlob`).
     #[method(name = "getBlob")]
     async fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>>;
     /// Store a private blob: served only by `getPrivateBlob`, never to peers or followers.
-    #[method(name = "putPrivateBlob")]
+    #[method(name = "putPrivateBlob", with_extensions)]
     async fn put_private_blob(&self, data: Bytes) -> RpcResult<BlobReceipt>;
     /// A private blob for a request signed by the owner or a current grantee of the
     /// record whose content it is (EIP-712 `BlobAccess`, see `verai_market::access`).

@@ -6,6 +6,7 @@
 //! (state proofs, finalization certificates, provenance queries and blobs, the market, deploy audits,
 //! sentinel alerts). Errors follow EIP-1474; see [`error`].
 
+pub mod access;
 mod backend;
 mod convert;
 pub mod error;

@@ -1,15 +1,18 @@
 //! The provenance queries of the `verai_` namespace, read from the finalized state of the
 //! registry's account (no separate index: every answer is what `verai_getProof` can prove),
-//! and the blob store (`verai_putBlob`, `verai_getBlob`).
+//! and the blob store (`verai_putBlob`, `verai_getBlob`, and their private forms); blob
+//! writes count against the caller's quota (see [`crate::access`]).
 //!
 //! Every list and walk is bounded ([`MAX_LIST`], [`MAX_WALK`]).
 
 use crate::{
     Backend,
+    access::{Caller, WriteQuotas},
     error::{INTERNAL, INVALID_INPUT, LIMIT_EXCEEDED, NOT_FOUND, err, invalid_params},
     slots::StateSlots,
 };
 use alloy_primitives::{B256, Bytes};
+use http::Extensions;
 use jsonrpsee::{core::RpcResult, types::ErrorObjectOwned};
 use std::sync::Arc;
 use verai_primitives::ModuleError;
@@ -30,6 +33,57 @@ use verai_rpc_api::{
 /// Implementation over a [`Backend`].
 pub struct ProvenanceRpc<B> {
     pub(crate) backend: Arc<B>,
+    /// Node-local write limits of callers without a token.
+    pub(crate) quotas: Arc<WriteQuotas>,
+}
+
+/// The caller of a request (a local call with no server in between counts as local).
+fn caller(ext: &Extensions) -> Caller {
+    ext.get::<Caller>().copied().unwrap_or(Caller {
+        addr: std::net::IpAddr::from([127, 0, 0, 1]),
+        authenticated: false,
+    })
+}
+
+impl<B: Backend> ProvenanceRpc<B> {
+    /// Store `data` (privately or not) for `caller`, within its quota.
+    async fn put(&self, ext: &Extensions, data: Bytes, private: bool) -> RpcResult<BlobReceipt> {
+        let Some(store) = self.backend.blobs() else {
+            return Err(err(NOT_FOUND, "this node keeps no blob store"));
+        };
+        let who = caller(ext);
+        let size = data.len() as u64;
+        self.quotas
+            .charge(who, size, std::time::Instant::now())
+            .map_err(|e| err(LIMIT_EXCEEDED, e.to_string()))?;
+        // File I/O off the async workers.
+        let result = tokio::task::spawn_blocking(move || {
+            if private {
+                store.put_private(&data[..])
+            } else {
+                store.put(&data[..])
+            }
+        })
+        .await
+        .map_err(|e| err(INTERNAL, e.to_string()))?;
+        match result {
+            Ok((hash, size)) => Ok(BlobReceipt {
+                hash: hash.into(),
+                size,
+            }),
+            Err(e) => {
+                self.quotas.refund(who, size);
+                Err(match e {
+                    BlobError::TooLarge { .. }
+                    | BlobError::Empty
+                    | BlobError::Private
+                    | BlobError::AlreadyPublic => invalid_params(e.to_string()),
+                    BlobError::Full { .. } => err(LIMIT_EXCEEDED, e.to_string()),
+                    e => err(INTERNAL, e.to_string()),
+                })
+            }
+        }
+    }
 }
 
 fn slots<B: Backend>(backend: &B) -> StateSlots {
@@ -175,24 +229,8 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
         Ok(UsageLog { count, entries })
     }
 
-    async fn put_blob(&self, data: Bytes) -> RpcResult<BlobReceipt> {
-        let Some(store) = self.backend.blobs() else {
-            return Err(err(NOT_FOUND, "this node keeps no blob store"));
-        };
-        // File I/O off the async workers.
-        let result = tokio::task::spawn_blocking(move || store.put(&data[..]))
-            .await
-            .map_err(|e| err(INTERNAL, e.to_string()))?;
-        match result {
-            Ok((hash, size)) => Ok(BlobReceipt {
-                hash: hash.into(),
-                size,
-            }),
-            Err(e @ (BlobError::TooLarge { .. } | BlobError::Empty | BlobError::Private)) => {
-                Err(invalid_params(e.to_string()))
-            }
-            Err(e) => Err(err(INTERNAL, e.to_string())),
-        }
+    async fn put_blob(&self, ext: &Extensions, data: Bytes) -> RpcResult<BlobReceipt> {
+        self.put(ext, data, false).await
     }
 
     async fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>> {
@@ -219,23 +257,8 @@ impl<B: Backend> ProvenanceApiServer for ProvenanceRpc<B> {
         }
     }
 
-    async fn put_private_blob(&self, data: Bytes) -> RpcResult<BlobReceipt> {
-        let Some(store) = self.backend.blobs() else {
-            return Err(err(NOT_FOUND, "this node keeps no blob store"));
-        };
-        let result = tokio::task::spawn_blocking(move || store.put_private(&data[..]))
-            .await
-            .map_err(|e| err(INTERNAL, e.to_string()))?;
-        match result {
-            Ok((hash, size)) => Ok(BlobReceipt {
-                hash: hash.into(),
-                size,
-            }),
-            Err(e @ (BlobError::TooLarge { .. } | BlobError::Empty | BlobError::AlreadyPublic)) => {
-                Err(invalid_params(e.to_string()))
-            }
-            Err(e) => Err(err(INTERNAL, e.to_string())),
-        }
+    async fn put_private_blob(&self, ext: &Extensions, data: Bytes) -> RpcResult<BlobReceipt> {
+        self.put(ext, data, true).await
     }
 
     async fn get_private_blob(&self, r: PrivateBlobRequest) -> RpcResult<Bytes> {

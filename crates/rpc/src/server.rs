@@ -1,12 +1,16 @@
 //! Starting the HTTP + WebSocket server.
 
+use crate::access::{AccessOptions, Caller, WriteLimits, WriteQuotas, verify_jwt};
 use crate::{
     Backend, eth::Eth, market::MarketRpc, provenance::ProvenanceRpc, pubsub::PubSub,
     sentinel::SentinelRpc, verai::Verai,
 };
 use jsonrpsee::{
-    RpcModule,
-    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
+    Methods, RpcModule,
+    server::{
+        BatchRequestConfig, Server, ServerConfig, ServerHandle, serve_with_graceful_shutdown,
+        stop_channel,
+    },
 };
 use std::{net::SocketAddr, sync::Arc};
 use verai_rpc_api::{
@@ -29,11 +33,16 @@ pub struct RpcConfig {
     pub max_batch: u32,
     /// `web3_clientVersion`.
     pub client_version: String,
+    /// Subscriptions one WebSocket connection may hold.
+    pub max_subscriptions_per_connection: u32,
+    /// Tokens and write limits.
+    pub access: AccessOptions,
 }
 
 impl RpcConfig {
     /// Defaults on `addr`: 5 MiB requests (room for a 128 KiB transaction many times over),
-    /// 64 MiB responses, 256 connections, batches of at most 1,000 calls (geth's limit).
+    /// 64 MiB responses, 256 connections, batches of at most 1,000 calls (geth's limit), 64
+    /// subscriptions per connection, no token, [`WriteLimits::default`].
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
@@ -42,6 +51,8 @@ impl RpcConfig {
             max_connections: 256,
             max_batch: 1_000,
             client_version: format!("verai/v{}", env!("CARGO_PKG_VERSION")),
+            max_subscriptions_per_connection: 64,
+            access: AccessOptions::default(),
         }
     }
 }
@@ -63,7 +74,7 @@ pub struct Handlers<B> {
 }
 
 impl<B: Backend> Handlers<B> {
-    /// The handlers over `backend`.
+    /// The handlers over `backend` (writes limited by the default [`WriteLimits`]).
     pub fn new(backend: Arc<B>, client_version: String) -> Self {
         Self {
             eth: Eth {
@@ -72,6 +83,7 @@ impl<B: Backend> Handlers<B> {
             },
             provenance: ProvenanceRpc {
                 backend: backend.clone(),
+                quotas: Arc::new(WriteQuotas::new(WriteLimits::default())),
             },
             market: MarketRpc {
                 backend: backend.clone(),
@@ -88,6 +100,14 @@ impl<B: Backend> Handlers<B> {
 pub fn module<B: Backend>(
     backend: Arc<B>,
     client_version: String,
+) -> Result<RpcModule<()>, jsonrpsee::core::RegisterMethodError> {
+    module_with(backend, client_version, WriteLimits::default())
+}
+
+fn module_with<B: Backend>(
+    backend: Arc<B>,
+    client_version: String,
+    write_limits: WriteLimits,
 ) -> Result<RpcModule<()>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(());
     let eth = Eth {
@@ -110,6 +130,7 @@ pub fn module<B: Backend>(
     }))?;
     m.merge(ProvenanceApiServer::into_rpc(ProvenanceRpc {
         backend: backend.clone(),
+        quotas: Arc::new(WriteQuotas::new(write_limits)),
     }))?;
     m.merge(MarketApiServer::into_rpc(MarketRpc {
         backend: backend.clone(),
@@ -125,6 +146,9 @@ pub fn module<B: Backend>(
 }
 
 /// Start serving; the server stops when the handle is stopped or dropped.
+///
+/// Each request carries its [`Caller`] (peer address, valid token or not) in its
+/// extensions, for the methods that limit node-local writes.
 pub async fn start<B: Backend>(
     config: RpcConfig,
     backend: Arc<B>,
@@ -133,13 +157,61 @@ pub async fn start<B: Backend>(
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
         .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch))
         .build();
-    let server = Server::builder()
-        .set_config(limits)
-        .build(config.addr)
-        .await?;
-    let addr = server.local_addr()?;
-    let module = module(backend, config.client_version).map_err(std::io::Error::other)?;
-    Ok((addr, server.start(module)))
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let methods: Methods = module_with(backend, config.client_version, config.access.write_limits)
+        .map_err(std::io::Error::other)?
+        .into();
+    let builder = Server::builder().set_config(limits).to_service_builder();
+    let (stop, handle) = stop_channel();
+    let secret = config.access.jwt_secret;
+    tokio::spawn(async move {
+        loop {
+            let (socket, peer) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "RPC accept failed");
+                        continue;
+                    }
+                },
+                () = stop.clone().shutdown() => break,
+            };
+            let (builder, methods, stop2) = (builder.clone(), methods.clone(), stop.clone());
+            let svc = tower::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                let authenticated = secret.is_some_and(|s| {
+                    bearer(req.headers()).is_some_and(|t| verify_jwt(&s, t, unix_now()))
+                });
+                req.extensions_mut().insert(Caller {
+                    addr: peer.ip(),
+                    authenticated,
+                });
+                let mut svc = builder.clone().build(methods.clone(), stop2.clone());
+                async move { tower::Service::call(&mut svc, req).await }
+            });
+            tokio::spawn(serve_with_graceful_shutdown(
+                socket,
+                svc,
+                stop.clone().shutdown(),
+            ));
+        }
+    });
+    Ok((addr, handle))
+}
+
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -16,12 +16,25 @@ pub struct RpcArgs {
     /// Print one JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// File with the node's JWT secret (hex): sent as a token, it lifts the blob quota.
+    #[arg(long, env = "VERAI_RPC_JWT", value_name = "FILE")]
+    pub rpc_jwt: Option<PathBuf>,
 }
 
 impl RpcArgs {
-    /// A client of the node.
+    /// A client of the node (with a token when `--rpc-jwt` names the secret).
     pub fn client(&self) -> eyre::Result<Client> {
-        Ok(Client::connect(&self.rpc)?)
+        let secret = match &self.rpc_jwt {
+            Some(path) => Some(
+                verai_client::api::auth::parse_secret(
+                    &std::fs::read_to_string(path)
+                        .wrap_err_with(|| format!("reading {}", path.display()))?,
+                )
+                .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Client::connect_with(&self.rpc, secret.as_ref())?)
     }
 
     /// Print `json` with `--json`, else `text()`.

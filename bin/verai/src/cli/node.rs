@@ -55,6 +55,16 @@ pub struct NodeArgs {
     /// Do not serve the explorer.
     #[arg(long)]
     no_explorer: bool,
+    /// File holding a 32-byte hex secret (as the engine API's `jwt.hex`): requests with
+    /// `Authorization: Bearer <HS256 JWT>` signed by it are not held to the blob quota.
+    #[arg(long, value_name = "FILE")]
+    rpc_jwt_secret: Option<PathBuf>,
+    /// Blob bytes a client without a token may store per hour, in MiB (default 64).
+    #[arg(long, value_name = "MIB")]
+    blob_quota_mb: Option<u64>,
+    /// Most the blob store holds, in MiB (default 10240).
+    #[arg(long, value_name = "MIB")]
+    blob_store_mb: Option<u64>,
     /// Produce a block at least every this many seconds, even when empty (default: only
     /// when transactions wait).
     #[arg(long)]
@@ -98,6 +108,9 @@ struct FileConfig {
     p2p_port: Option<u16>,
     metrics_port: Option<u16>,
     explorer_port: Option<u16>,
+    rpc_jwt_secret: Option<PathBuf>,
+    blob_quota_mb: Option<u64>,
+    blob_store_mb: Option<u64>,
     block_time: Option<u64>,
     min_block_interval: Option<u64>,
     genesis: Option<PathBuf>,
@@ -154,6 +167,23 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     let explorer_port = a.explorer_port.or(file.explorer_port).unwrap_or(8546);
     let explorer_addr =
         (!a.no_explorer && explorer_port != 0).then(|| SocketAddr::new(rpc_ip, explorer_port));
+    let rpc_access = verai_node::access::AccessOptions {
+        jwt_secret: match a.rpc_jwt_secret.or(file.rpc_jwt_secret.map(rel)) {
+            Some(path) => Some(
+                verai_node::access::parse_secret(
+                    &std::fs::read_to_string(&path)
+                        .wrap_err_with(|| format!("reading {}", path.display()))?,
+                )
+                .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?,
+            ),
+            None => None,
+        },
+        write_limits: verai_node::access::WriteLimits {
+            bytes_per_hour: a.blob_quota_mb.or(file.blob_quota_mb).unwrap_or(64) << 20,
+            ..Default::default()
+        },
+    };
+    let blob_capacity = a.blob_store_mb.or(file.blob_store_mb).unwrap_or(10_240) << 20;
     let mut file_sentinel = file.sentinel.unwrap_or_default();
     file_sentinel.model = file_sentinel.model.map(rel);
     let (role, banner) = if let Some(upstream) = a.follow.or(file.follow) {
@@ -163,10 +193,16 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
         let (spec, file) = network_spec(&genesis)?;
         let banner = format!("verai follower: chain id {}", spec.chain_id);
         let role = Role::Follower(FollowConfig {
-            chain: chain_config(datadir.clone(), spec, ProducerConfig::default()),
+            chain: chain_config(
+                datadir.clone(),
+                spec,
+                ProducerConfig::default(),
+                blob_capacity,
+            ),
             validators: file.validators()?.into_iter().map(|(k, _)| k).collect(),
             upstream,
             rpc_addr,
+            rpc_access,
             explorer_addr,
             poll: Duration::from_millis(100),
         });
@@ -233,12 +269,15 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
                 ),
                 ..Default::default()
             },
+            blob_capacity,
         );
         let role = Role::Validator(Box::new(NodeConfig {
             datadir: chain.datadir,
             spec: chain.spec,
             modules: chain.modules,
             rpc_addr,
+            rpc_access,
+            blob_capacity,
             explorer_addr,
             keys,
             producer: chain.producer,
@@ -267,7 +306,12 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
     Ok(result?)
 }
 
-fn chain_config(datadir: PathBuf, spec: ChainSpec, producer: ProducerConfig) -> ChainConfig {
+fn chain_config(
+    datadir: PathBuf,
+    spec: ChainSpec,
+    producer: ProducerConfig,
+    blob_capacity: u64,
+) -> ChainConfig {
     ChainConfig {
         datadir,
         pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
@@ -275,6 +319,7 @@ fn chain_config(datadir: PathBuf, spec: ChainSpec, producer: ProducerConfig) -> 
         modules: verai_modules::native_modules(),
         producer,
         partition: "verai".into(),
+        blob_capacity,
     }
 }
 

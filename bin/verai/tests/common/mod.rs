@@ -255,10 +255,15 @@ impl Node {
 
     /// Starts an ephemeral verai dev node with extra `verai node` arguments.
     pub fn start_with_args(extra: &[&str]) -> Node {
+        Node::start_in_with_args(None, extra)
+    }
+
+    /// Starts a verai dev node in `datadir` (ephemeral when `None`) with extra arguments.
+    pub fn start_in_with_args(datadir: Option<&Path>, extra: &[&str]) -> Node {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Node::try_start(NodeKind::Verai, None, extra) {
+            match Node::try_start(NodeKind::Verai, datadir, extra) {
                 Ok(node) => return node,
                 Err(StartError::Exited(e)) if attempt < 3 => {
                     eprintln!("node start attempt {attempt} failed, retrying: {e}");

@@ -45,6 +45,14 @@ pub enum BlobError {
         /// What the bytes hash to.
         got: [u8; 32],
     },
+    /// The store is full.
+    #[error("the blob store is full: {used} of {capacity} bytes used")]
+    Full {
+        /// Bytes stored.
+        used: u64,
+        /// The store's capacity.
+        capacity: u64,
+    },
     /// The same bytes are already public on this node: they cannot be made private.
     #[error("this blob is already public on this node")]
     AlreadyPublic,
@@ -61,19 +69,48 @@ pub enum BlobError {
 pub struct BlobStore {
     dir: PathBuf,
     max_bytes: u64,
+    capacity: u64,
+    used: AtomicU64,
     tmp_seq: AtomicU64,
 }
 
+/// Default capacity of a store: 10 GiB.
+pub const DEFAULT_CAPACITY: u64 = 10 * 1024 * 1024 * 1024;
+
 impl BlobStore {
-    /// Open (creating) the store in `dir`, refusing blobs over `max_bytes`.
+    /// Open (creating) the store in `dir`, refusing blobs over `max_bytes`, with the
+    /// default capacity.
     pub fn open(dir: impl Into<PathBuf>, max_bytes: u64) -> Result<Self, BlobError> {
+        Self::open_with(dir, max_bytes, DEFAULT_CAPACITY)
+    }
+
+    /// Open (creating) the store in `dir`, refusing blobs over `max_bytes` and any blob that
+    /// would take the store past `capacity` bytes. Stray temporary files of a crash are
+    /// removed; what is stored is counted.
+    pub fn open_with(
+        dir: impl Into<PathBuf>,
+        max_bytes: u64,
+        capacity: u64,
+    ) -> Result<Self, BlobError> {
         let dir = dir.into();
-        fs::create_dir_all(dir.join("tmp"))?;
+        let tmp = dir.join("tmp");
+        fs::create_dir_all(&tmp)?;
+        for e in fs::read_dir(&tmp)? {
+            let _ = fs::remove_file(e?.path());
+        }
+        let used = size_of_tree(&dir)?;
         Ok(Self {
             dir,
             max_bytes,
+            capacity,
+            used: AtomicU64::new(used),
             tmp_seq: AtomicU64::new(0),
         })
+    }
+
+    /// Bytes stored.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
     }
 
     /// The size limit.
@@ -143,6 +180,19 @@ impl BlobStore {
         } else {
             self.path(&hash)
         };
+        if dest.is_file() {
+            let _ = fs::remove_file(&tmp);
+            return Ok((hash, size));
+        }
+        let used = self.used.fetch_add(size, Ordering::Relaxed);
+        if used.saturating_add(size) > self.capacity {
+            self.used.fetch_sub(size, Ordering::Relaxed);
+            let _ = fs::remove_file(&tmp);
+            return Err(BlobError::Full {
+                used,
+                capacity: self.capacity,
+            });
+        }
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)?;
         }
@@ -200,6 +250,23 @@ impl BlobStore {
     }
 }
 
+/// Total size of the files under `dir`, skipping `tmp/`.
+fn size_of_tree(dir: &Path) -> Result<u64, BlobError> {
+    let mut total = 0;
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            if e.file_name() != "tmp" {
+                total += size_of_tree(&e.path())?;
+            }
+        } else if ty.is_file() {
+            total += e.metadata()?.len();
+        }
+    }
+    Ok(total)
+}
+
 fn read(path: &Path) -> Result<Option<Vec<u8>>, BlobError> {
     match fs::read(path) {
         Ok(b) => Ok(Some(b)),
@@ -249,6 +316,30 @@ mod tests {
         let name: [u8; 32] = Sha256::digest(fetched).into();
         assert_eq!(store.put_expecting(&name, &fetched[..]).unwrap(), 18);
         assert!(store.contains(&name));
+    }
+
+    #[test]
+    fn the_store_never_grows_past_its_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open_with(dir.path(), 100, 250).unwrap();
+        store.put(&[1u8; 100][..]).unwrap();
+        store.put(&[2u8; 100][..]).unwrap();
+        // The same bytes again take no room.
+        store.put(&[2u8; 100][..]).unwrap();
+        assert!(matches!(
+            store.put(&[3u8; 100][..]),
+            Err(BlobError::Full {
+                used: 200,
+                capacity: 250
+            })
+        ));
+        store.put(&[4u8; 50][..]).unwrap();
+        assert_eq!(store.used(), 250);
+        // Counted again after a restart.
+        drop(store);
+        let again = BlobStore::open_with(dir.path(), 100, 250).unwrap();
+        assert_eq!(again.used(), 250);
+        assert!(again.put(&[5u8; 1][..]).is_err());
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct NodeConfig {
     pub modules: ModuleSet,
     /// JSON-RPC listen address.
     pub rpc_addr: SocketAddr,
+    /// Tokens and node-local write limits of JSON-RPC.
+    pub rpc_access: verai_rpc::access::AccessOptions,
+    /// Most bytes the blob store holds.
+    pub blob_capacity: u64,
     /// Where the explorer and GraphQL listen; `None`: off.
     pub explorer_addr: Option<SocketAddr>,
     /// Validator identity and peers.

@@ -163,7 +163,7 @@ where
         .await
         .map_err(|_| NodeError::Inconsistent("the genesis handshake stopped".into()))??;
 
-    let store = open_blobs(&config.chain.datadir)?;
+    let store = open_blobs(&config.chain)?;
     let (blobs_out, blobs_in) = network.blobs;
     let exchange = Arc::new(BlobExchange::new(store, blobs_out));
     chain.set_blobs(exchange.clone());

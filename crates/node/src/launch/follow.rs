@@ -41,6 +41,8 @@ pub struct FollowConfig {
     pub upstream: String,
     /// Where this follower serves JSON-RPC.
     pub rpc_addr: SocketAddr,
+    /// Tokens and node-local write limits of JSON-RPC.
+    pub rpc_access: verai_rpc::access::AccessOptions,
     /// Where it serves the explorer; `None`: off.
     pub explorer_addr: Option<SocketAddr>,
     /// How often to ask the upstream for new blocks once caught up.
@@ -110,7 +112,7 @@ where
             }
         }
     });
-    let blobs = open_blobs(&config.chain.datadir)?;
+    let blobs = open_blobs(&config.chain)?;
     context.child("forward").spawn({
         let (chain, client, blobs) = (chain.clone(), client.clone(), blobs.clone());
         move |_| upstream::forward(chain, client, blobs)
@@ -122,8 +124,14 @@ where
         upstream: Some(client),
         sentinel: None,
     });
-    let (rpc_addr, rpc) =
-        verai_rpc::start(RpcConfig::new(config.rpc_addr), backend.clone()).await?;
+    let (rpc_addr, rpc) = verai_rpc::start(
+        RpcConfig {
+            access: config.rpc_access,
+            ..RpcConfig::new(config.rpc_addr)
+        },
+        backend.clone(),
+    )
+    .await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
     let explorer_addr =
         super::run::start_explorer(config.explorer_addr, config.validators, backend).await;

@@ -31,6 +31,8 @@ pub struct ChainConfig {
     /// Prefix of this node's partitions in the runtime's storage: one per node sharing a
     /// storage (as in simulations), kept across restarts.
     pub partition: String,
+    /// Most bytes the blob store holds.
+    pub blob_capacity: u64,
 }
 
 /// The genesis state as a changeset.
@@ -156,8 +158,12 @@ pub(crate) async fn open_chain<E: StateContext + Supervisor>(
 pub const BLOB_DIR: &str = "blobs";
 
 /// Open the datadir's blob store.
-pub(crate) fn open_blobs(datadir: &std::path::Path) -> Result<Arc<BlobStore>, NodeError> {
-    let store = BlobStore::open(datadir.join(BLOB_DIR), DEFAULT_MAX_BLOB_BYTES)
-        .map_err(|e| NodeError::Io(std::io::Error::other(e.to_string())))?;
+pub(crate) fn open_blobs(config: &ChainConfig) -> Result<Arc<BlobStore>, NodeError> {
+    let store = BlobStore::open_with(
+        config.datadir.join(BLOB_DIR),
+        DEFAULT_MAX_BLOB_BYTES,
+        config.blob_capacity,
+    )
+    .map_err(|e| NodeError::Io(std::io::Error::other(e.to_string())))?;
     Ok(Arc::new(store))
 }

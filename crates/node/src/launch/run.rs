@@ -111,6 +111,7 @@ where
                 producer: config.producer,
                 pool: config.pool,
                 partition: PARTITION.to_string(),
+                blob_capacity: config.blob_capacity,
             },
             signer: keys.signer,
             validators: keys.validators.iter().map(|(k, _)| k.clone()).collect(),
@@ -156,8 +157,14 @@ where
         upstream: None,
         sentinel,
     });
-    let (rpc_addr, rpc) =
-        verai_rpc::start(RpcConfig::new(config.rpc_addr), backend.clone()).await?;
+    let (rpc_addr, rpc) = verai_rpc::start(
+        RpcConfig {
+            access: config.rpc_access,
+            ..RpcConfig::new(config.rpc_addr)
+        },
+        backend.clone(),
+    )
+    .await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
     let explorer_addr = start_explorer(config.explorer_addr, validator_keys, backend).await;
     Ok(RunningNode {

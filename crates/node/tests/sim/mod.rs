@@ -186,6 +186,7 @@ impl Net {
                     ..Default::default()
                 },
                 partition: self.nodes[i].partition.clone(),
+                blob_capacity: verai_provenance::blob::DEFAULT_CAPACITY,
             },
             signer: self.nodes[i].signer.clone(),
             validators: self.keys.clone(),

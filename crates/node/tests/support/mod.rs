@@ -64,6 +64,8 @@ pub fn with_node_config<F, Fut>(
             spec,
             modules: verai_modules::native_modules(),
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            rpc_access: Default::default(),
+            blob_capacity: verai_provenance::blob::DEFAULT_CAPACITY,
             explorer_addr: None,
             keys: ValidatorKeys {
                 validators: vec![(signer.public_key(), "127.0.0.1:0".parse().unwrap())],
