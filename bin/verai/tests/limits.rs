@@ -113,3 +113,88 @@ fn blob_quotas_tokens_and_subscriptions() {
         drop(subs);
     });
 }
+
+#[test]
+fn keys_are_stored_encrypted_and_sign_with_their_password() {
+    common::require_node_tools();
+    let node = Node::start();
+    let rpc = node.rpc_url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("password");
+    std::fs::write(&pw, "correct horse battery staple\n").unwrap();
+    let keys = dir.path().join("keys");
+    // `verai keys` works offline: no --rpc.
+    let offline = |args: &[&str]| -> serde_json::Value {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_verai"));
+        c.args(args).arg("--json").env_remove("RUST_BACKTRACE");
+        let out = common::run_with_timeout(&mut c, common::command_timeout());
+        assert!(out.status.success(), "verai {args:?}: {}", out.stderr);
+        serde_json::from_str(out.stdout.trim()).unwrap()
+    };
+    let made = offline(&[
+        "keys",
+        "new",
+        "--dir",
+        keys.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    let address = made["address"].as_str().unwrap().to_owned();
+    let file = made["keystore"].as_str().unwrap().to_owned();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("\"crypto\"") && text.contains("scrypt"),
+        "{text}"
+    );
+    // Fund it, then spend from it with the password; a wrong one is refused.
+    node.cast(&[
+        "send",
+        "--private-key",
+        common::DEV_KEY_0,
+        &address,
+        "--value",
+        "1000000000000000000",
+    ]);
+    let sent = common::ok_json(
+        &rpc,
+        &[
+            "send",
+            "--to",
+            common::DEV_ADDR_1,
+            "--value",
+            "0.25",
+            "--keystore",
+            &file,
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    let tx = sent["transactionHash"].as_str().unwrap();
+    let receipt = node.cast_json(&["receipt", "--json", tx]);
+    assert_eq!(
+        receipt["from"].as_str().unwrap().to_lowercase(),
+        address.to_lowercase()
+    );
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "wrong").unwrap();
+    let e = common::fails(
+        &rpc,
+        &[
+            "send",
+            "--to",
+            common::DEV_ADDR_1,
+            "--value",
+            "0.25",
+            "--keystore",
+            &file,
+            "--password-file",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(e.contains("wrong password"), "{e}");
+    let listed = offline(&["keys", "list", "--dir", keys.to_str().unwrap()]);
+    assert_eq!(
+        listed["keys"][0]["address"].as_str().unwrap().to_lowercase(),
+        address.to_lowercase()
+    );
+}

@@ -58,20 +58,53 @@ pub struct SignerArgs {
         conflicts_with = "keystore"
     )]
     pub private_key: Option<String>,
-    /// File holding a hex private key (as written by `verai keys new`).
+    /// Key file: a JSON keystore (as `verai keys new`, geth and foundry write) or a hex key.
     #[arg(long)]
     pub keystore: Option<PathBuf>,
+    /// File holding the keystore's password (else `VERAI_KEYSTORE_PASSWORD`, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 impl SignerArgs {
     /// The signer to use on a chain.
     pub fn signer(&self, chain_id: u64) -> eyre::Result<PrivateKeySigner> {
+        let encrypted = self.keystore.as_deref().is_some_and(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.trim_start().starts_with('{'))
+        });
+        let password = if encrypted {
+            Some(password(self.password_file.as_deref(), false)?)
+        } else {
+            None
+        };
         Ok(verai_client::signer::choose(
             self.private_key.as_deref(),
             self.keystore.as_deref(),
+            password.as_deref(),
             chain_id,
         )?)
     }
+}
+
+/// A keystore password: from `file`, else `VERAI_KEYSTORE_PASSWORD`, else asked on the
+/// terminal without echo (twice when `new`).
+pub fn password(file: Option<&std::path::Path>, new: bool) -> eyre::Result<String> {
+    if let Some(f) = file {
+        let text =
+            std::fs::read_to_string(f).wrap_err_with(|| format!("reading {}", f.display()))?;
+        return Ok(text.trim_end_matches(['\n', '\r']).to_string());
+    }
+    if let Ok(p) = std::env::var("VERAI_KEYSTORE_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        bail!("a keystore password is needed: pass --password-file or set VERAI_KEYSTORE_PASSWORD");
+    }
+    let p = rpassword::prompt_password("keystore password: ")?;
+    if new && rpassword::prompt_password("again: ")? != p {
+        bail!("the two passwords differ");
+    }
+    Ok(p)
 }
 
 /// A signing session: the node, the chain and the key.

@@ -1,4 +1,6 @@
-//! `verai keys new|list`: account keys in a directory, one hex key file per account.
+//! `verai keys new|list`: account keys in a directory, one file per account: a JSON keystore
+//! (Web3 secret storage: scrypt, AES-128-CTR) by default, or a hex key in a file of mode 0600
+//! with `--plaintext`.
 
 use alloy_signer_local::PrivateKeySigner;
 use clap::{Args, Subcommand};
@@ -9,8 +11,18 @@ use verai_primitives::dev_signers;
 /// Key subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate a key and store it as `DIR/<address>.key` (mode 0600).
-    New(KeysArgs),
+    /// Generate a key and store it encrypted as `DIR/<address>.json` (`--plaintext`: a hex
+    /// key in `DIR/<address>.key`, mode 0600).
+    New {
+        #[command(flatten)]
+        args: KeysArgs,
+        /// File holding the password (else `VERAI_KEYSTORE_PASSWORD`, else a prompt).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Store the key unencrypted (for throwaway test accounts).
+        #[arg(long, conflicts_with = "password_file")]
+        plaintext: bool,
+    },
     /// List stored keys (with `--dev`, the ten dev accounts and their keys).
     List {
         #[command(flatten)]
@@ -43,16 +55,26 @@ fn key_dir(dir: &Option<PathBuf>) -> eyre::Result<PathBuf> {
 
 pub fn run(c: KeysCommand) -> eyre::Result<()> {
     match c {
-        KeysCommand::New(a) => {
+        KeysCommand::New {
+            args: a,
+            password_file,
+            plaintext,
+        } => {
             let dir = key_dir(&a.dir)?;
             std::fs::create_dir_all(&dir)
                 .wrap_err_with(|| format!("creating {}", dir.display()))?;
             let signer = PrivateKeySigner::random();
-            let path = dir.join(format!("{}.key", signer.address()));
-            verai_node::testnet::write_private(
-                &path,
-                &format!("0x{}\n", alloy_primitives::hex::encode(signer.to_bytes())),
-            )?;
+            let path = if plaintext {
+                let path = dir.join(format!("{}.key", signer.address()));
+                verai_node::testnet::write_private(
+                    &path,
+                    &format!("0x{}\n", alloy_primitives::hex::encode(signer.to_bytes())),
+                )?;
+                path
+            } else {
+                let password = super::common::password(password_file.as_deref(), true)?;
+                verai_client::signer::encrypt(&dir, &signer, &password)?
+            };
             if a.json {
                 println!(
                     "{}",
@@ -76,7 +98,7 @@ pub fn run(c: KeysCommand) -> eyre::Result<()> {
                 if dir.exists() {
                     for entry in std::fs::read_dir(&dir)? {
                         let path = entry?.path();
-                        if path.extension().is_some_and(|e| e == "key")
+                        if path.extension().is_some_and(|e| e == "key" || e == "json")
                             && let Some(stem) = path.file_stem()
                         {
                             rows.push((
