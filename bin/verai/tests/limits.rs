@@ -194,7 +194,10 @@ fn keys_are_stored_encrypted_and_sign_with_their_password() {
     assert!(e.contains("wrong password"), "{e}");
     let listed = offline(&["keys", "list", "--dir", keys.to_str().unwrap()]);
     assert_eq!(
-        listed["keys"][0]["address"].as_str().unwrap().to_lowercase(),
+        listed["keys"][0]["address"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
         address.to_lowercase()
     );
 }

@@ -413,3 +413,94 @@ fn four_processes_survive_a_sigkill_and_agree() {
     let log = impostor.log_tail();
     assert!(log.contains("genesis mismatch"), "no clear error:\n{log}");
 }
+
+/// `verai testnet run` supervises the processes: a validator stopped by hand leaves the
+/// other three finalizing; started again, it catches up; Ctrl-C (SIGTERM) stops them all.
+#[test]
+fn testnet_run_stops_and_starts_one_validator_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let rpc = free_range(2 * VALIDATORS);
+    let p2p = rpc + VALIDATORS;
+    let init = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args([
+            "testnet",
+            "init",
+            "--validators",
+            "4",
+            "--metrics-port",
+            "0",
+        ])
+        .args(["--explorer-port", "0", "--block-time", "1", "--dir"])
+        .arg(dir.path())
+        .args([
+            "--rpc-port",
+            &rpc.to_string(),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let mut supervisor = Command::new(env!("CARGO_BIN_EXE_verai"))
+        .args(["testnet", "run", "--dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client =
+        |k: u16| verai_client::Client::connect(&format!("http://127.0.0.1:{}", rpc + k)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h =
+        |k: u16| rt.block_on(async { client(k).block_number().await.ok().map(|n| n.to::<u64>()) });
+    wait_until("the network finalizes", Duration::from_secs(60), || {
+        h(0).is_some_and(|n| n >= 3)
+    });
+    let control = |what: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_verai"))
+            .args(["testnet", what, "3", "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "testnet {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    control("stop");
+    wait_until("validator 3 is down", Duration::from_secs(10), || {
+        h(3).is_none()
+    });
+    let at_stop = h(0).unwrap();
+    wait_until("three validators finalize", Duration::from_secs(30), || {
+        h(0).is_some_and(|n| n >= at_stop + 3)
+    });
+    control("start");
+    wait_until(
+        "validator 3 catches up",
+        Duration::from_secs(60),
+        || match (h(3), h(0)) {
+            (Some(a), Some(b)) => a + 1 >= b && a > at_stop + 3,
+            _ => false,
+        },
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &supervisor.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while supervisor.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the supervisor did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_until("every validator stopped", Duration::from_secs(10), || {
+        (0..4).all(|k| h(k).is_none())
+    });
+}

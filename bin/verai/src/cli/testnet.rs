@@ -1,11 +1,11 @@
-//! `verai testnet init|run`: a local network of validator processes on 127.0.0.1
+//! `verai testnet init|run|stop|start`: a local network of validator processes on 127.0.0.1
 //! (`verai_node::testnet`: `init` writes a genesis, keys and one config per validator; `run`
 //! starts a process per validator and keeps the network up while validators come and go).
 
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
 use std::path::PathBuf;
-use verai_node::testnet::{InitParams, init, supervise};
+use verai_node::testnet::{InitParams, init, request, supervise};
 
 /// Testnet subcommands.
 #[derive(Debug, Subcommand)]
@@ -14,6 +14,20 @@ pub enum TestnetCommand {
     Init(InitArgs),
     /// Start every validator of a testnet directory as its own process.
     Run(RunArgs),
+    /// Stop validator K of a running testnet (the others keep running).
+    Stop(ControlArgs),
+    /// Start validator K of a running testnet again.
+    Start(ControlArgs),
+}
+
+/// Arguments of `verai testnet stop|start`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The validator's index (its `node-K.toml`).
+    k: usize,
+    /// Directory of the running testnet.
+    #[arg(long)]
+    dir: PathBuf,
 }
 
 /// Arguments of `verai testnet init`.
@@ -79,6 +93,16 @@ pub fn run(c: TestnetCommand) -> eyre::Result<()> {
         TestnetCommand::Run(a) => {
             let exe = std::env::current_exe().wrap_err("locating the verai binary")?;
             Ok(supervise(&a.dir, &exe, |line| println!("{line}"))?)
+        }
+        TestnetCommand::Stop(a) => {
+            request(&a.dir, a.k, false)?;
+            println!("validator {} stopped", a.k);
+            Ok(())
+        }
+        TestnetCommand::Start(a) => {
+            request(&a.dir, a.k, true)?;
+            println!("validator {} started", a.k);
+            Ok(())
         }
     }
 }

@@ -172,17 +172,7 @@ pub fn configs(dir: &Path) -> Result<Vec<PathBuf>, NodeError> {
 pub fn supervise(dir: &Path, exe: &Path, mut say: impl FnMut(&str)) -> Result<(), NodeError> {
     let mut children: Vec<(PathBuf, Option<Child>)> = Vec::new();
     for config in configs(dir)? {
-        let log = config.with_extension("log");
-        let out = std::fs::File::create(&log).map_err(io_at(&log))?;
-        let err = out.try_clone().map_err(io_at(&log))?;
-        let child = Command::new(exe)
-            .arg("node")
-            .arg("--config")
-            .arg(&config)
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(io_at(&config))?;
+        let child = spawn(exe, &config, false)?;
         let port = std::fs::read_to_string(&config)
             .ok()
             .and_then(|t| {
@@ -193,9 +183,14 @@ pub fn supervise(dir: &Path, exe: &Path, mut say: impl FnMut(&str)) -> Result<()
         say(&format!(
             "{}: http://127.0.0.1:{port} (log: {})",
             config.display(),
-            log.display()
+            config.with_extension("log").display()
         ));
         children.push((config, Some(child)));
+    }
+    // Leftover requests of an earlier run mean nothing now.
+    for (config, _) in &children {
+        let _ = std::fs::remove_file(control(config, "stop"));
+        let _ = std::fs::remove_file(control(config, "start"));
     }
     let n = children.len();
     let quorum = n - (n - 1) / 3;
@@ -218,6 +213,24 @@ pub fn supervise(dir: &Path, exe: &Path, mut say: impl FnMut(&str)) -> Result<()
     let mut warned = false;
     while !stop.load(Ordering::SeqCst) {
         for (config, slot) in &mut children {
+            // `verai testnet stop|start K` leave a request beside the config.
+            if control(config, "stop").exists() {
+                if let Some(c) = slot.as_mut() {
+                    terminate(c);
+                    let _ = c.wait();
+                    say(&format!("{} stopped on request", config.display()));
+                }
+                *slot = None;
+                let _ = std::fs::remove_file(control(config, "stop"));
+                continue;
+            }
+            if control(config, "start").exists() {
+                if slot.is_none() {
+                    *slot = Some(spawn(exe, config, true)?);
+                    say(&format!("{} started on request", config.display()));
+                }
+                let _ = std::fs::remove_file(control(config, "start"));
+            }
             if let Some(status) = slot.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 *slot = None;
                 say(&format!(
@@ -227,7 +240,10 @@ pub fn supervise(dir: &Path, exe: &Path, mut say: impl FnMut(&str)) -> Result<()
             }
         }
         let alive = children.iter().filter(|(_, c)| c.is_some()).count();
-        if alive == 0 {
+        if alive >= quorum {
+            warned = false;
+        }
+        if alive == 0 && !children.iter().any(|(c, _)| control(c, "start").exists()) {
             return Err(config_err(
                 "every validator exited (see the logs beside the configs)",
             ));
@@ -249,6 +265,59 @@ pub fn supervise(dir: &Path, exe: &Path, mut say: impl FnMut(&str)) -> Result<()
         if let Some(c) = child {
             let _ = c.wait();
         }
+    }
+    Ok(())
+}
+
+/// The file asking the supervisor of `config`'s testnet to `what` (stop or start) it.
+fn control(config: &Path, what: &str) -> PathBuf {
+    config.with_extension(what)
+}
+
+/// Start `verai node --config CONFIG`, logging beside the config (appending on a restart).
+fn spawn(exe: &Path, config: &Path, append: bool) -> Result<Child, NodeError> {
+    let log = config.with_extension("log");
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(&log)
+        .map_err(io_at(&log))?;
+    let err = out.try_clone().map_err(io_at(&log))?;
+    Command::new(exe)
+        .arg("node")
+        .arg("--config")
+        .arg(config)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(io_at(config))
+}
+
+/// Ask the supervisor running the testnet in `dir` (`verai testnet run`) to stop or start
+/// validator `k`, and wait until it has (at most 30 s).
+pub fn request(dir: &Path, k: usize, start: bool) -> Result<(), NodeError> {
+    let configs = configs(dir)?;
+    let config = configs.get(k).ok_or_else(|| {
+        config_err(format!(
+            "{} has validators 0 to {}, not {k}",
+            dir.display(),
+            configs.len().saturating_sub(1)
+        ))
+    })?;
+    let file = control(config, if start { "start" } else { "stop" });
+    std::fs::write(&file, b"").map_err(io_at(&file))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while file.exists() {
+        if std::time::Instant::now() > deadline {
+            let _ = std::fs::remove_file(&file);
+            return Err(config_err(format!(
+                "no `verai testnet run --dir {}` answered within 30 s: is the testnet running?",
+                dir.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
 }
