@@ -13,6 +13,8 @@ use alloy_sol_types::SolValue;
 use std::path::Path;
 use verai_primitives::dev_signers;
 
+pub mod procs;
+
 /// Gas limit of one token transfer (the real use is about 35k-52k).
 pub const TRANSFER_GAS: u64 = 60_000;
 /// Fee cap of every benchmark transaction: high enough to stay above any base fee reached.

@@ -19,10 +19,10 @@ use eyre::{WrapErr, bail};
 use std::{
     collections::HashMap,
     path::PathBuf,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+use verai_bench::procs::{Testnet, wait_ready};
 use verai_bench::{Workload, balance_of_call, cpu_seconds, joined, recipient};
 use verai_client::{Client, api::EthApiClient};
 
@@ -61,88 +61,8 @@ fn parse_args() -> eyre::Result<Args> {
     Ok(<Args as clap::Parser>::parse())
 }
 
-/// The validator processes, stopped on drop.
-struct Testnet {
-    children: Vec<Child>,
-    urls: Vec<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Testnet {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-        }
-        for c in &mut self.children {
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_base(n: u16) -> u16 {
-    (0..500u16)
-        .map(|i| 21_000 + (std::process::id() as u16 % 97) * 100 + i * 7)
-        .find(|base| (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok()))
-        .unwrap_or(40_000)
-}
-
-fn start(a: &Args) -> eyre::Result<Testnet> {
-    let dir = tempfile::tempdir()?;
-    let rpc = free_base(a.validators);
-    let p2p = free_base(a.validators) + 1_000;
-    let out = Command::new(&a.binary)
-        .args(["testnet", "init", "--metrics-port", "0", "--validators"])
-        .arg(a.validators.to_string())
-        .arg("--dir")
-        .arg(dir.path())
-        .args([
-            "--rpc-port",
-            &rpc.to_string(),
-            "--p2p-port",
-            &p2p.to_string(),
-        ])
-        .output()?;
-    if !out.status.success() {
-        bail!("testnet init: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let mut children = Vec::new();
-    for k in 0..a.validators {
-        let log = std::fs::File::create(dir.path().join(format!("node-{k}.log")))?;
-        children.push(
-            Command::new(&a.binary)
-                .arg("node")
-                .arg("--config")
-                .arg(dir.path().join(format!("node-{k}.toml")))
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()?,
-        );
-    }
-    Ok(Testnet {
-        children,
-        urls: (0..a.validators)
-            .map(|k| format!("http://127.0.0.1:{}", rpc + k))
-            .collect(),
-        _dir: dir,
-    })
-}
-
 fn client(url: &str) -> eyre::Result<Client> {
     Ok(Client::connect(url)?)
-}
-
-async fn wait_ready(c: &Client) -> eyre::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while c.chain_id().await.is_err() {
-        if Instant::now() > deadline {
-            bail!("a validator did not answer within 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
 }
 
 /// When each transaction was first seen finalized on node 0, and each block's transaction
@@ -257,14 +177,14 @@ async fn run() -> eyre::Result<()> {
             format!("JSON-RPC batches of {}", a.batch)
         }
     );
-    let net = start(&a)?;
+    let net = Testnet::start(&a.binary, a.validators)?;
     let clients: Vec<Client> = net
         .urls
         .iter()
         .map(|u| client(u))
         .collect::<Result<_, _>>()?;
     for c in &clients {
-        wait_ready(c).await?;
+        wait_ready(c, Duration::from_secs(60)).await?;
     }
     let seen: Seen = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -323,7 +243,7 @@ async fn run() -> eyre::Result<()> {
     // Throughput: the rest as fast as the clients go.
     let rest = &order[latency_count..];
     // The validators' CPU seconds, then this client's.
-    let pids: Vec<u32> = net.children.iter().map(|c| c.id()).collect();
+    let pids: Vec<u32> = (0..net.urls.len()).filter_map(|k| net.pid(k)).collect();
     let cpu = || -> Vec<f64> {
         pids.iter()
             .chain([std::process::id()].iter())

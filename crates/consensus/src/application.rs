@@ -60,6 +60,17 @@ pub trait Application: Clone + Send + Sync + 'static {
     /// Must be deterministic: every honest validator must reach the same verdict.
     fn verify(&self, parent: &Block, block: &Block) -> impl Future<Output = bool> + Send;
 
+    /// Whether the state after `block` is available here: the finalized head, or a block
+    /// this process executed. A notarized block executed only in the memory of a process
+    /// that then crashed is not; consensus may still build on it after the restart (it
+    /// cannot skip a notarized parent), so the adapter verifies such ancestors again, oldest
+    /// first, before proposing or verifying a child. The default (always available) suits
+    /// an application without execution state.
+    fn has_state_after(&self, block: &Block) -> bool {
+        let _ = block;
+        true
+    }
+
     /// A finalized block, delivered in height order exactly once per run (and again after a
     /// restart for heights above [`Self::last_applied_height`]), with its encoded
     /// [`FinalityProof`] (empty if the proof could not be assembled, which is logged).
@@ -108,6 +119,9 @@ where
         let idle_backoff = self.idle_backoff;
         async move {
             let parent = ancestry.next().await?;
+            if !catch_up(&app, &parent, &mut ancestry).await {
+                return None;
+            }
             let parent = parent.inner().block();
             let now_ms = runtime.current().epoch_millis();
             let Some(block) = app.propose(parent, now_ms).await else {
@@ -143,6 +157,9 @@ where
             let Some(parent) = ancestry.next().await else {
                 return false;
             };
+            if !catch_up(&app, &parent, &mut ancestry).await {
+                return false;
+            }
             let (block, parent) = (block.inner().block(), parent.inner().block());
             // Inline already checked these; keep the application's contract explicit.
             if block.parent_hash() != parent.hash()
@@ -153,6 +170,59 @@ where
             app.verify(parent, block).await
         }
     }
+}
+
+/// Ancestors of `from` that are not executed here at most; past it, the head is behind.
+const MAX_CATCH_UP: usize = 256;
+
+/// Makes the state after `from` available: walks `ancestry` (from's parent, grandparent,
+/// ...) back to a block whose state is known, then verifies each missing block on its
+/// parent, oldest first. False if an ancestor cannot be fetched or fails verification.
+async fn catch_up<A: Application>(
+    app: &A,
+    from: &Digested<ConsensusBlock>,
+    ancestry: &mut impl Ancestry<ConsensusBlock>,
+) -> bool {
+    if app.has_state_after(from.inner().block()) {
+        return true;
+    }
+    let mut missing = vec![from.clone()];
+    loop {
+        let Some(ancestor) = ancestry.next().await else {
+            warn!(
+                block = from.inner().block().number(),
+                "an ancestor of a block to build on is not available"
+            );
+            return false;
+        };
+        let known = app.has_state_after(ancestor.inner().block());
+        missing.push(ancestor);
+        if known {
+            break;
+        }
+        if missing.len() > MAX_CATCH_UP {
+            warn!(
+                block = from.inner().block().number(),
+                "too many unexecuted ancestors to catch up"
+            );
+            return false;
+        }
+    }
+    debug!(
+        blocks = missing.len() - 1,
+        "executing notarized ancestors again (after a restart)"
+    );
+    for pair in missing.windows(2).rev() {
+        let (block, parent) = (pair[0].inner().block(), pair[1].inner().block());
+        if !app.verify(parent, block).await {
+            warn!(
+                number = block.number(),
+                "a notarized ancestor fails verification here"
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// A finalized block and marshal's acknowledgement for it.
@@ -292,4 +362,116 @@ async fn fill<E: Clock, A: Application>(
         last = height;
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use commonware_consensus::marshal::ancestry::from_iter;
+    use std::sync::Mutex;
+    use verai_primitives::Header;
+
+    /// An application that knows the state after the heights in `known` and after what it
+    /// verifies (as a restarted node knows its finalized head and what it executed since).
+    #[derive(Clone, Default)]
+    struct Restarted {
+        known: Arc<Mutex<Vec<u64>>>,
+        verified: Arc<Mutex<Vec<u64>>>,
+        reject: Option<u64>,
+    }
+
+    impl Application for Restarted {
+        fn genesis(&self) -> Block {
+            chain(1).remove(0)
+        }
+        fn last_applied_height(&self) -> u64 {
+            0
+        }
+        async fn propose(&self, _: &Block, _: u64) -> Option<Block> {
+            None
+        }
+        async fn verify(&self, parent: &Block, block: &Block) -> bool {
+            assert!(self.has_state_after(parent), "verified before its parent");
+            if self.reject == Some(block.number()) {
+                return false;
+            }
+            self.verified.lock().unwrap().push(block.number());
+            self.known.lock().unwrap().push(block.number());
+            true
+        }
+        fn has_state_after(&self, block: &Block) -> bool {
+            self.known.lock().unwrap().contains(&block.number())
+        }
+        async fn finalized(&self, _: Arc<Block>, _: Vec<u8>) {}
+    }
+
+    fn chain(n: u64) -> Vec<Block> {
+        let mut out: Vec<Block> = Vec::new();
+        for number in 0..n {
+            let header = Header {
+                number,
+                parent_hash: out.last().map(Block::hash).unwrap_or_default(),
+                ..Default::default()
+            };
+            out.push(Block::new(header, vec![]));
+        }
+        out
+    }
+
+    fn digested(b: &Block) -> Digested<ConsensusBlock> {
+        Digested::precomputed(ConsensusBlock::new(b.clone()), to_digest(b.hash()))
+    }
+
+    /// Blocks `from - 1` down to 0, newest first, as marshal's ancestry yields them.
+    fn ancestors(blocks: &[Block], from: usize) -> impl Ancestry<ConsensusBlock> {
+        from_iter(blocks[..from].iter().rev().map(digested))
+    }
+
+    #[test]
+    fn notarized_ancestors_lost_in_a_crash_are_verified_again_oldest_first() {
+        let blocks = chain(6);
+        // Finalized head 1; 2..=4 were notarized and executed by the crashed process only.
+        let app = Restarted {
+            known: Arc::new(Mutex::new(vec![0, 1])),
+            ..Default::default()
+        };
+        let mut ancestry = ancestors(&blocks, 4);
+        assert!(futures::executor::block_on(catch_up(
+            &app,
+            &digested(&blocks[4]),
+            &mut ancestry
+        )));
+        assert_eq!(*app.verified.lock().unwrap(), vec![2, 3, 4]);
+        assert!(app.has_state_after(&blocks[4]));
+    }
+
+    #[test]
+    fn a_known_parent_needs_nothing_and_a_bad_ancestor_stops_the_catch_up() {
+        let blocks = chain(6);
+        let app = Restarted {
+            known: Arc::new(Mutex::new(vec![0, 1, 2, 3])),
+            ..Default::default()
+        };
+        let mut ancestry = ancestors(&blocks, 3);
+        assert!(futures::executor::block_on(catch_up(
+            &app,
+            &digested(&blocks[3]),
+            &mut ancestry
+        )));
+        assert!(app.verified.lock().unwrap().is_empty());
+
+        let app = Restarted {
+            known: Arc::new(Mutex::new(vec![0])),
+            reject: Some(2),
+            ..Default::default()
+        };
+        let mut ancestry = ancestors(&blocks, 4);
+        assert!(!futures::executor::block_on(catch_up(
+            &app,
+            &digested(&blocks[4]),
+            &mut ancestry
+        )));
+        assert_eq!(*app.verified.lock().unwrap(), vec![1]);
+    }
 }

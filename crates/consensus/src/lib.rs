@@ -116,3 +116,5 @@ pub use genesis::{GenesisFile, GenesisValidator, MAX_GENESIS_BYTES, dev_validato
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_byzantine;

@@ -20,11 +20,11 @@ use std::{
 use verai_primitives::{Block, Header, MAX_BLOCK_BYTES, transactions_root};
 
 /// One applied block: (height, hash, encoded proof).
-type Applied = (u64, B256, Vec<u8>);
+pub(super) type Applied = (u64, B256, Vec<u8>);
 
 /// Blocks with no transactions; header fields computed simply.
 #[derive(Clone)]
-struct TestApp {
+pub(super) struct TestApp {
     genesis: Block,
     applied: Arc<Mutex<Vec<Applied>>>,
     /// While set, `propose` has nothing to do: it waits for `wake` (a mempool notification),
@@ -38,7 +38,7 @@ struct TestApp {
 
 impl TestApp {
     /// An application whose durable state already holds `applied` (as after a restart).
-    fn with_applied(applied: Vec<Applied>) -> Self {
+    pub(super) fn with_applied(applied: Vec<Applied>) -> Self {
         let header = Header {
             number: 0,
             transactions_root: transactions_root(&[]),
@@ -55,7 +55,7 @@ impl TestApp {
         }
     }
 
-    fn applied(&self) -> Vec<Applied> {
+    pub(super) fn applied(&self) -> Vec<Applied> {
         self.applied.lock().unwrap().clone()
     }
 }
@@ -198,7 +198,7 @@ async fn wait_for(context: &deterministic::Context, apps: &[TestApp], height: u6
     }
 }
 
-fn signers(n: u64) -> Vec<ed25519::PrivateKey> {
+pub(super) fn signers(n: u64) -> Vec<ed25519::PrivateKey> {
     (0..n).map(ed25519::PrivateKey::from_seed).collect()
 }
 

@@ -20,6 +20,10 @@ use verai_execution::{
 use verai_primitives::{Block, RecoveredTx};
 use verai_storage::{IndexedBlock, StateContext};
 
+/// How long a notarized parent may stay unfinalized before an empty child is due (its
+/// timestamp has whole seconds, so up to a second more).
+const UNFINALIZED_GRACE_MS: u64 = 2_000;
+
 /// [`Application`] over the shared [`Chain`].
 pub(crate) struct App<E: StateContext> {
     pub(crate) chain: Arc<Chain<E>>,
@@ -34,10 +38,23 @@ impl<E: StateContext> Clone for App<E> {
 }
 
 impl<E: StateContext> App<E> {
-    /// When the child of `parent` is due regardless of transactions (with a block time).
+    /// When the child of `parent` is due regardless of transactions: with a block time, and
+    /// when `parent` is notarized but still not finalized after a grace period. Such a parent
+    /// (a crash between its notarization and its finalization, say) can only be finalized
+    /// through a child, and an idle producer would otherwise never build one.
     fn due_ms(&self, parent: &Block) -> Option<u64> {
-        let bt = self.chain.producer().block_time?;
-        Some(parent.header.timestamp * 1000 + bt.as_millis() as u64)
+        let at = parent.header.timestamp * 1000;
+        let by_block_time = self
+            .chain
+            .producer()
+            .block_time
+            .map(|bt| at + bt.as_millis() as u64);
+        let unfinalized =
+            (parent.number() > self.chain.latest()).then_some(at + UNFINALIZED_GRACE_MS);
+        match (by_block_time, unfinalized) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Wait until transactions wait or a block is due, at most the producer's `max_wait`.
@@ -311,6 +328,10 @@ impl<E: StateContext> Application for App<E> {
                 false
             }
         }
+    }
+
+    fn has_state_after(&self, block: &Block) -> bool {
+        self.chain.state_after(block).is_some()
     }
 
     async fn finalized(&self, block: Arc<Block>, _certificate: Vec<u8>) {

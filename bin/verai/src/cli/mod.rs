@@ -11,6 +11,7 @@ mod market;
 mod market_channel;
 mod model;
 mod node;
+mod node_file;
 mod node_sentinel;
 mod oracle;
 mod provenance;

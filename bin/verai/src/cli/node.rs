@@ -1,10 +1,9 @@
 //! `verai node`: run a validator (`--dev`: a one-validator local chain with funded accounts;
 //! `--config node.toml`: one validator of a network, see `verai testnet`) or a follower.
 
-use super::node_sentinel::SentinelArgs;
+use super::{node_file::FileConfig, node_sentinel::SentinelArgs};
 use clap::Args;
 use eyre::{WrapErr, bail};
-use serde::Deserialize;
 use sha2::Digest as _;
 use std::{
     net::{IpAddr, SocketAddr},
@@ -97,30 +96,6 @@ pub struct NodeArgs {
     operator_key: Option<String>,
 }
 
-/// The same options from a TOML file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    dev: Option<bool>,
-    datadir: Option<PathBuf>,
-    rpc_addr: Option<IpAddr>,
-    rpc_port: Option<u16>,
-    p2p_port: Option<u16>,
-    metrics_port: Option<u16>,
-    explorer_port: Option<u16>,
-    rpc_jwt_secret: Option<PathBuf>,
-    blob_quota_mb: Option<u64>,
-    blob_store_mb: Option<u64>,
-    block_time: Option<u64>,
-    min_block_interval: Option<u64>,
-    genesis: Option<PathBuf>,
-    validator_key: Option<PathBuf>,
-    follow: Option<String>,
-    audit_deploys: Option<bool>,
-    sentinel: Option<verai_sentinel::screen::Settings>,
-    operator_key: Option<String>,
-}
-
 /// `--min-block-interval` default. Measured on the node benchmark (2 cores, 20,000 ERC-20
 /// transfers): 3,214-4,051 tx/s with 0, 3,407-5,583 tx/s with 40 ms (median of 5: 4,438);
 /// blocks under load were ~20 ms apart, each with two disk syncs and a state commit.
@@ -133,7 +108,7 @@ pub fn run(a: NodeArgs) -> eyre::Result<()> {
             let text =
                 std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?;
             let file =
-                toml::from_str(&text).wrap_err_with(|| format!("parsing {}", p.display()))?;
+                FileConfig::parse(&text).wrap_err_with(|| format!("parsing {}", p.display()))?;
             (file, p.parent().map(PathBuf::from).unwrap_or_default())
         }
         None => (FileConfig::default(), PathBuf::new()),

@@ -207,12 +207,11 @@ impl BlobExchange {
 
     /// Handle one message from `peer`.
     fn handle(&self, peer: PublicKey, msg: &[u8]) {
-        if msg.len() < 33 {
+        let Some(m) = parse(msg) else {
             return;
-        }
-        let hash = B256::from_slice(&msg[1..33]);
-        match msg[0] {
-            REQUEST if msg.len() == 33 => {
+        };
+        match m {
+            Message::Request(hash) => {
                 let answer = match self.store.get(&hash.0) {
                     Ok(Some(bytes)) => message(FOUND, &hash, &bytes),
                     Ok(None) => message(ABSENT, &hash, &[]),
@@ -223,12 +222,12 @@ impl BlobExchange {
                 };
                 (self.send)(Recipients::One(peer), answer);
             }
-            FOUND => {
+            Message::Found(hash, body) => {
                 // Unasked answers are dropped; the store enforces the size limit and the hash.
                 if !lock(&self.wanted).contains_key(&hash) {
                     return;
                 }
-                match self.store.put_expecting(&hash.0, &msg[33..]) {
+                match self.store.put_expecting(&hash.0, body) {
                     Ok(size) => {
                         info!(%hash, size, %peer, "fetched a blob from a peer");
                         if let Some(w) = lock(&self.wanted).remove(&hash) {
@@ -240,15 +239,38 @@ impl BlobExchange {
                     Err(e) => warn!(%hash, %peer, %e, "a fetched blob is not kept"),
                 }
             }
-            ABSENT if msg.len() == 33 => {
+            Message::Absent(hash) => {
                 let mut wanted = lock(&self.wanted);
                 if let Some(w) = wanted.get_mut(&hash) {
                     w.absent.insert(peer);
                     Self::settle_if_all_absent(&mut wanted, hash);
                 }
             }
-            _ => {}
         }
+    }
+}
+
+/// A message of the blob channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// `0 ‖ hash`: does the peer have this blob?
+    Request(B256),
+    /// `1 ‖ hash ‖ bytes`: here it is (checked against the hash when stored).
+    Found(B256, &'a [u8]),
+    /// `2 ‖ hash`: the peer does not have it.
+    Absent(B256),
+}
+
+/// Parse a message from a peer; `None` for anything malformed (dropped, never answered).
+pub fn parse(msg: &[u8]) -> Option<Message<'_>> {
+    let (&kind, rest) = msg.split_first()?;
+    let hash = B256::try_from(rest.get(..32)?).ok()?;
+    let body = &rest[32..];
+    match (kind, body.is_empty()) {
+        (REQUEST, true) => Some(Message::Request(hash)),
+        (FOUND, _) => Some(Message::Found(hash, body)),
+        (ABSENT, true) => Some(Message::Absent(hash)),
+        _ => None,
     }
 }
 

@@ -121,12 +121,13 @@ pub(crate) async fn genesis_handshake<E, S, R>(
         let Ok((peer, msg)) = received else {
             return;
         };
-        let msg = msg.as_ref();
-        if msg.len() != 33 || msg[0] > ANSWER || !members.contains(&peer) {
+        let Some((kind, theirs)) = parse_hello(msg.as_ref()) else {
+            continue;
+        };
+        if !members.contains(&peer) {
             continue;
         }
-        let theirs = B256::from_slice(&msg[1..]);
-        if msg[0] == ASK {
+        if kind == ASK {
             sender.send(Recipients::One(peer.clone()), hello(ANSWER, genesis), true);
         }
         if theirs == genesis {
@@ -175,8 +176,18 @@ fn batches(txs: &[Bytes]) -> Vec<&[Bytes]> {
     out
 }
 
+/// Parse a genesis handshake message, `kind ‖ genesis hash` (33 bytes): (kind, hash);
+/// `None` for anything else.
+pub fn parse_hello(msg: &[u8]) -> Option<(u8, B256)> {
+    let (&kind, hash) = msg.split_first()?;
+    if kind > ANSWER || hash.len() != 32 {
+        return None;
+    }
+    Some((kind, B256::from_slice(hash)))
+}
+
 /// Decode a gossip message within its bounds.
-pub(crate) fn decode_batch(msg: &[u8]) -> Result<Vec<Bytes>, &'static str> {
+pub fn decode_batch(msg: &[u8]) -> Result<Vec<Bytes>, &'static str> {
     if msg.len() > MAX_GOSSIP_BYTES {
         return Err("gossip message too large");
     }

@@ -3,11 +3,17 @@
 //! virtual time, with crash, restart, partition and invariant checks.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod tamper;
+pub mod watch;
+
 use super::support;
 use alloy_primitives::{Address, B256};
 use alloy_signer_local::PrivateKeySigner;
 use commonware_cryptography::{Signer as _, ed25519};
-use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_p2p::{
+    Blocker, Provider, Receiver, Sender,
+    simulated::{self, Link, Network, Oracle},
+};
 use commonware_runtime::{
     Clock as _, Handle, Runner as _, Spawner as _, Supervisor as _, deterministic,
 };
@@ -30,6 +36,18 @@ use verai_primitives::{ChainSpec, dev_signers};
 pub const N: usize = 4;
 pub type Ctx = deterministic::Context;
 pub type Sim = Oracle<ed25519::PublicKey, Ctx>;
+pub type SimSender = simulated::Sender<ed25519::PublicKey, Ctx>;
+pub type SimReceiver = simulated::Receiver<ed25519::PublicKey>;
+/// A node's channels on the simulated network, as registered for it.
+pub type SimNetwork = NodeNetwork<
+    SimSender,
+    SimReceiver,
+    simulated::Control<ed25519::PublicKey, Ctx>,
+    simulated::Manager<ed25519::PublicKey, Ctx>,
+>;
+
+/// Largest message on the simulated network, unless a scenario needs more.
+pub const MAX_MESSAGE: u32 = 8 * 1024 * 1024;
 
 /// Where a running node's task publishes its core once started.
 pub type Slot = Arc<Mutex<Option<Core<Ctx>>>>;
@@ -56,6 +74,8 @@ pub struct Net {
     /// node's memory-only pool (as in any Ethereum client) if it was not gossiped yet.
     pub at_risk: HashSet<B256>,
     pub rng: StdRng,
+    /// Pool settings of the nodes started from now on.
+    pub pool: PoolConfig,
 }
 
 /// A link with `success_pct` percent of messages delivered.
@@ -69,6 +89,17 @@ pub fn link(latency_ms: u64, jitter_ms: u64, success_pct: u64) -> Link {
 
 impl Net {
     pub async fn new(context: &Ctx, dir: &std::path::Path, seed: u64, links: Link) -> Self {
+        Self::with_max_message(context, dir, seed, links, MAX_MESSAGE).await
+    }
+
+    /// [`Net::new`] whose network carries messages up to `max_size` bytes.
+    pub async fn with_max_message(
+        context: &Ctx,
+        dir: &std::path::Path,
+        seed: u64,
+        links: Link,
+        max_size: u32,
+    ) -> Self {
         let signers: Vec<_> = (0..N as u64)
             .map(|i| ed25519::PrivateKey::from_seed(1000 + i))
             .collect();
@@ -76,7 +107,7 @@ impl Net {
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
-                max_size: 8 * 1024 * 1024,
+                max_size,
                 max_peers_per_set: NZUsize!(N),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
@@ -104,6 +135,10 @@ impl Net {
             submitted_to: Vec::new(),
             at_risk: HashSet::new(),
             rng: StdRng::seed_from_u64(seed),
+            pool: {
+                let spec = ChainSpec::dev();
+                PoolConfig::new(spec.chain_id, spec.gas_limit)
+            },
         };
         net.set_links(
             &(0..N).collect::<Vec<_>>(),
@@ -152,6 +187,13 @@ impl Net {
 
     /// Start node `i` (again, after a crash: same key, partition and data directory).
     pub async fn start(&mut self, context: &Ctx, i: usize) {
+        let network = self.register(i).await;
+        let config = self.config(i);
+        self.start_with(context, i, config, network);
+    }
+
+    /// Register node `i`'s channels (consensus and node protocols) on the network.
+    pub async fn register(&self, i: usize) -> SimNetwork {
         let control = self.oracle.control(self.keys[i].clone());
         let mut pairs = Vec::new();
         for (channel, quota) in channel_quotas().into_iter().chain(node_channel_quotas()) {
@@ -159,7 +201,7 @@ impl Net {
         }
         let mut pairs = pairs.into_iter();
         let mut next = || pairs.next().unwrap();
-        let network = NodeNetwork {
+        NodeNetwork {
             channels: Channels {
                 votes: next(),
                 certificates: next(),
@@ -172,13 +214,17 @@ impl Net {
             blobs: next(),
             blocker: control.clone(),
             peer_provider: self.oracle.manager(),
-        };
+        }
+    }
+
+    /// Node `i`'s configuration.
+    pub fn config(&self, i: usize) -> CoreConfig {
         let spec = ChainSpec::dev();
-        let config = CoreConfig {
+        CoreConfig {
             chain: ChainConfig {
                 modules: verai_modules::native_modules(),
                 datadir: self.nodes[i].datadir.clone(),
-                pool: PoolConfig::new(spec.chain_id, spec.gas_limit),
+                pool: self.pool.clone(),
                 spec,
                 producer: ProducerConfig {
                     // Empty blocks keep heights moving so that liveness is visible.
@@ -191,7 +237,23 @@ impl Net {
             signer: self.nodes[i].signer.clone(),
             validators: self.keys.clone(),
             timeouts: Timeouts::network(),
-        };
+        }
+    }
+
+    /// Start node `i` with `config` on `network` (registered by [`Net::register`], possibly
+    /// wrapped).
+    pub fn start_with<S, R, B, P>(
+        &mut self,
+        context: &Ctx,
+        i: usize,
+        config: CoreConfig,
+        network: NodeNetwork<S, R, B, P>,
+    ) where
+        S: Sender<PublicKey = ed25519::PublicKey>,
+        R: Receiver<PublicKey = ed25519::PublicKey>,
+        B: Blocker<PublicKey = ed25519::PublicKey>,
+        P: Provider<PublicKey = ed25519::PublicKey>,
+    {
         let slot: Slot = Arc::new(Mutex::new(None));
         let handle = context.child("node").with_attribute("index", i).spawn({
             let slot = slot.clone();

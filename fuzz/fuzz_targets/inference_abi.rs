@@ -1,0 +1,5 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(
+    init: verai_fuzz::tolerate_caught_panics(),
+    |data: &[u8]| verai_fuzz::targets::inference_abi(data)
+);
