@@ -6,7 +6,8 @@
 //!   memory and open files, and checks that all validators hold the same block at every
 //!   height they share (sampled). It fails on any disagreement, on a validator that stops
 //!   making progress, or on memory that keeps growing (the last quarter's RSS median more
-//!   than `--max-rss-growth` times the second quarter's).
+//!   than `--max-rss-growth` times the second quarter's). It also prints the data
+//!   directories' growth per block and the latency of a probe transfer sent every 5 s.
 //! - `crash-loop`: a dev node on one data directory killed with SIGKILL `--cycles` times
 //!   (default 100) at a random moment while transactions are committed, and started again.
 //!   After every restart, every block and receipt the node had reported before the kill
@@ -146,7 +147,14 @@ async fn soak(
     for c in &clients {
         wait_ready(c, Duration::from_secs(60)).await?;
     }
-    let senders = dev_signers(SENDERS);
+    // Accounts 0-8 carry the load; account 9 sends one probe transfer every 5 s, timed from
+    // its send to its receipt (finality latency under the load).
+    let mut senders = dev_signers(SENDERS);
+    let prober = senders
+        .pop()
+        .ok_or_else(|| eyre::eyre!("no dev accounts"))?;
+    let latencies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let mut disk: Vec<(f64, u64, u64)> = Vec::new(); // (minute, total bytes, min height)
     let n = clients.len();
     let start = Instant::now();
     let end = start + Duration::from_secs(minutes * 60);
@@ -159,8 +167,8 @@ async fn soak(
     let mut rss: Vec<Vec<f64>> = Vec::new();
     let mut last_heights = vec![0u64; n];
     println!(
-        "{:>6} {:>28} {:>32} {:>16} {:>10}",
-        "min", "heights", "RSS MiB", "open files", "accepted"
+        "{:>6} {:>28} {:>32} {:>16} {:>10} {:>9} {:>13}",
+        "min", "heights", "RSS MiB", "open files", "accepted", "disk MiB", "probe p99 ms"
     );
     while Instant::now() < end {
         tick += 1;
@@ -169,6 +177,13 @@ async fn soak(
         if down.is_none_or(|(k, _)| k != target) {
             let per_sender = rate.div_ceil(u64::from(SENDERS));
             offered += offer(&clients[target], &senders, per_sender).await;
+        }
+        if tick % 5 == 0 && down.is_none_or(|(k, _)| k != target) {
+            tokio::spawn(probe(
+                clients[target].clone(),
+                prober.clone(),
+                latencies.clone(),
+            ));
         }
         if let Some((k, at)) = down
             && at.elapsed() >= Duration::from_secs(10)
@@ -199,26 +214,31 @@ async fn soak(
                     .collect::<Vec<_>>()
                     .join("/")
             };
+            let bytes = dir_bytes(net.dir());
+            let minute = start.elapsed().as_secs_f64() / 60.0;
+            if let Some(h) = heights.iter().flatten().min() {
+                disk.push((minute, bytes, *h));
+            }
+            let recent: Vec<f64> = latencies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .rev()
+                .take(12)
+                .copied()
+                .collect();
+            let heights_s: Vec<_> = heights.iter().map(|h| h.map(|h| h.to_string())).collect();
+            let mem_s: Vec<_> = mem.iter().map(|m| m.map(|m| format!("{m:.0}"))).collect();
+            let fds_s: Vec<_> = fds.iter().map(|f| f.map(|f| f.to_string())).collect();
             println!(
-                "{:>6.1} {:>28} {:>32} {:>16} {:>10}",
-                start.elapsed().as_secs_f64() / 60.0,
-                show(
-                    &heights
-                        .iter()
-                        .map(|h| h.map(|h| h.to_string()))
-                        .collect::<Vec<_>>()
-                ),
-                show(
-                    &mem.iter()
-                        .map(|m| m.map(|m| format!("{m:.0}")))
-                        .collect::<Vec<_>>()
-                ),
-                show(
-                    &fds.iter()
-                        .map(|f| f.map(|f| f.to_string()))
-                        .collect::<Vec<_>>()
-                ),
-                offered
+                "{:>6.1} {:>28} {:>32} {:>16} {:>10} {:>9.0} {:>13.0}",
+                minute,
+                show(&heights_s),
+                show(&mem_s),
+                show(&fds_s),
+                offered,
+                bytes as f64 / (1024.0 * 1024.0),
+                percentile(recent, 0.99)
             );
             rss.push(mem.iter().flatten().copied().collect());
             check_agreement(&clients, &heights).await?;
@@ -247,11 +267,85 @@ async fn soak(
             );
         }
     }
+    if let (Some(first), Some(last)) = (disk.first(), disk.last())
+        && last.2 > first.2
+    {
+        println!(
+            "disk: {:.1} KiB per block (all {} validators, heights {}..{})",
+            (last.1 as f64 - first.1 as f64) / 1024.0 / (last.2 - first.2) as f64,
+            n,
+            first.2,
+            last.2
+        );
+    }
+    let all = latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    println!(
+        "probe latency (send to receipt, {} probes): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        all.len(),
+        percentile(all.clone(), 0.5),
+        percentile(all.clone(), 0.99),
+        percentile(all, 1.0)
+    );
     println!(
         "soak passed: {minutes} min, {offered} transfers accepted, no disagreement; logs in {}",
         net.dir().display()
     );
     Ok(())
+}
+
+/// One probe transfer through `c`: milliseconds from its send to the first poll that finds
+/// its receipt (pushed to `out`; nothing when the node refuses it or it is not included in
+/// 30 s, which the next sample shows as a stall).
+async fn probe(
+    c: Client,
+    s: alloy_signer_local::PrivateKeySigner,
+    out: std::sync::Arc<std::sync::Mutex<Vec<f64>>>,
+) {
+    let Ok(nonce) = c
+        .get_transaction_count(s.address(), Some(BlockId::latest()))
+        .await
+    else {
+        return;
+    };
+    let sent = Instant::now();
+    let Ok(hash) = c
+        .send_raw_transaction(transfer(&s, nonce.to::<u64>()))
+        .await
+    else {
+        return;
+    };
+    while sent.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(_)) = c.get_transaction_receipt(hash).await {
+            let ms = sent.elapsed().as_secs_f64() * 1000.0;
+            out.lock().unwrap_or_else(|p| p.into_inner()).push(ms);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Bytes of every file under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The `p` quantile of `v` (nearest rank; 0 for no values).
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Every pair of validators holds the same block at 20 heights spread over what they share.
