@@ -110,9 +110,9 @@ impl Application for TestApp {
     }
 }
 
-type Sim = Oracle<ed25519::PublicKey, deterministic::Context>;
+pub(super) type Sim = Oracle<ed25519::PublicKey, deterministic::Context>;
 
-async fn network(context: &deterministic::Context, keys: &[ed25519::PublicKey]) -> Sim {
+pub(super) async fn network(context: &deterministic::Context, keys: &[ed25519::PublicKey]) -> Sim {
     let (network, oracle) = Network::new_with_peers(
         context.child("network"),
         simulated::Config {

@@ -23,7 +23,7 @@ use commonware_consensus::simplex::types::{Finalize, Notarize, Nullify, Proposal
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::{
     CheckedSender, LimitedSender, Receiver, Recipients, Sender,
-    simulated::{self, Link, Network, Oracle},
+    simulated::{self, Link, Oracle},
 };
 use commonware_runtime::{
     Clock as _, IoBuf, IoBufs, Runner as _, Spawner as _, Supervisor as _, deterministic,
@@ -133,18 +133,7 @@ impl<S: Sender<PublicKey = Key>> CheckedSender for Tampered<'_, S> {
 }
 
 async fn network(context: &Ctx, keys: &[Key]) -> Sim {
-    let (network, oracle) = Network::new_with_peers(
-        context.child("network"),
-        simulated::Config {
-            max_size: 1024 * 1024,
-            max_peers_per_set: NZUsize!(keys.len()),
-            disconnect_on_block: true,
-            tracked_peer_sets: NZUsize!(1),
-        },
-        keys.to_vec(),
-    )
-    .await;
-    network.start();
+    let oracle = super::tests::network(context, keys).await;
     let link = Link {
         latency: Duration::from_millis(10),
         jitter: Duration::from_millis(3),
