@@ -124,11 +124,6 @@ async fn block_hash(c: &Client, n: u64) -> Option<B256> {
         .map(|b| b.header.hash)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
 async fn soak(
     binary: &std::path::Path,
     minutes: u64,
@@ -257,8 +252,11 @@ async fn soak(
     // Memory: the last quarter of samples against the second quarter (after warm-up).
     let q = rss.len() / 4;
     if q >= 1 {
-        let early = median(rss[q..2 * q].iter().flatten().copied().collect());
-        let late = median(rss[rss.len() - q..].iter().flatten().copied().collect());
+        let early = percentile(rss[q..2 * q].iter().flatten().copied().collect(), 0.5);
+        let late = percentile(
+            rss[rss.len() - q..].iter().flatten().copied().collect(),
+            0.5,
+        );
         println!("RSS median: {early:.0} MiB (second quarter) -> {late:.0} MiB (last quarter)");
         if late > early * max_growth {
             bail!(
@@ -339,7 +337,7 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// The `p` quantile of `v` (nearest rank; 0 for no values).
+/// The `p` quantile of `v` (nearest rank; 0 for no values); `p = 0.5` is the upper median.
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -480,9 +478,7 @@ async fn crash_loop(binary: &std::path::Path, cycles: u32, seed: u64) -> eyre::R
             );
         }
     }
-    restarts.sort_by(f64::total_cmp);
-    first_block.sort_by(f64::total_cmp);
-    let pct = |p: f64| restarts[((restarts.len() - 1) as f64 * p).round() as usize];
+    let pct = |p: f64| percentile(restarts.clone(), p);
     println!(
         "crash loop passed: {cycles} SIGKILLs, 0 lost blocks or receipts ({} blocks, {} receipts); \
          start to first answer p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; first block after a \
@@ -492,8 +488,8 @@ async fn crash_loop(binary: &std::path::Path, cycles: u32, seed: u64) -> eyre::R
         pct(0.5),
         pct(0.99),
         pct(1.0),
-        median(first_block.clone()),
-        first_block.last().copied().unwrap_or(0.0)
+        percentile(first_block.clone(), 0.5),
+        percentile(first_block, 1.0)
     );
     Ok(())
 }
